@@ -1,0 +1,1 @@
+//! Output writers: ftrace text, trace.dat, Perfetto, metrics.
