@@ -1,1 +1,45 @@
-fn main() {}
+//! `schedsim`: run a workload through the simulated Linux 6.18 scheduler and write what the
+//! kernel would have traced, plus the metrics scheduler developers quote.
+
+mod load;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "schedsim",
+    version,
+    about = "Deterministic simulator of the Linux 6.18 CPU scheduler",
+    long_about = "schedsim computes, decision by decision, what Linux 6.18's scheduler would do \
+with a workload on a machine, and writes it as the kernel's own ftrace text (and trace.dat, \
+Perfetto) plus a metrics report.\n\nWorkloads: our TOML format (docs/workload-format.md) or \
+rt-app JSON (docs/rt-app.md). Machines: --machine cpus=N,hz=250,preempt=none|voluntary|full|lazy,\
+nohz=on|off,ipi_latency=DUR, or a TOML file with those keys."
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Simulate a workload.
+    Run(run::RunArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let res = match cli.cmd {
+        Cmd::Run(a) => run::run(a),
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("schedsim: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

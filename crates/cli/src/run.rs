@@ -1,0 +1,132 @@
+//! `schedsim run`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::Args;
+use schedsim_kernel::config::parse_ns;
+use schedsim_kernel::report::Report;
+use schedsim_kernel::sim::{self, Progress, SimOptions};
+use schedsim_output::write_atomically;
+
+use crate::load;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Workload file (.toml, or rt-app .json).
+    pub workload: PathBuf,
+    /// Machine: `cpus=2,hz=250,preempt=none` or a TOML file.
+    #[arg(long, default_value = "cpus=2,hz=250,preempt=none")]
+    pub machine: String,
+    /// Simulated duration (e.g. 10s, 500ms); overrides the workload's.
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Seed for random durations.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write the ftrace text trace (/sys/kernel/tracing/trace format) here.
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+    /// Write trace-cmd's trace.dat (v6) here.
+    #[arg(long)]
+    pub trace_dat: Option<PathBuf>,
+    /// Write a Perfetto protobuf trace here.
+    #[arg(long)]
+    pub perfetto: Option<PathBuf>,
+    /// Write the metrics report (JSON) here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Set a scheduler sysctl or debugfs knob: NAME=VALUE (repeatable).
+    #[arg(long = "sysctl", value_name = "NAME=VALUE")]
+    pub sysctls: Vec<String>,
+    /// Do not print the summary on stdout.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+struct Bar(Option<indicatif::ProgressBar>);
+
+impl Progress for Bar {
+    fn advance(&mut self, now: u64) {
+        if let Some(b) = &self.0 {
+            b.set_position(now / 1_000_000);
+        }
+    }
+}
+
+pub fn run(a: RunArgs) -> Result<(), String> {
+    let wl = load::workload(&a.workload)?;
+    let mut cfg = load::machine(&a.machine)?;
+    for s in &wl.sysctls {
+        cfg.apply_sysctl(&s.name, &s.value)
+            .map_err(|e| format!("{}:{}: {e}", wl.source, s.loc))?;
+    }
+    for s in &a.sysctls {
+        let (n, v) = s
+            .split_once('=')
+            .ok_or_else(|| format!("--sysctl {s}: expected NAME=VALUE"))?;
+        cfg.apply_sysctl(n.trim(), v.trim())
+            .map_err(|e| format!("--sysctl {e}"))?;
+    }
+    let duration = match &a.duration {
+        Some(d) => Some(parse_ns(d).ok_or_else(|| format!("--duration {d}: expected e.g. 10s"))?),
+        None => None,
+    };
+    if duration.is_none() && wl.duration.is_none() {
+        return Err(format!(
+            "{}: no duration: give --duration or set one in the workload",
+            wl.source
+        ));
+    }
+    let tracing = a.trace.is_some() || a.trace_dat.is_some() || a.perfetto.is_some();
+    let opts = SimOptions {
+        duration,
+        seed: a.seed,
+        trace: tracing,
+    };
+    let total_ms = duration.or(wl.duration).unwrap_or(0) / 1_000_000;
+    let bar = (std::io::stderr().is_terminal() && total_ms > 0).then(|| {
+        let b = indicatif::ProgressBar::new(total_ms);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} ms simulated {elapsed}")
+                .expect("valid template"),
+        );
+        b
+    });
+    let mut progress = Bar(bar);
+    let source = wl.source.clone();
+    let res = sim::run(wl, cfg, &opts, &mut progress)
+        .map_err(|e| format!("{source}: task {}: {}", e.task, e.message))?;
+    if let Some(b) = &progress.0 {
+        b.finish_and_clear();
+    }
+    let nr_cpus = res.sched.nr_cpus() as usize;
+    let io = |p: &PathBuf, e: std::io::Error| format!("{}: {e}", p.display());
+    if let Some(p) = &a.trace {
+        write_atomically(p, |w| {
+            schedsim_output::write_ftrace_text(w, &res.sched.trace, nr_cpus)
+        })
+        .map_err(|e| io(p, e))?;
+    }
+    if let Some(p) = &a.trace_dat {
+        write_atomically(p, |w| {
+            schedsim_output::write_trace_dat(w, &res.sched.trace, nr_cpus)
+        })
+        .map_err(|e| io(p, e))?;
+    }
+    if let Some(p) = &a.perfetto {
+        write_atomically(p, |w| {
+            schedsim_output::write_perfetto(w, &res.sched.trace, nr_cpus)
+        })
+        .map_err(|e| io(p, e))?;
+    }
+    let report = Report::from_result(&res);
+    if let Some(p) = &a.report {
+        let json = serde_json::to_string_pretty(&report).expect("report serialises");
+        write_atomically(p, |w| w.write_all(json.as_bytes())).map_err(|e| io(p, e))?;
+    }
+    if !a.quiet {
+        print!("{}", report.summary());
+    }
+    Ok(())
+}

@@ -1,0 +1,281 @@
+//! EEVDF arithmetic on one cfs_rq (kernel/sched/fair.c): the weighted average virtual time
+//! V, eligibility, lag, placement, deadlines and the pick. Everything here is the kernel's
+//! integer arithmetic: wrapping u64 virtual times, s64 sums, `div_s64` truncation.
+
+use super::entity::{CfsRq, CfsRqId, SchedEntity, SeId};
+use super::tree::{vtime_before, Timeline};
+use super::FairState;
+use crate::config::Features;
+use crate::prio::{calc_delta_fair, scale_load_down};
+
+/// `ENQUEUE_INITIAL`'s meaning for `place_entity`.
+pub const PLACE_INITIAL: u32 = 1;
+
+fn key(cfs: &CfsRq, se: &SchedEntity) -> i64 {
+    se.vruntime.wrapping_sub(cfs.zero_vruntime) as i64
+}
+
+fn weight_down(se: &SchedEntity) -> i64 {
+    scale_load_down(se.load.weight) as i64
+}
+
+impl FairState {
+    pub fn cfs(&self, c: CfsRqId) -> &CfsRq {
+        &self.cfs_rq[c.0 as usize]
+    }
+
+    pub fn cfs_mut(&mut self, c: CfsRqId) -> &mut CfsRq {
+        &mut self.cfs_rq[c.0 as usize]
+    }
+
+    pub fn se(&self, s: SeId) -> &SchedEntity {
+        &self.se[s.0 as usize]
+    }
+
+    pub fn se_mut(&mut self, s: SeId) -> &mut SchedEntity {
+        &mut self.se[s.0 as usize]
+    }
+
+    /// The running entity of `c` if it still counts as queued (`curr && curr->on_rq`).
+    fn curr_on_rq(&self, c: CfsRqId) -> Option<SeId> {
+        self.cfs(c).curr.filter(|&s| self.se(s).on_rq)
+    }
+
+    /// `__enqueue_entity`: into the tree and the V sums.
+    pub fn enqueue_tree(&mut self, c: CfsRqId, s: SeId) {
+        let (k, w) = (key(self.cfs(c), self.se(s)), weight_down(self.se(s)));
+        let cfs = &mut self.cfs_rq[c.0 as usize];
+        cfs.avg_vruntime = cfs.avg_vruntime.wrapping_add(k.wrapping_mul(w));
+        cfs.avg_load += w;
+        let e = &mut self.se[s.0 as usize];
+        e.min_vruntime = e.vruntime;
+        e.min_slice = e.slice;
+        cfs.timeline.insert(&mut self.se, s);
+    }
+
+    /// `__dequeue_entity`.
+    pub fn dequeue_tree(&mut self, c: CfsRqId, s: SeId) {
+        let cfs = &mut self.cfs_rq[c.0 as usize];
+        cfs.timeline.remove(&mut self.se, s);
+        let (k, w) = (
+            key(cfs, &self.se[s.0 as usize]),
+            weight_down(&self.se[s.0 as usize]),
+        );
+        cfs.avg_vruntime = cfs.avg_vruntime.wrapping_sub(k.wrapping_mul(w));
+        cfs.avg_load -= w;
+    }
+
+    /// `avg_vruntime`: V, rounded towards −∞, and (6.18 stable) moves `zero_vruntime` to it.
+    pub fn avg_vruntime(&mut self, c: CfsRqId) -> u64 {
+        let curr = self.curr_on_rq(c);
+        let cw = curr.map(|s| (key(self.cfs(c), self.se(s)), weight_down(self.se(s))));
+        let cfs = &mut self.cfs_rq[c.0 as usize];
+        let mut weight = cfs.avg_load;
+        let mut delta: i64 = 0;
+        if weight != 0 {
+            let mut runtime = cfs.avg_vruntime;
+            if let Some((k, w)) = cw {
+                runtime = runtime.wrapping_add(k.wrapping_mul(w));
+                weight += w;
+            }
+            // sign flips effective floor / ceiling
+            if runtime < 0 {
+                runtime -= weight - 1;
+            }
+            delta = runtime / weight;
+        } else if let Some((k, _)) = cw {
+            delta = k;
+        }
+        // update_zero_vruntime: v0' = v0 + d  =>  avg_vruntime' = avg_vruntime − d·avg_load
+        cfs.avg_vruntime = cfs
+            .avg_vruntime
+            .wrapping_sub(cfs.avg_load.wrapping_mul(delta));
+        cfs.zero_vruntime = cfs.zero_vruntime.wrapping_add(delta as u64);
+        cfs.zero_vruntime
+    }
+
+    /// `vruntime_eligible`: exact, without the division (`avg >= (v − v0)·load`).
+    pub fn vruntime_eligible(&self, c: CfsRqId, vruntime: u64) -> bool {
+        let cfs = self.cfs(c);
+        let mut avg = cfs.avg_vruntime;
+        let mut load = cfs.avg_load;
+        if let Some(s) = self.curr_on_rq(c) {
+            let e = self.se(s);
+            let w = weight_down(e);
+            avg = avg.wrapping_add(key(cfs, e).wrapping_mul(w));
+            load += w;
+        }
+        avg >= (vruntime.wrapping_sub(cfs.zero_vruntime) as i64).wrapping_mul(load)
+    }
+
+    pub fn entity_eligible(&self, c: CfsRqId, s: SeId) -> bool {
+        self.vruntime_eligible(c, self.se(s).vruntime)
+    }
+
+    /// `update_entity_lag`: vlag = clamp(V − v, ±cdf(max(2·slice, TICK_NSEC))).
+    pub fn update_entity_lag(&mut self, c: CfsRqId, s: SeId, tick_nsec: u64) {
+        let v = self.avg_vruntime(c);
+        let e = &mut self.se[s.0 as usize];
+        let vlag = v.wrapping_sub(e.vruntime) as i64;
+        let limit = calc_delta_fair((2 * e.slice).max(tick_nsec), &e.load) as i64;
+        e.vlag = vlag.clamp(-limit, limit);
+    }
+
+    /// `cfs_rq_min_slice`: the smallest slice among curr (if queued) and the tree.
+    pub fn cfs_rq_min_slice(&self, c: CfsRqId) -> u64 {
+        let mut min = u64::MAX;
+        if let Some(s) = self.curr_on_rq(c) {
+            min = self.se(s).slice;
+        }
+        if let Some(r) = self.cfs(c).timeline.root() {
+            min = min.min(self.se(r).min_slice);
+        }
+        min
+    }
+
+    /// `place_entity`: vruntime from V and the (inflated) lag; deadline one virtual slice on.
+    pub fn place_entity(
+        &mut self,
+        c: CfsRqId,
+        s: SeId,
+        flags: u32,
+        feat: &Features,
+        base_slice: u64,
+    ) {
+        let vruntime = self.avg_vruntime(c);
+        let curr_w = self.curr_on_rq(c).map(|cs| weight_down(self.se(cs)));
+        let (avg_load, nr_queued) = (self.cfs(c).avg_load, self.cfs(c).nr_queued);
+        let e = &mut self.se[s.0 as usize];
+        if !e.custom_slice {
+            e.slice = base_slice;
+        }
+        let mut vslice = calc_delta_fair(e.slice, &e.load);
+        let mut lag: i64 = 0;
+        if feat.place_lag && nr_queued > 0 {
+            lag = e.vlag;
+            // Inflate so the lag after placement comes out as the lag saved at dequeue.
+            let mut load = avg_load + curr_w.unwrap_or(0);
+            lag = lag.wrapping_mul(load + weight_down(e));
+            if load == 0 {
+                load = 1;
+            }
+            lag /= load;
+        }
+        e.vruntime = vruntime.wrapping_sub(lag as u64);
+        if feat.place_rel_deadline && e.rel_deadline {
+            e.deadline = e.deadline.wrapping_add(e.vruntime);
+            e.rel_deadline = false;
+            return;
+        }
+        if feat.place_deadline_initial && flags & PLACE_INITIAL != 0 {
+            vslice /= 2;
+        }
+        e.deadline = e.vruntime.wrapping_add(vslice);
+    }
+
+    /// `update_deadline`: once vruntime reaches the deadline, a new request from the
+    /// *current* vruntime. Returns whether the slice was used up (reschedule).
+    pub fn update_deadline(&mut self, c: CfsRqId, s: SeId, base_slice: u64) -> bool {
+        let e = &mut self.se[s.0 as usize];
+        if vtime_before(e.vruntime, e.deadline) {
+            return false;
+        }
+        if !e.custom_slice {
+            e.slice = base_slice;
+        }
+        e.deadline = e.vruntime.wrapping_add(calc_delta_fair(e.slice, &e.load));
+        self.avg_vruntime(c);
+        true
+    }
+
+    /// `set_protect_slice` (6.17+): protect curr until it ran the smallest slice around.
+    pub fn set_protect_slice(&mut self, c: CfsRqId, s: SeId, feat: &Features) {
+        let mut slice = super::NORMALIZED_BASE_SLICE;
+        if feat.run_to_parity {
+            slice = self.cfs_rq_min_slice(c);
+        }
+        let e = &mut self.se[s.0 as usize];
+        slice = slice.min(e.slice);
+        let mut vprot = e.deadline;
+        if slice != e.slice {
+            let v = e.vruntime.wrapping_add(calc_delta_fair(slice, &e.load));
+            if vtime_before(v, vprot) {
+                vprot = v;
+            }
+        }
+        e.vprot = vprot;
+    }
+
+    /// `update_protect_slice`: shrink protection to the smallest slice now queued.
+    pub fn update_protect_slice(&mut self, c: CfsRqId, s: SeId) {
+        let slice = self.cfs_rq_min_slice(c);
+        let e = &mut self.se[s.0 as usize];
+        let v = e.vruntime.wrapping_add(calc_delta_fair(slice, &e.load));
+        if vtime_before(v, e.vprot) {
+            e.vprot = v;
+        }
+    }
+
+    pub fn protect_slice(&self, s: SeId) -> bool {
+        let e = self.se(s);
+        vtime_before(e.vruntime, e.vprot)
+    }
+
+    pub fn cancel_protect_slice(&mut self, s: SeId) {
+        if self.protect_slice(s) {
+            let e = &mut self.se[s.0 as usize];
+            e.vprot = e.vruntime;
+        }
+    }
+
+    /// `__pick_eevdf(cfs_rq, protect)`: the eligible entity with the earliest virtual deadline,
+    /// keeping a protected curr.
+    pub fn pick_eevdf(&self, c: CfsRqId, protect: bool) -> Option<SeId> {
+        let cfs = self.cfs(c);
+        let first = cfs.timeline.first(&self.se);
+        let mut curr = cfs.curr;
+        if cfs.nr_queued == 1 {
+            return match curr {
+                Some(cs) if self.se(cs).on_rq => Some(cs),
+                _ => first,
+            };
+        }
+        if let Some(cs) = curr {
+            if !self.se(cs).on_rq || !self.entity_eligible(c, cs) {
+                curr = None;
+            }
+        }
+        if let Some(cs) = curr {
+            if protect && self.protect_slice(cs) {
+                return Some(cs);
+            }
+        }
+        let mut best = None;
+        if let Some(f) = first.filter(|&f| self.entity_eligible(c, f)) {
+            best = Some(f);
+        } else {
+            // Heap search: eligible entities in a left subtree have earlier deadlines.
+            let mut node = cfs.timeline.root();
+            while let Some(n) = node {
+                if let Some(l) = Timeline::left(&self.se, n) {
+                    if self.vruntime_eligible(c, self.se(l).min_vruntime) {
+                        node = Some(l);
+                        continue;
+                    }
+                }
+                if self.entity_eligible(c, n) {
+                    best = Some(n);
+                    break;
+                }
+                node = Timeline::right(&self.se, n);
+            }
+        }
+        match (best, curr) {
+            (None, cur) => cur,
+            (Some(b), Some(cs)) if vtime_before(self.se(cs).deadline, self.se(b).deadline) => {
+                Some(cs)
+            }
+            (b, _) => b,
+        }
+    }
+}

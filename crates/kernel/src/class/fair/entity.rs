@@ -1,0 +1,110 @@
+//! `struct sched_entity` and `struct cfs_rq` (kernel/sched/sched.h, include/linux/sched.h).
+//! Entities live in one arena indexed by `SeId`; a task's entity and (with group scheduling)
+//! the per-CPU entities of task groups are all there, linked like the kernel's pointers.
+
+use crate::prio::LoadWeight;
+use crate::task::TaskId;
+
+use super::tree::{RunNode, Timeline};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeId(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CfsRqId(pub u32);
+
+#[derive(Clone, Debug)]
+pub struct SchedEntity {
+    pub load: LoadWeight,
+    pub vruntime: u64,
+    pub deadline: u64,
+    /// Augmented subtree minima (valid while in the tree).
+    pub min_vruntime: u64,
+    pub min_slice: u64,
+    pub slice: u64,
+    /// Virtual lag saved at dequeue (`entity_lag`), or the relative deadline holder.
+    pub vlag: i64,
+    /// 6.17+: vruntime up to which the entity's slice is protected (`set_protect_slice`).
+    pub vprot: u64,
+    pub exec_start: u64,
+    pub sum_exec_runtime: u64,
+    pub prev_sum_exec_runtime: u64,
+    pub on_rq: bool,
+    pub sched_delayed: bool,
+    pub rel_deadline: bool,
+    pub custom_slice: bool,
+    /// The cfs_rq this entity is (or would be) queued on.
+    pub cfs_rq: CfsRqId,
+    /// The task this entity is, or None for a group entity.
+    pub task: Option<TaskId>,
+    pub node: RunNode,
+}
+
+impl SchedEntity {
+    pub fn new(cfs_rq: CfsRqId, task: Option<TaskId>, load: LoadWeight) -> SchedEntity {
+        SchedEntity {
+            load,
+            vruntime: 0,
+            deadline: 0,
+            min_vruntime: 0,
+            min_slice: 0,
+            slice: 0,
+            vlag: 0,
+            vprot: 0,
+            exec_start: 0,
+            sum_exec_runtime: 0,
+            prev_sum_exec_runtime: 0,
+            on_rq: false,
+            sched_delayed: false,
+            rel_deadline: false,
+            custom_slice: false,
+            cfs_rq,
+            task,
+            node: RunNode::default(),
+        }
+    }
+}
+
+/// `struct cfs_rq`: one EEVDF queue. `curr` is kept out of the tree and out of the sums.
+#[derive(Clone, Debug)]
+pub struct CfsRq {
+    pub cpu: u32,
+    /// Sum of the queued entities' weights, curr and delayed ones included (`load.weight`).
+    pub load_weight: u64,
+    /// `nr_queued` (6.14+ name of nr_running): entities on this queue, curr included.
+    pub nr_queued: u32,
+    /// Tasks queued in this hierarchy, delayed ones included (`h_nr_queued`).
+    pub h_nr_queued: u32,
+    /// Queued minus delayed (`h_nr_runnable`).
+    pub h_nr_runnable: u32,
+    /// SCHED_IDLE tasks in the hierarchy (`h_nr_idle`).
+    pub h_nr_idle: u32,
+    /// Σ (v_i − zero_vruntime)·w_i over the tree (`avg_vruntime`).
+    pub avg_vruntime: i64,
+    /// Σ w_i over the tree (`avg_load`), scale_load_down'd weights.
+    pub avg_load: i64,
+    pub zero_vruntime: u64,
+    pub curr: Option<SeId>,
+    pub next: Option<SeId>,
+    pub timeline: Timeline,
+}
+
+impl CfsRq {
+    pub fn new(cpu: u32) -> CfsRq {
+        CfsRq {
+            cpu,
+            load_weight: 0,
+            nr_queued: 0,
+            h_nr_queued: 0,
+            h_nr_runnable: 0,
+            h_nr_idle: 0,
+            avg_vruntime: 0,
+            avg_load: 0,
+            // init_cfs_rq: start near the wrap so wrapping comparisons are exercised.
+            zero_vruntime: (-(1i64 << 20)) as u64,
+            curr: None,
+            next: None,
+            timeline: Timeline::default(),
+        }
+    }
+}

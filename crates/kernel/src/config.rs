@@ -1,0 +1,352 @@
+//! The simulated machine and kernel configuration: CPUs, HZ, preemption model, NO_HZ,
+//! scheduler tunables and features (kernel/sched/features.h, sysctls, debugfs knobs).
+
+use std::fmt;
+
+/// `CONFIG_PREEMPT_*` / `preempt=` model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PreemptModel {
+    None,
+    Voluntary,
+    Full,
+    Lazy,
+}
+
+impl PreemptModel {
+    pub fn name(self) -> &'static str {
+        match self {
+            PreemptModel::None => "none",
+            PreemptModel::Voluntary => "voluntary",
+            PreemptModel::Full => "full",
+            PreemptModel::Lazy => "lazy",
+        }
+    }
+}
+
+/// Scheduler features that change decisions (`/sys/kernel/debug/sched/features`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Features {
+    pub place_lag: bool,
+    pub place_deadline_initial: bool,
+    pub place_rel_deadline: bool,
+    pub run_to_parity: bool,
+    pub preempt_short: bool,
+    pub pick_buddy: bool,
+    pub next_buddy: bool,
+    pub delay_dequeue: bool,
+    pub delay_zero: bool,
+    pub wakeup_preemption: bool,
+    pub ttwu_queue: bool,
+}
+
+impl Default for Features {
+    /// The 6.18 defaults.
+    fn default() -> Self {
+        Features {
+            place_lag: true,
+            place_deadline_initial: true,
+            place_rel_deadline: true,
+            run_to_parity: true,
+            preempt_short: true,
+            pick_buddy: true,
+            next_buddy: false,
+            delay_dequeue: true,
+            delay_zero: true,
+            wakeup_preemption: true,
+            ttwu_queue: true,
+        }
+    }
+}
+
+impl Features {
+    /// Sets a feature by its kernel name (`NO_` prefix clears it).
+    pub fn set(&mut self, spec: &str) -> Result<(), String> {
+        let (on, name) = match spec.strip_prefix("NO_") {
+            Some(n) => (false, n),
+            None => (true, spec),
+        };
+        let f = match name {
+            "PLACE_LAG" => &mut self.place_lag,
+            "PLACE_DEADLINE_INITIAL" => &mut self.place_deadline_initial,
+            "PLACE_REL_DEADLINE" => &mut self.place_rel_deadline,
+            "RUN_TO_PARITY" => &mut self.run_to_parity,
+            "PREEMPT_SHORT" => &mut self.preempt_short,
+            "PICK_BUDDY" => &mut self.pick_buddy,
+            "NEXT_BUDDY" => &mut self.next_buddy,
+            "DELAY_DEQUEUE" => &mut self.delay_dequeue,
+            "DELAY_ZERO" => &mut self.delay_zero,
+            "WAKEUP_PREEMPTION" => &mut self.wakeup_preemption,
+            "TTWU_QUEUE" => &mut self.ttwu_queue,
+            _ => return Err(format!("unknown sched feature `{name}`")),
+        };
+        *f = on;
+        Ok(())
+    }
+}
+
+/// `tunable_scaling`: how the base slice grows with the CPU count (`get_update_sysctl_factor`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TunableScaling {
+    None,
+    Log,
+    Linear,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub nr_cpus: u32,
+    pub hz: u32,
+    pub preempt: PreemptModel,
+    /// NO_HZ idle: an idle CPU takes no ticks.
+    pub nohz_idle: bool,
+    /// Delay between sending a reschedule or wakelist IPI and its handler running.
+    pub ipi_latency_ns: u64,
+    /// `sysctl_sched_base_slice` before scaling (normalized value, 0.7 ms).
+    pub base_slice_normalized: u64,
+    /// Set explicitly through `sched/base_slice_ns` (then not scaled).
+    pub base_slice_override: Option<u64>,
+    pub tunable_scaling: TunableScaling,
+    pub migration_cost_ns: u64,
+    pub nr_migrate: u32,
+    pub features: Features,
+    pub rr_timeslice_ms: u32,
+    pub rt_runtime_us: i64,
+    pub rt_period_us: u64,
+    pub autogroup: bool,
+    pub cfs_bandwidth_slice_us: u64,
+}
+
+impl Default for Config {
+    /// The reference VM: 2 CPUs, HZ=250, preempt=none, NO_HZ idle.
+    fn default() -> Self {
+        Config {
+            nr_cpus: 2,
+            hz: 250,
+            preempt: PreemptModel::None,
+            nohz_idle: true,
+            ipi_latency_ns: 0,
+            base_slice_normalized: 700_000,
+            base_slice_override: None,
+            tunable_scaling: TunableScaling::Log,
+            migration_cost_ns: 500_000,
+            nr_migrate: 32,
+            features: Features::default(),
+            rr_timeslice_ms: 100,
+            rt_runtime_us: 950_000,
+            rt_period_us: 1_000_000,
+            autogroup: true,
+            cfs_bandwidth_slice_us: 5000,
+        }
+    }
+}
+
+impl Config {
+    pub fn tick_nsec(&self) -> u64 {
+        1_000_000_000 / self.hz as u64
+    }
+
+    /// `get_update_sysctl_factor`: 1 + ilog2(min(ncpus, 8)) for LOG scaling.
+    pub fn sysctl_factor(&self) -> u64 {
+        let cpus = self.nr_cpus.min(8) as u64;
+        match self.tunable_scaling {
+            TunableScaling::None => 1,
+            TunableScaling::Linear => cpus,
+            TunableScaling::Log => 1 + cpus.ilog2() as u64,
+        }
+    }
+
+    /// `sysctl_sched_base_slice`.
+    pub fn base_slice(&self) -> u64 {
+        self.base_slice_override
+            .unwrap_or(self.base_slice_normalized * self.sysctl_factor())
+    }
+
+    /// `sched_rr_timeslice` in jiffies (`RR_TIMESLICE`; ≤0 means the default 100 ms).
+    pub fn rr_timeslice_ticks(&self) -> u32 {
+        let ms = if self.rr_timeslice_ms == 0 {
+            100
+        } else {
+            self.rr_timeslice_ms
+        };
+        ((ms as u64 * self.hz as u64).div_ceil(1000)).max(1) as u32
+    }
+
+    /// Applies one `--sysctl NAME=VALUE` (sysctl or debugfs name).
+    pub fn apply_sysctl(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let bad = |why: &str| ConfigError(format!("{name}={value}: {why}"));
+        let num = |v: &str| -> Result<i64, ConfigError> {
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| bad("expected an integer"))
+        };
+        match name {
+            "kernel.sched_rt_runtime_us" => {
+                let v = num(value)?;
+                if v < -1 || (v > 0 && v as u64 > self.rt_period_us) {
+                    return Err(bad("must be -1 or between 0 and sched_rt_period_us"));
+                }
+                self.rt_runtime_us = v;
+            }
+            "kernel.sched_rt_period_us" => {
+                let v = num(value)?;
+                if v <= 0 || (self.rt_runtime_us > v) {
+                    return Err(bad("must be positive and at least sched_rt_runtime_us"));
+                }
+                self.rt_period_us = v as u64;
+            }
+            "kernel.sched_rr_timeslice_ms" => {
+                let v = num(value)?;
+                // sched_rr_handler: <= 0 resets to the default.
+                self.rr_timeslice_ms = if v <= 0 { 100 } else { v as u32 };
+            }
+            "kernel.sched_autogroup_enabled" => self.autogroup = num(value)? != 0,
+            "kernel.sched_cfs_bandwidth_slice_us" => {
+                let v = num(value)?;
+                if v < 1 {
+                    return Err(bad("must be at least 1"));
+                }
+                self.cfs_bandwidth_slice_us = v as u64;
+            }
+            "sched/base_slice_ns" => {
+                let v = num(value)?;
+                // sched_fair_server / debugfs: clamped to [0.1 ms, 100 ms] by the kernel.
+                if !(100_000..=100_000_000).contains(&v) {
+                    return Err(bad("must be between 100000 and 100000000"));
+                }
+                self.base_slice_override = Some(v as u64);
+            }
+            "sched/migration_cost_ns" => self.migration_cost_ns = num(value)?.max(0) as u64,
+            "sched/nr_migrate" => self.nr_migrate = num(value)?.max(0) as u32,
+            "sched/tunable_scaling" => {
+                self.tunable_scaling = match num(value)? {
+                    0 => TunableScaling::None,
+                    1 => TunableScaling::Log,
+                    2 => TunableScaling::Linear,
+                    _ => return Err(bad("must be 0 (none), 1 (log) or 2 (linear)")),
+                }
+            }
+            "sched/features" => {
+                for f in value.split_whitespace() {
+                    self.features.set(f).map_err(|e| bad(&e))?;
+                }
+            }
+            _ => {
+                return Err(ConfigError(format!(
+                    "unknown sysctl `{name}` (known: kernel.sched_rt_runtime_us, \
+                     kernel.sched_rt_period_us, kernel.sched_rr_timeslice_ms, \
+                     kernel.sched_autogroup_enabled, kernel.sched_cfs_bandwidth_slice_us, \
+                     sched/base_slice_ns, sched/migration_cost_ns, sched/nr_migrate, \
+                     sched/tunable_scaling, sched/features)"
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses `--machine`: `cpus=2,hz=250,preempt=none,nohz=1,ipi_latency=2us`.
+    pub fn parse_machine(spec: &str) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (k, v) = item.split_once('=').ok_or_else(|| {
+                ConfigError(format!("`{item}`: expected key=value (e.g. cpus=2)"))
+            })?;
+            c.set_machine_key(k.trim(), v.trim())?;
+        }
+        Ok(c)
+    }
+
+    /// One machine key; shared by the compact spec and the TOML `[machine]` table.
+    pub fn set_machine_key(&mut self, k: &str, v: &str) -> Result<(), ConfigError> {
+        let bad = |why: &str| ConfigError(format!("machine `{k}={v}`: {why}"));
+        match k {
+            "cpus" => {
+                let n: u32 = v.parse().map_err(|_| bad("expected a CPU count"))?;
+                if n == 0 || n > 4096 {
+                    return Err(bad("the CPU count must be 1..4096"));
+                }
+                self.nr_cpus = n;
+            }
+            "hz" => {
+                let n: u32 = v
+                    .parse()
+                    .map_err(|_| bad("expected 100, 250, 300 or 1000"))?;
+                if ![100, 250, 300, 1000].contains(&n) {
+                    return Err(bad("HZ must be 100, 250, 300 or 1000"));
+                }
+                self.hz = n;
+            }
+            "preempt" => {
+                self.preempt = match v {
+                    "none" => PreemptModel::None,
+                    "voluntary" => PreemptModel::Voluntary,
+                    "full" => PreemptModel::Full,
+                    "lazy" => PreemptModel::Lazy,
+                    _ => return Err(bad("preempt is one of none, voluntary, full, lazy")),
+                }
+            }
+            "nohz" => {
+                self.nohz_idle = match v {
+                    "1" | "true" | "on" | "idle" => true,
+                    "0" | "false" | "off" => false,
+                    _ => return Err(bad("nohz is on or off")),
+                }
+            }
+            "ipi_latency" => {
+                self.ipi_latency_ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?
+            }
+            _ => {
+                return Err(ConfigError(format!(
+                    "unknown machine key `{k}` (known: cpus, hz, preempt, nohz, ipi_latency)"
+                )))
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `100ns`, `2us`, `1.5ms`, `1s`, or a bare number of ns.
+pub fn parse_ns(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mul) = [("ns", 1.0), ("us", 1e3), ("ms", 1e6), ("s", 1e9)]
+        .iter()
+        .find_map(|(u, m)| s.strip_suffix(u).map(|n| (n, *m)))
+        .unwrap_or((s, 1.0));
+    let v: f64 = num.trim().parse().ok()?;
+    (v >= 0.0 && v.is_finite()).then(|| (v * mul).round() as u64)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_slice_scales_with_log_cpus() {
+        let mut c = Config::default();
+        assert_eq!(c.base_slice(), 1_400_000);
+        c.nr_cpus = 1;
+        assert_eq!(c.base_slice(), 700_000);
+        c.nr_cpus = 64;
+        assert_eq!(c.base_slice(), 2_800_000);
+    }
+
+    #[test]
+    fn machine_spec_parses_and_rejects() {
+        let c = Config::parse_machine("cpus=4,hz=1000,preempt=lazy").unwrap();
+        assert_eq!((c.nr_cpus, c.hz, c.preempt), (4, 1000, PreemptModel::Lazy));
+        assert!(Config::parse_machine("cpus=0").is_err());
+        assert!(Config::parse_machine("hz=123").is_err());
+        let e = Config::parse_machine("cores=2").unwrap_err();
+        assert!(e.0.contains("unknown machine key `cores`"));
+    }
+}

@@ -1,0 +1,9 @@
+//! The core scheduler (kernel/sched/core.c): `__schedule` and the pick, wakeups, fork and
+//! exit, the tick, and the syscalls that change scheduling state. Classes are reached only
+//! through `class_of(..)`.
+
+pub mod fork;
+pub mod schedule;
+pub mod syscalls;
+pub mod tick;
+pub mod wakeup;

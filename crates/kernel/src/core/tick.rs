@@ -1,0 +1,55 @@
+//! The scheduler tick (`sched_tick`) and NO_HZ idle: an idle CPU stops its tick and restarts
+//! it, on the jiffies grid, when it gets work (`tick_nohz_idle_enter/exit`).
+
+use crate::class::class_of;
+use crate::config::PreemptModel;
+use crate::events::EventKind;
+use crate::sched::Sched;
+
+impl Sched {
+    /// Restarts the tick of a CPU that leaves idle, at the next jiffy boundary.
+    pub fn start_tick(&mut self, cpu: u32) {
+        if self.rqs[cpu as usize].tick_running {
+            return;
+        }
+        self.rqs[cpu as usize].tick_running = true;
+        let t = self.cfg.tick_nsec();
+        let next = (self.now / t + 1) * t;
+        self.queue.push(next, EventKind::Tick { cpu });
+    }
+
+    /// Starts the ticks of every CPU at boot (CPU order, so same-instant ticks run in CPU
+    /// order).
+    pub fn boot_ticks(&mut self) {
+        if !self.cfg.nohz_idle {
+            for cpu in 0..self.nr_cpus() {
+                self.start_tick(cpu);
+            }
+        }
+    }
+
+    /// `sched_tick`: account curr, let its class act (slice expiry, RR), then re-arm unless
+    /// the CPU is idle under NO_HZ.
+    pub fn sched_tick(&mut self, cpu: u32) {
+        self.update_rq_clock(cpu);
+        let rq = &mut self.rqs[cpu as usize];
+        // 6.13+: the tick promotes a pending lazy reschedule to a full one.
+        if self.cfg.preempt == PreemptModel::Lazy && rq.need_resched_lazy {
+            rq.need_resched = true;
+        }
+        let curr = rq.curr;
+        let idle = curr == rq.idle;
+        if !idle {
+            let c = self.task(curr).class;
+            class_of(c).task_tick(self, cpu, curr);
+        }
+        if idle && self.cfg.nohz_idle {
+            self.rqs[cpu as usize].tick_running = false;
+        } else {
+            let t = self.cfg.tick_nsec();
+            self.queue.push(self.now + t, EventKind::Tick { cpu });
+        }
+        // Return from the interrupt: a preemption point.
+        self.mark_dirty(cpu);
+    }
+}

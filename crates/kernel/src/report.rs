@@ -1,0 +1,224 @@
+//! The metrics report of a run (definitions in docs/metrics.md): per task CPU time, run
+//! delay, wakeup latency percentiles, switch counts and slices; per CPU busy/idle time and
+//! run-queue length; context switches per second. JSON via serde, text in schbench's layout.
+
+use std::fmt::Write as _;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::sim::SimResult;
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+    pub mean: f64,
+}
+
+impl Percentiles {
+    pub fn of(h: &Histogram<u64>) -> Percentiles {
+        let q = |p: f64| {
+            if h.is_empty() {
+                0
+            } else {
+                h.value_at_quantile(p)
+            }
+        };
+        Percentiles {
+            count: h.len(),
+            p50: q(0.5),
+            p90: q(0.9),
+            p99: q(0.99),
+            p999: q(0.999),
+            max: if h.is_empty() { 0 } else { h.max() },
+            mean: if h.is_empty() {
+                0.0
+            } else {
+                (h.mean() * 10.0).round() / 10.0
+            },
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TaskReport {
+    pub comm: String,
+    pub pid: i32,
+    pub policy: String,
+    pub nice: i32,
+    pub cpu_time_ns: u64,
+    pub share: f64,
+    pub run_delay_ns: u64,
+    pub nr_switches_voluntary: u64,
+    pub nr_switches_involuntary: u64,
+    pub nr_migrations: u64,
+    pub wakeup_latency_ns: Percentiles,
+    pub slice_ns: Percentiles,
+    pub exited: bool,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CpuReport {
+    pub cpu: u32,
+    pub busy_ns: u64,
+    pub idle_ns: u64,
+    pub nr_switches: u64,
+    pub rq_len_mean: f64,
+    pub rq_len_max: u32,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Report {
+    pub duration_ns: u64,
+    pub nr_cpus: u32,
+    pub context_switches: u64,
+    pub context_switches_per_sec: f64,
+    pub ended_early: Option<String>,
+    pub blocked_forever: Vec<String>,
+    pub tasks: Vec<TaskReport>,
+    pub cpus: Vec<CpuReport>,
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10000.0).round() / 10000.0
+}
+
+impl Report {
+    /// Builds the report, closing every open interval at the end of the run.
+    pub fn from_result(r: &SimResult) -> Report {
+        let s = &r.sched;
+        let end = r.end.max(1);
+        let mut tasks = Vec::new();
+        for (i, t) in s.tasks.iter().enumerate() {
+            if t.pid == 0 || Some(t.id) == r.user.launcher {
+                continue;
+            }
+            let st = &s.task_stats[i];
+            let running_now = if t.on_cpu { end - t.last_arrival } else { 0 };
+            let waiting_now = t.last_queued.map_or(0, |q| end - q);
+            let cpu_time = st.cpu_time + running_now;
+            tasks.push(TaskReport {
+                comm: t.comm.to_string(),
+                pid: t.pid,
+                policy: t.policy.name().to_string(),
+                nice: t.static_prio - 120,
+                cpu_time_ns: cpu_time,
+                share: round4(cpu_time as f64 / end as f64),
+                run_delay_ns: st.run_delay + waiting_now,
+                nr_switches_voluntary: st.nvcsw,
+                nr_switches_involuntary: st.nivcsw,
+                nr_migrations: st.migrations,
+                wakeup_latency_ns: Percentiles::of(&st.wakeup_latency),
+                slice_ns: Percentiles::of(&st.slices),
+                exited: t.exited,
+            });
+        }
+        let cpus = s
+            .rqs
+            .iter()
+            .map(|rq| {
+                let cs = &s.cpu_stats[rq.cpu as usize];
+                let curr = &s.tasks[rq.curr.0 as usize];
+                let open = end - curr.last_arrival;
+                let (busy, idle) = if curr.pid == 0 {
+                    (cs.busy, cs.idle + open)
+                } else {
+                    (cs.busy + open, cs.idle)
+                };
+                let integral = rq.nr_running_integral
+                    + rq.nr_running as u128 * (end - rq.nr_running_since) as u128;
+                CpuReport {
+                    cpu: rq.cpu,
+                    busy_ns: busy,
+                    idle_ns: idle,
+                    nr_switches: cs.nr_switches,
+                    rq_len_mean: round4(integral as f64 / end as f64),
+                    rq_len_max: rq.nr_running_max,
+                }
+            })
+            .collect();
+        let switches: u64 = s.rqs.iter().map(|rq| rq.nr_switches).sum();
+        Report {
+            duration_ns: r.end,
+            nr_cpus: s.nr_cpus(),
+            context_switches: switches,
+            context_switches_per_sec: round4(switches as f64 * 1e9 / end as f64),
+            ended_early: r.ended_early.clone(),
+            blocked_forever: r.blocked_forever.clone(),
+            tasks,
+            cpus,
+        }
+    }
+
+    /// The readable summary: per task, wakeup latencies in schbench's percentile layout.
+    pub fn summary(&self) -> String {
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "simulated {:.3} s on {} CPUs: {} context switches ({:.1}/s)",
+            self.duration_ns as f64 / 1e9,
+            self.nr_cpus,
+            self.context_switches,
+            self.context_switches_per_sec
+        );
+        if let Some(why) = &self.ended_early {
+            let _ = writeln!(o, "ended early: {why}");
+        }
+        for b in &self.blocked_forever {
+            let _ = writeln!(o, "warning: {b} forever (nothing signals it)");
+        }
+        let _ = writeln!(
+            o,
+            "\n{:<16} {:>7} {:>12} {:>7} {:>12} {:>8} {:>8} {:>6}",
+            "task", "pid", "cpu ms", "share", "delay ms", "vol", "invol", "migr"
+        );
+        for t in &self.tasks {
+            let _ = writeln!(
+                o,
+                "{:<16} {:>7} {:>12.3} {:>7.4} {:>12.3} {:>8} {:>8} {:>6}",
+                t.comm,
+                t.pid,
+                t.cpu_time_ns as f64 / 1e6,
+                t.share,
+                t.run_delay_ns as f64 / 1e6,
+                t.nr_switches_voluntary,
+                t.nr_switches_involuntary,
+                t.nr_migrations
+            );
+        }
+        for t in self.tasks.iter().filter(|t| t.wakeup_latency_ns.count > 0) {
+            let w = &t.wakeup_latency_ns;
+            let us = |v: u64| v.div_ceil(1000);
+            let _ = writeln!(o, "\n{} [{}] Wakeup Latencies percentiles (usec) runtime {:.3} (s) ({} total samples)",
+                t.comm, t.pid, self.duration_ns as f64 / 1e9, w.count);
+            let _ = writeln!(o, "\t  50.0th: {:<10}", us(w.p50));
+            let _ = writeln!(o, "\t  90.0th: {:<10}", us(w.p90));
+            let _ = writeln!(o, "\t* 99.0th: {:<10}", us(w.p99));
+            let _ = writeln!(o, "\t  99.9th: {:<10}", us(w.p999));
+            let _ = writeln!(o, "\t  max:    {:<10}", us(w.max));
+        }
+        let _ = writeln!(
+            o,
+            "\n{:<5} {:>12} {:>12} {:>10} {:>10} {:>8}",
+            "cpu", "busy ms", "idle ms", "switches", "rq mean", "rq max"
+        );
+        for c in &self.cpus {
+            let _ = writeln!(
+                o,
+                "{:<5} {:>12.3} {:>12.3} {:>10} {:>10.4} {:>8}",
+                c.cpu,
+                c.busy_ns as f64 / 1e6,
+                c.idle_ns as f64 / 1e6,
+                c.nr_switches,
+                c.rq_len_mean,
+                c.rq_len_max
+            );
+        }
+        o
+    }
+}

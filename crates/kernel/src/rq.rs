@@ -1,0 +1,53 @@
+//! `struct rq`: the per-CPU run queue. Each class keeps its sub-queue here (the fair root
+//! cfs_rq by id into the fair arena).
+
+use crate::class::fair::entity::CfsRqId;
+use crate::task::TaskId;
+
+#[derive(Clone, Debug)]
+pub struct Rq {
+    pub cpu: u32,
+    /// Tasks queued on this CPU in every class, the running one included.
+    pub nr_running: u32,
+    pub nr_switches: u64,
+    pub curr: TaskId,
+    pub idle: TaskId,
+    pub clock: u64,
+    pub clock_task: u64,
+    /// Root cfs_rq (`rq->cfs`).
+    pub cfs: CfsRqId,
+    /// `TIF_NEED_RESCHED` of curr.
+    pub need_resched: bool,
+    /// `TIF_NEED_RESCHED_LAZY` of curr (lazy preemption model).
+    pub need_resched_lazy: bool,
+    /// Wakeups queued on this CPU's wakelist, not yet activated (`ttwu_pending`).
+    pub ttwu_pending: u32,
+    /// The tick is running (not stopped by NO_HZ idle).
+    pub tick_running: bool,
+    /// Time-weighted sum of nr_running (run-queue length metric) and its last update.
+    pub nr_running_integral: u128,
+    pub nr_running_since: u64,
+    pub nr_running_max: u32,
+}
+
+impl Rq {
+    pub fn new(cpu: u32, idle: TaskId, cfs: CfsRqId) -> Rq {
+        Rq {
+            cpu,
+            nr_running: 0,
+            nr_switches: 0,
+            curr: idle,
+            idle,
+            clock: 0,
+            clock_task: 0,
+            cfs,
+            need_resched: false,
+            need_resched_lazy: false,
+            ttwu_pending: 0,
+            tick_running: false,
+            nr_running_integral: 0,
+            nr_running_since: 0,
+            nr_running_max: 0,
+        }
+    }
+}

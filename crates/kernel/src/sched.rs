@@ -1,0 +1,248 @@
+//! `Sched`: the whole simulated kernel state (every rq, the task arena, the class arenas,
+//! the event queue and the trace buffers), and the small helpers the core and the classes
+//! share. The scheduling paths themselves are in `core/`.
+
+use std::collections::VecDeque;
+
+use schedsim_trace::{Comm, Event, RecFlags, Record, TraceBuffers};
+use schedsim_workload::Policy;
+
+use crate::class::fair::entity::{CfsRq, CfsRqId, SchedEntity, SeId};
+use crate::class::fair::FairState;
+use crate::class::ClassId;
+use crate::config::Config;
+use crate::cpumask::CpuMask;
+use crate::events::{EventKind, EventQueue};
+use crate::prio::{LoadWeight, DEFAULT_PRIO};
+use crate::rq::Rq;
+use crate::stats::{CpuStats, TaskStats};
+use crate::task::{tstate, Demand, OnRq, Task, TaskId};
+
+/// Where an event is emitted from: the CPU and the kind of context, which give the trace
+/// record's current task and flag columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ctx {
+    /// A task in a syscall on this CPU (`current` is rq.curr).
+    Task(u32),
+    /// A hard interrupt on this CPU (hrtimer expiry, IPI).
+    HardIrq(u32),
+}
+
+impl Ctx {
+    pub fn cpu(self) -> u32 {
+        match self {
+            Ctx::Task(c) | Ctx::HardIrq(c) => c,
+        }
+    }
+}
+
+pub struct Sched {
+    pub cfg: Config,
+    /// The current simulated instant (ns).
+    pub now: u64,
+    pub rqs: Vec<Rq>,
+    pub tasks: Vec<Task>,
+    pub task_stats: Vec<TaskStats>,
+    pub cpu_stats: Vec<CpuStats>,
+    pub fair: FairState,
+    pub queue: EventQueue,
+    pub trace: TraceBuffers,
+    /// CPUs that must pass a preemption point / resume user code, in order.
+    pub dirty: VecDeque<u32>,
+    dirty_flag: Vec<bool>,
+    next_pid: i32,
+}
+
+impl Sched {
+    /// Boots the machine: one rq and one idle task (`swapper/N`, pid 0) per CPU.
+    pub fn new(cfg: Config, tracing: bool) -> Sched {
+        let n = cfg.nr_cpus as usize;
+        let mut s = Sched {
+            rqs: Vec::with_capacity(n),
+            tasks: Vec::new(),
+            task_stats: Vec::new(),
+            cpu_stats: vec![CpuStats::default(); n],
+            fair: FairState::default(),
+            queue: EventQueue::default(),
+            trace: TraceBuffers::new(n, tracing),
+            dirty: VecDeque::new(),
+            dirty_flag: vec![false; n],
+            next_pid: 1000,
+            now: 0,
+            cfg,
+        };
+        for cpu in 0..n as u32 {
+            let cfs = CfsRqId(s.fair.cfs_rq.len() as u32);
+            s.fair.cfs_rq.push(CfsRq::new(cpu));
+            let idle = s.alloc_task(0, Comm::new(&format!("swapper/{cpu}")), cpu, cfs);
+            let t = &mut s.tasks[idle.0 as usize];
+            t.class = ClassId::Idle;
+            t.on_cpu = true;
+            t.state = tstate::RUNNING;
+            s.rqs.push(Rq::new(cpu, idle, cfs));
+        }
+        s
+    }
+
+    pub fn nr_cpus(&self) -> u32 {
+        self.cfg.nr_cpus
+    }
+
+    pub fn task(&self, p: TaskId) -> &Task {
+        &self.tasks[p.0 as usize]
+    }
+
+    pub fn task_mut(&mut self, p: TaskId) -> &mut Task {
+        &mut self.tasks[p.0 as usize]
+    }
+
+    pub fn rq(&self, cpu: u32) -> &Rq {
+        &self.rqs[cpu as usize]
+    }
+
+    pub fn rq_mut(&mut self, cpu: u32) -> &mut Rq {
+        &mut self.rqs[cpu as usize]
+    }
+
+    pub fn curr(&self, cpu: u32) -> TaskId {
+        self.rqs[cpu as usize].curr
+    }
+
+    /// Allocates a task in the arena with a fresh fair entity; `pid` 0 is an idle task.
+    fn alloc_task(&mut self, pid: i32, comm: Comm, cpu: u32, cfs: CfsRqId) -> TaskId {
+        let id = TaskId(self.tasks.len() as u32);
+        let se = SeId(self.fair.se.len() as u32);
+        self.fair.se.push(SchedEntity::new(
+            cfs,
+            Some(id),
+            LoadWeight::for_task(0, false),
+        ));
+        let n = self.nr_cpus() as usize;
+        self.tasks.push(Task {
+            id,
+            pid,
+            tgid: pid,
+            comm,
+            state: tstate::NEW,
+            on_rq: OnRq::No,
+            on_cpu: false,
+            cpu,
+            wake_cpu: cpu,
+            policy: Policy::Normal,
+            prio: DEFAULT_PRIO,
+            static_prio: DEFAULT_PRIO,
+            normal_prio: DEFAULT_PRIO,
+            rt_priority: 0,
+            class: ClassId::Fair,
+            cpus_allowed: CpuMask::full(n),
+            nr_cpus_allowed: n as u32,
+            se,
+            rt_time_slice: 0,
+            sched_reset_on_fork: false,
+            exited: false,
+            demand: Demand::None,
+            demand_since: 0,
+            demand_gen: 0,
+            timer_gen: 0,
+            waking_ts: None,
+            last_queued: None,
+            last_arrival: 0,
+        });
+        self.task_stats.push(TaskStats {
+            first_seen: self.now,
+            ..TaskStats::default()
+        });
+        id
+    }
+
+    /// A new user task (for fork and for the launcher), not yet runnable.
+    pub fn new_task(&mut self, comm: Comm, cpu: u32) -> TaskId {
+        let pid = self.next_pid;
+        self.next_pid += 1;
+        let cfs = self.rqs[cpu as usize].cfs;
+        self.alloc_task(pid, comm, cpu, cfs)
+    }
+
+    /// Marks a CPU to pass a preemption point after the current event.
+    pub fn mark_dirty(&mut self, cpu: u32) {
+        if !self.dirty_flag[cpu as usize] {
+            self.dirty_flag[cpu as usize] = true;
+            self.dirty.push_back(cpu);
+        }
+    }
+
+    pub fn pop_dirty(&mut self) -> Option<u32> {
+        let c = self.dirty.pop_front()?;
+        self.dirty_flag[c as usize] = false;
+        Some(c)
+    }
+
+    /// `add_nr_running` / `sub_nr_running`, keeping the run-queue length integral.
+    pub fn add_nr_running(&mut self, cpu: u32, delta: i32) {
+        let now = self.now;
+        let rq = &mut self.rqs[cpu as usize];
+        rq.nr_running_integral += rq.nr_running as u128 * (now - rq.nr_running_since) as u128;
+        rq.nr_running_since = now;
+        rq.nr_running = (rq.nr_running as i64 + delta as i64) as u32;
+        rq.nr_running_max = rq.nr_running_max.max(rq.nr_running);
+    }
+
+    /// Records a trace event on `cpu` with `current` as the common pid.
+    pub fn trace_event(&mut self, cpu: u32, current: TaskId, mut flags: RecFlags, event: Event) {
+        if !self.trace.enabled {
+            return;
+        }
+        let rq = &self.rqs[cpu as usize];
+        flags.need_resched |= rq.need_resched;
+        flags.need_resched_lazy |= rq.need_resched_lazy;
+        let t = &self.tasks[current.0 as usize];
+        self.trace.push(Record {
+            ts: self.now,
+            cpu,
+            pid: t.pid,
+            comm: t.comm,
+            flags,
+            event,
+        });
+    }
+
+    /// Records an event from a context (task or hardirq on a CPU).
+    pub fn trace_in(&mut self, ctx: Ctx, preempt_count: u8, event: Event) {
+        let cpu = ctx.cpu();
+        let flags = RecFlags {
+            irqs_off: true,
+            hardirq: matches!(ctx, Ctx::HardIrq(_)),
+            preempt_count,
+            ..RecFlags::default()
+        };
+        let cur = self.curr(cpu);
+        self.trace_event(cpu, cur, flags, event);
+    }
+
+    /// Arms a task's user-mode demand on its CPU (called when it gets the CPU or is given
+    /// new work while running).
+    pub fn arm_demand(&mut self, p: TaskId) {
+        let now = self.now;
+        let t = &mut self.tasks[p.0 as usize];
+        t.demand_gen = t.demand_gen.wrapping_add(1);
+        t.demand_since = now;
+        let end = match t.demand {
+            Demand::None => return,
+            Demand::Work(w) => now + w,
+            Demand::Until(u) => u.max(now),
+        };
+        let gen = t.demand_gen;
+        self.queue.push(end, EventKind::WorkDone { task: p, gen });
+    }
+
+    /// Charges the progress of a running task's demand up to now (at switch-out).
+    pub fn settle_demand(&mut self, p: TaskId) {
+        let now = self.now;
+        let t = &mut self.tasks[p.0 as usize];
+        t.demand_gen = t.demand_gen.wrapping_add(1);
+        if let Demand::Work(w) = t.demand {
+            t.demand = Demand::Work(w.saturating_sub(now - t.demand_since));
+        }
+        t.demand_since = now;
+    }
+}

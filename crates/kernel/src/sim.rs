@@ -1,0 +1,135 @@
+//! The event loop: boots the machine and the workload's launcher, then pops events in time
+//! order, lets the kernel and user space handle each, and visits every CPU that reached a
+//! preemption point (see `events` for the same-instant order).
+
+use schedsim_workload::Workload;
+
+use crate::config::Config;
+use crate::core::schedule::SchedMode;
+use crate::events::EventKind;
+use crate::sched::Sched;
+use crate::task::Demand;
+use crate::user::{UserError, Userspace};
+
+#[derive(Clone, Debug)]
+pub struct SimOptions {
+    /// Simulated time to run (None: until every thread exited or nothing can happen).
+    pub duration: Option<u64>,
+    pub seed: u64,
+    pub trace: bool,
+}
+
+/// What a finished run hands to the output writers.
+pub struct SimResult {
+    pub sched: Sched,
+    pub end: u64,
+    /// Why the run ended early, if it did (everything blocked or exited).
+    pub ended_early: Option<String>,
+    /// Threads left blocked on objects nothing signals.
+    pub blocked_forever: Vec<String>,
+    pub user: Userspace,
+}
+
+/// Observes progress (simulated time) for a progress bar.
+pub trait Progress {
+    fn advance(&mut self, now: u64);
+}
+
+impl Progress for () {
+    fn advance(&mut self, _now: u64) {}
+}
+
+pub fn run(
+    workload: Workload,
+    cfg: Config,
+    opts: &SimOptions,
+    progress: &mut dyn Progress,
+) -> Result<SimResult, UserError> {
+    let duration = opts.duration.or(workload.duration);
+    let mut s = Sched::new(cfg, opts.trace);
+    let mut user = Userspace::new(workload, opts.seed);
+    s.boot_ticks();
+    user.boot(&mut s);
+    if let Some(d) = duration {
+        s.queue.push(d, EventKind::End);
+    }
+    let mut ended_early = None;
+    let mut last_progress = 0;
+    loop {
+        visit_dirty(&mut s, &mut user)?;
+        let Some((t, ev)) = s.queue.pop() else {
+            ended_early = Some(if all_exited(&s, &user) {
+                "every thread exited".to_string()
+            } else {
+                "no thread can make progress (all are blocked and no timer is pending)".to_string()
+            });
+            break;
+        };
+        s.now = t;
+        if t - last_progress >= 10_000_000 {
+            progress.advance(t);
+            last_progress = t;
+        }
+        match ev {
+            EventKind::End => break,
+            EventKind::WorkDone { task, gen } => {
+                let tk = s.task(task);
+                if tk.demand_gen == gen && tk.on_cpu {
+                    s.task_mut(task).demand = Demand::None;
+                    let cpu = s.task(task).cpu;
+                    s.mark_dirty(cpu);
+                }
+            }
+            EventKind::Timer { task, gen, cpu } => user.timer_fired(&mut s, task, gen, cpu),
+            EventKind::WakeList {
+                cpu,
+                task,
+                wake_flags,
+            } => {
+                s.sched_ttwu_pending(cpu, task, wake_flags);
+                s.mark_dirty(cpu);
+            }
+            EventKind::Resched { cpu } => s.mark_dirty(cpu),
+            EventKind::Tick { cpu } => s.sched_tick(cpu),
+        }
+    }
+    let end = s.now;
+    let blocked_forever = user.blocked_forever(&s);
+    Ok(SimResult {
+        sched: s,
+        end,
+        ended_early,
+        blocked_forever,
+        user,
+    })
+}
+
+fn all_exited(s: &Sched, user: &Userspace) -> bool {
+    user.threads
+        .values()
+        .filter(|th| th.spec.is_some())
+        .all(|th| s.task(th.task).exited)
+}
+
+/// Every CPU that reached a preemption point: reschedule if asked (the idle loop with
+/// `schedule_idle`, a user task on its way back to user mode with `schedule`), then let the
+/// current thread run until it burns CPU or blocks.
+fn visit_dirty(s: &mut Sched, user: &mut Userspace) -> Result<(), UserError> {
+    while let Some(cpu) = s.pop_dirty() {
+        loop {
+            let rq = s.rq(cpu);
+            if rq.need_resched || rq.need_resched_lazy {
+                let mode = if rq.curr == rq.idle {
+                    SchedMode::Idle
+                } else {
+                    SchedMode::None
+                };
+                s.schedule(cpu, mode);
+            }
+            if !user.step(s, cpu)? {
+                break;
+            }
+        }
+    }
+    Ok(())
+}

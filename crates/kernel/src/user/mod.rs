@@ -1,0 +1,570 @@
+//! User space: what each workload thread does between syscalls. A thread runs its program
+//! op by op; ops that burn CPU set the task's demand, ops that are syscalls call the kernel
+//! (`Sched`) as the real syscall would, in the thread's own context on its CPU.
+
+pub mod program;
+pub mod rng;
+pub mod sync;
+
+use std::collections::HashMap;
+
+use schedsim_trace::{Event, RecFlags};
+use schedsim_workload::{Naming, TaskSpec, Workload};
+
+use crate::core::schedule::SchedMode;
+use crate::cpumask::CpuMask;
+use crate::events::EventKind;
+use crate::sched::{Ctx, Sched};
+use crate::task::{tstate, Demand, TaskId};
+
+use program::{compile, Op};
+use rng::Rng;
+use sync::SyncObjects;
+
+/// Why a thread is blocked (for the end-of-run report).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Blocked {
+    Sleep,
+    Sem(usize),
+    Cond(usize),
+    Mutex(usize),
+    Barrier(usize),
+    Suspend,
+    Forever,
+}
+
+/// One user thread.
+#[derive(Clone, Debug)]
+pub struct Thread {
+    pub task: TaskId,
+    pub spec: Option<usize>,
+    pub pc: usize,
+    /// Iterations left of each open loop, innermost last.
+    pub loops: Vec<Option<u64>>,
+    pub rng: Rng,
+    /// Per-thread (unique) timers' next expiry, by timer index.
+    pub timers: HashMap<usize, u64>,
+    pub blocked: Option<Blocked>,
+    /// rt-app thread index (for fork names).
+    pub index: u32,
+    pub forks: u32,
+    /// Ops run at this instant without time advancing (livelock detection).
+    pub zero_time_ops: u64,
+    pub last_op_time: u64,
+}
+
+/// An error a thread's program hits at run time (a refused syscall, a livelock).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserError {
+    pub task: String,
+    pub message: String,
+}
+
+/// More ops than this at one instant by one thread is a livelock.
+const LIVELOCK_OPS: u64 = 1_000_000;
+
+pub struct Userspace {
+    pub workload: Workload,
+    programs: Vec<Vec<Op>>,
+    launcher_ops: Vec<Op>,
+    pub threads: HashMap<TaskId, Thread>,
+    pub sync: SyncObjects,
+    seed: u64,
+    next_index: u32,
+    /// The instant the threads' common time origin was taken (rt-app `t_zero`).
+    pub t_zero: Option<u64>,
+    pub launcher: Option<TaskId>,
+}
+
+impl Userspace {
+    pub fn new(workload: Workload, seed: u64) -> Userspace {
+        let programs = workload.tasks.iter().map(|t| compile(&t.program)).collect();
+        let mut launcher_ops = Vec::new();
+        for (i, t) in workload.tasks.iter().enumerate() {
+            for _ in 0..t.count {
+                launcher_ops.push(Op::Fork(i));
+            }
+        }
+        let sync = SyncObjects {
+            sems: workload
+                .sems
+                .iter()
+                .map(|s| sync::Semaphore {
+                    count: s.initial as u64,
+                    ..Default::default()
+                })
+                .collect(),
+            conds: vec![Default::default(); workload.conds.len()],
+            mutexes: vec![Default::default(); workload.mutexes.len()],
+            barriers: workload
+                .barriers
+                .iter()
+                .map(|b| sync::Barrier {
+                    parties: b.parties,
+                    ..Default::default()
+                })
+                .collect(),
+            suspended: vec![Default::default(); workload.tasks.len()],
+            timers: vec![None; workload.timers.len()],
+        };
+        Userspace {
+            programs,
+            launcher_ops,
+            threads: HashMap::new(),
+            sync,
+            seed,
+            next_index: 0,
+            t_zero: None,
+            launcher: None,
+            workload,
+        }
+    }
+
+    /// Creates the launcher process that forks every task (rt-app's main thread) on CPU 0.
+    pub fn boot(&mut self, s: &mut Sched) {
+        let comm = if self.workload.launcher_comm.is_empty() {
+            "schedsim".to_string()
+        } else {
+            self.workload.launcher_comm.clone()
+        };
+        let t = s.new_task(schedsim_trace::Comm::new(&comm), 0);
+        self.launcher = Some(t);
+        self.add_thread(t, None);
+        s.start_boot_task(0, t);
+    }
+
+    fn add_thread(&mut self, task: TaskId, spec: Option<usize>) -> u32 {
+        let index = self.next_index;
+        self.next_index += 1;
+        self.threads.insert(
+            task,
+            Thread {
+                task,
+                spec,
+                pc: 0,
+                loops: Vec::new(),
+                rng: Rng::new(self.seed, index as u64),
+                timers: HashMap::new(),
+                blocked: None,
+                index,
+                forks: 0,
+                zero_time_ops: 0,
+                last_op_time: 0,
+            },
+        );
+        index
+    }
+
+    fn ops(&self, th: &Thread) -> &[Op] {
+        match th.spec {
+            Some(i) => &self.programs[i],
+            None => &self.launcher_ops,
+        }
+    }
+
+    fn comm_for(&self, spec: &TaskSpec, parent: &Thread, index: u32, instance: u32) -> String {
+        match spec.naming {
+            Naming::Plain if spec.count <= 1 && parent.spec.is_none() => spec.name.clone(),
+            Naming::Plain if parent.spec.is_none() => format!("{}-{}", spec.name, instance),
+            Naming::Plain => format!("{}-{}", spec.name, index),
+            Naming::RtApp if parent.spec.is_none() => format!("{}-{}", spec.name, index),
+            Naming::RtApp => format!("{}-{}-{:04}", spec.name, parent.index, parent.forks),
+        }
+    }
+
+    /// Blocks the current thread in state S and schedules away.
+    fn block(&mut self, s: &mut Sched, t: TaskId, why: Blocked) {
+        let cpu = s.task(t).cpu;
+        s.task_mut(t).state = tstate::INTERRUPTIBLE;
+        self.threads.get_mut(&t).unwrap().blocked = Some(why);
+        s.schedule(cpu, SchedMode::None);
+    }
+
+    /// Wakes a blocked thread from `ctx`.
+    fn wake(&mut self, s: &mut Sched, ctx: Ctx, t: TaskId) {
+        if let Some(th) = self.threads.get_mut(&t) {
+            th.blocked = None;
+        }
+        s.try_to_wake_up(ctx, t, tstate::NORMAL, 0);
+    }
+
+    /// A sleep timer expired: wake the thread from a hard interrupt on `cpu`.
+    pub fn timer_fired(&mut self, s: &mut Sched, t: TaskId, gen: u32, cpu: u32) {
+        if s.task(t).timer_gen != gen || s.task(t).exited {
+            return;
+        }
+        s.update_rq_clock(cpu);
+        self.wake(s, Ctx::HardIrq(cpu), t);
+        s.mark_dirty(cpu);
+    }
+
+    fn sleep_until(&mut self, s: &mut Sched, t: TaskId, at: u64) {
+        let task = s.task_mut(t);
+        task.timer_gen = task.timer_gen.wrapping_add(1);
+        let (gen, cpu) = (task.timer_gen, task.cpu);
+        s.queue.push(at, EventKind::Timer { task: t, gen, cpu });
+        self.block(s, t, Blocked::Sleep);
+    }
+
+    /// Runs the current thread of `cpu` for one syscall (or until it starts CPU work or
+    /// blocks). Returns false if there is nothing for user space to do on this CPU.
+    pub fn step(&mut self, s: &mut Sched, cpu: u32) -> Result<bool, UserError> {
+        let t = s.curr(cpu);
+        if s.task(t).pid == 0 || s.task(t).demand != Demand::None {
+            return Ok(false);
+        }
+        if s.task(t).state != tstate::RUNNING {
+            return Ok(false);
+        }
+        let now = s.now;
+        let th = self.threads.get_mut(&t).expect("user task has a thread");
+        if th.last_op_time == now {
+            th.zero_time_ops += 1;
+            if th.zero_time_ops > LIVELOCK_OPS {
+                return Err(self.err(s, t, "livelock: the program loops without ever taking time (a loop of zero-duration steps)".into()));
+            }
+        } else {
+            th.last_op_time = now;
+            th.zero_time_ops = 0;
+        }
+        loop {
+            let th = &self.threads[&t];
+            let Some(op) = self.ops(th).get(th.pc).cloned() else {
+                return self.op_end(s, t, cpu);
+            };
+            self.threads.get_mut(&t).unwrap().pc += 1;
+            match op {
+                Op::LoopStart { count, end } => {
+                    let th = self.threads.get_mut(&t).unwrap();
+                    th.loops.push(count);
+                    let _ = end;
+                }
+                Op::LoopEnd { start } => {
+                    let th = self.threads.get_mut(&t).unwrap();
+                    let left = th.loops.last_mut().expect("open loop");
+                    let again = match left {
+                        None => true,
+                        Some(n) => {
+                            *n -= 1;
+                            *n > 0
+                        }
+                    };
+                    if again {
+                        th.pc = start + 1;
+                        // A loop iteration is a natural point to check time did advance.
+                        return Ok(true);
+                    }
+                    th.loops.pop();
+                }
+                op => return self.run_op(s, t, cpu, op).map(|_| true),
+            }
+        }
+    }
+
+    fn err(&self, s: &Sched, t: TaskId, message: String) -> UserError {
+        UserError {
+            task: format!("{}[{}]", s.task(t).comm, s.task(t).pid),
+            message,
+        }
+    }
+
+    /// The program ran out: a thread exits; the launcher waits for the end.
+    fn op_end(&mut self, s: &mut Sched, t: TaskId, cpu: u32) -> Result<bool, UserError> {
+        if self.threads[&t].spec.is_none() {
+            self.t_zero.get_or_insert(s.now);
+            self.block(s, t, Blocked::Forever);
+        } else {
+            self.exit(s, t, cpu);
+        }
+        Ok(true)
+    }
+
+    fn exit(&mut self, s: &mut Sched, t: TaskId, cpu: u32) {
+        s.exit_task(t);
+        self.threads.get_mut(&t).unwrap().blocked = None;
+        s.schedule(cpu, SchedMode::None);
+    }
+
+    fn run_op(&mut self, s: &mut Sched, t: TaskId, cpu: u32, op: Op) -> Result<(), UserError> {
+        let ctx = Ctx::Task(cpu);
+        match op {
+            Op::Run(d) => {
+                let w = self.threads.get_mut(&t).unwrap().rng.sample(d);
+                if w > 0 {
+                    s.task_mut(t).demand = Demand::Work(w);
+                    s.arm_demand(t);
+                }
+            }
+            Op::RunWall(d) => {
+                let w = self.threads.get_mut(&t).unwrap().rng.sample(d);
+                if w > 0 {
+                    s.task_mut(t).demand = Demand::Until(s.now + w);
+                    s.arm_demand(t);
+                }
+            }
+            Op::Sleep(d) => {
+                let w = self.threads.get_mut(&t).unwrap().rng.sample(d);
+                if w > 0 {
+                    self.sleep_until(s, t, s.now + w);
+                }
+            }
+            Op::Timer {
+                timer,
+                period,
+                absolute,
+            } => {
+                let t_zero = *self.t_zero.get_or_insert(s.now);
+                let shared = self.workload.timers[timer].shared;
+                let prev = if shared {
+                    self.sync.timers[timer]
+                } else {
+                    self.threads[&t].timers.get(&timer).copied()
+                };
+                let mut next = prev.map_or(t_zero + period, |n| n + period);
+                let late = next <= s.now;
+                if late && !absolute {
+                    next = s.now;
+                }
+                if shared {
+                    self.sync.timers[timer] = Some(next);
+                } else {
+                    self.threads.get_mut(&t).unwrap().timers.insert(timer, next);
+                }
+                if !late {
+                    self.sleep_until(s, t, next);
+                }
+            }
+            Op::SemPost(i) => match self.sync.sems[i].waiters.pop() {
+                Some(w) => self.wake(s, ctx, w),
+                None => self.sync.sems[i].count += 1,
+            },
+            Op::SemWait(i) => {
+                if self.sync.sems[i].count > 0 {
+                    self.sync.sems[i].count -= 1;
+                } else {
+                    let prio = futex_prio(s, t);
+                    self.sync.sems[i].waiters.push(prio, t);
+                    self.block(s, t, Blocked::Sem(i));
+                }
+            }
+            Op::CondSignal(i) => {
+                if let Some(w) = self.sync.conds[i].pop() {
+                    self.wake(s, ctx, w);
+                }
+            }
+            Op::CondBroadcast(i) => {
+                for w in self.sync.conds[i].drain() {
+                    self.wake(s, ctx, w);
+                }
+            }
+            Op::CondWait {
+                cond,
+                mutex,
+                signal_first,
+            } => {
+                if signal_first {
+                    if let Some(w) = self.sync.conds[cond].pop() {
+                        self.wake(s, ctx, w);
+                    }
+                }
+                if let Some(m) = mutex {
+                    self.unlock(s, ctx, t, m)?;
+                }
+                let prio = futex_prio(s, t);
+                self.sync.conds[cond].push(prio, t);
+                self.block(s, t, Blocked::Cond(cond));
+            }
+            Op::Lock(m) => {
+                let mx = &mut self.sync.mutexes[m];
+                match mx.owner {
+                    None => mx.owner = Some(t),
+                    Some(o) if o == t => {
+                        return Err(self.err(
+                            s,
+                            t,
+                            format!(
+                                "locks mutex `{}` it already holds (deadlock)",
+                                self.workload.mutexes[m].name
+                            ),
+                        ))
+                    }
+                    Some(_) => {
+                        let prio = futex_prio(s, t);
+                        self.sync.mutexes[m].waiters.push(prio, t);
+                        self.block(s, t, Blocked::Mutex(m));
+                    }
+                }
+            }
+            Op::Unlock(m) => self.unlock(s, ctx, t, m)?,
+            Op::Barrier(b) => {
+                let bar = &mut self.sync.barriers[b];
+                bar.arrived += 1;
+                if bar.arrived >= bar.parties {
+                    bar.arrived = 0;
+                    for w in bar.waiters.drain() {
+                        self.wake(s, ctx, w);
+                    }
+                } else {
+                    let prio = futex_prio(s, t);
+                    self.sync.barriers[b].waiters.push(prio, t);
+                    self.block(s, t, Blocked::Barrier(b));
+                }
+            }
+            Op::Suspend => {
+                let spec = self.threads[&t].spec.unwrap_or(0);
+                let prio = futex_prio(s, t);
+                self.sync.suspended[spec].push(prio, t);
+                self.block(s, t, Blocked::Suspend);
+            }
+            Op::Resume(spec) => {
+                for w in self.sync.suspended[spec].drain() {
+                    self.wake(s, ctx, w);
+                }
+            }
+            Op::Yield => s.sys_sched_yield(cpu),
+            Op::Fork(i) => self.fork(s, t, i)?,
+            Op::Exit => self.exit(s, t, cpu),
+            Op::SetAttr(a) => {
+                s.sched_setattr(t, &a)
+                    .map_err(|e| self.err(s, t, format!("sched_setattr refused: {e}")))?;
+            }
+            Op::SetAffinity(cpus) => {
+                let n = s.nr_cpus() as usize;
+                let mask = match &cpus {
+                    Some(c) => CpuMask::from_list(n, c),
+                    None => CpuMask::full(n),
+                };
+                s.set_cpus_allowed(ctx, t, mask)
+                    .map_err(|e| self.err(s, t, format!("sched_setaffinity refused: {e}")))?;
+            }
+            Op::SetCgroup(g) => {
+                return Err(self.err(
+                    s,
+                    t,
+                    format!("moving to cgroup `{g}`: group scheduling is not simulated yet"),
+                ))
+            }
+            Op::Marker(text) => {
+                s.trace_event(cpu, t, RecFlags::default(), Event::Print { text });
+            }
+            Op::LoopStart { .. } | Op::LoopEnd { .. } => unreachable!("handled by step"),
+        }
+        Ok(())
+    }
+
+    fn unlock(&mut self, s: &mut Sched, ctx: Ctx, t: TaskId, m: usize) -> Result<(), UserError> {
+        if self.sync.mutexes[m].owner != Some(t) {
+            return Err(self.err(
+                s,
+                t,
+                format!(
+                    "unlocks mutex `{}` it does not hold",
+                    self.workload.mutexes[m].name
+                ),
+            ));
+        }
+        // Hand the mutex to the first waiter (futex order).
+        let next = self.sync.mutexes[m].waiters.pop();
+        self.sync.mutexes[m].owner = next;
+        if let Some(w) = next {
+            self.wake(s, ctx, w);
+        }
+        Ok(())
+    }
+
+    fn fork(&mut self, s: &mut Sched, parent: TaskId, spec_i: usize) -> Result<(), UserError> {
+        let spec = self.workload.tasks[spec_i].clone();
+        let pth = self.threads[&parent].clone();
+        let index = self.next_index;
+        let instance = if pth.spec.is_none() {
+            // The launcher forks instances in order: count the ones of this spec so far.
+            self.threads
+                .values()
+                .filter(|th| th.spec == Some(spec_i))
+                .count() as u32
+        } else {
+            0
+        };
+        let comm = self.comm_for(&spec, &pth, index, instance);
+        if pth.spec.is_some() {
+            self.threads.get_mut(&parent).unwrap().forks += 1;
+        }
+        let n = s.nr_cpus() as usize;
+        let affinity = match &spec.affinity {
+            Some(c) => {
+                if let Some(&bad) = c.iter().find(|&&c| c as usize >= n) {
+                    return Err(self.err(
+                        s,
+                        parent,
+                        format!(
+                            "task `{}` ({}:{}) names CPU {bad}, but the machine has {n} CPUs",
+                            spec.name, self.workload.source, spec.loc
+                        ),
+                    ));
+                }
+                Some(CpuMask::from_list(n, c))
+            }
+            None => None,
+        };
+        let child = s
+            .fork_task(parent, &comm, &spec.attr, affinity.as_ref())
+            .map_err(|e| self.err(s, parent, format!("cannot create `{comm}`: {e}")))?;
+        self.add_thread(child, Some(spec_i));
+        if spec.start_delay > 0 {
+            // The thread exists but sleeps until its start.
+            let th = self.threads.get_mut(&child).unwrap();
+            th.blocked = None;
+            self.delayed_start(s, child, spec.start_delay);
+        }
+        Ok(())
+    }
+
+    /// A thread with a start delay: it is created runnable and first sleeps.
+    fn delayed_start(&mut self, s: &mut Sched, child: TaskId, delay: u64) {
+        // The thread is taken off the rq in state S as if its first act were a nanosleep.
+        let cpu = s.task(child).cpu;
+        let at = s.now + delay;
+        let task = s.task_mut(child);
+        task.timer_gen = task.timer_gen.wrapping_add(1);
+        let gen = task.timer_gen;
+        s.queue.push(
+            at,
+            EventKind::Timer {
+                task: child,
+                gen,
+                cpu,
+            },
+        );
+        self.threads.get_mut(&child).unwrap().blocked = Some(Blocked::Sleep);
+        s.task_mut(child).state = tstate::INTERRUPTIBLE;
+        s.deactivate_task(cpu, child, crate::class::dequeue::SLEEP);
+    }
+
+    /// Threads still blocked on something nothing will ever signal (at the end).
+    pub fn blocked_forever(&self, s: &Sched) -> Vec<String> {
+        let mut out: Vec<(i32, String)> = self
+            .threads
+            .values()
+            .filter(|th| th.spec.is_some() && !s.task(th.task).exited)
+            .filter_map(|th| {
+                let what = match th.blocked.as_ref()? {
+                    Blocked::Sem(i) => format!("semaphore `{}`", self.workload.sems[*i].name),
+                    Blocked::Cond(i) => format!("condition `{}`", self.workload.conds[*i].name),
+                    Blocked::Mutex(i) => format!("mutex `{}`", self.workload.mutexes[*i].name),
+                    Blocked::Barrier(i) => format!("barrier `{}`", self.workload.barriers[*i].name),
+                    Blocked::Suspend => "suspend (no resume came)".to_string(),
+                    Blocked::Sleep | Blocked::Forever => return None,
+                };
+                let t = s.task(th.task);
+                Some((t.pid, format!("{}[{}] blocked on {what}", t.comm, t.pid)))
+            })
+            .collect();
+        out.sort();
+        out.into_iter().map(|(_, m)| m).collect()
+    }
+}
+
+/// The futex queue priority of a waiter (`futex_q` plist: RT by priority, others equal).
+fn futex_prio(s: &Sched, t: TaskId) -> i32 {
+    s.task(t).normal_prio.min(100)
+}

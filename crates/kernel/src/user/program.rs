@@ -1,0 +1,144 @@
+//! A thread's behaviour program, flattened from the workload's nested steps into ops with
+//! loop jumps, so a thread's position is a program counter and a loop-counter stack.
+
+use schedsim_workload::{Dur, SchedAttr, Step};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    Run(Dur),
+    RunWall(Dur),
+    Sleep(Dur),
+    Timer {
+        timer: usize,
+        period: u64,
+        absolute: bool,
+    },
+    SemPost(usize),
+    SemWait(usize),
+    CondSignal(usize),
+    CondBroadcast(usize),
+    /// Release `mutex` (if any) and block on the condition.
+    CondWait {
+        cond: usize,
+        mutex: Option<usize>,
+        signal_first: bool,
+    },
+    Lock(usize),
+    Unlock(usize),
+    Barrier(usize),
+    Suspend,
+    Resume(usize),
+    Yield,
+    Fork(usize),
+    Exit,
+    SetAttr(SchedAttr),
+    SetAffinity(Option<Vec<u32>>),
+    SetCgroup(String),
+    Marker(String),
+    /// Enter a loop of `count` iterations (None = forever) whose end is at `end`.
+    LoopStart {
+        count: Option<u64>,
+        end: usize,
+    },
+    /// Jump back to `start + 1` while iterations remain.
+    LoopEnd {
+        start: usize,
+    },
+}
+
+/// Flattens steps into ops.
+pub fn compile(steps: &[Step]) -> Vec<Op> {
+    let mut ops = Vec::new();
+    emit(steps, &mut ops);
+    ops
+}
+
+fn emit(steps: &[Step], ops: &mut Vec<Op>) {
+    for s in steps {
+        match s {
+            Step::Run(d) => ops.push(Op::Run(*d)),
+            Step::RunWall(d) => ops.push(Op::RunWall(*d)),
+            Step::Sleep(d) => ops.push(Op::Sleep(*d)),
+            Step::Timer {
+                timer,
+                period,
+                absolute,
+            } => ops.push(Op::Timer {
+                timer: *timer,
+                period: *period,
+                absolute: *absolute,
+            }),
+            Step::SemPost(i) => ops.push(Op::SemPost(*i)),
+            Step::SemWait(i) => ops.push(Op::SemWait(*i)),
+            Step::CondSignal(i) => ops.push(Op::CondSignal(*i)),
+            Step::CondBroadcast(i) => ops.push(Op::CondBroadcast(*i)),
+            Step::CondWait { cond, mutex } | Step::CondSync { cond, mutex } => {
+                let signal_first = matches!(s, Step::CondSync { .. });
+                ops.push(Op::CondWait {
+                    cond: *cond,
+                    mutex: *mutex,
+                    signal_first,
+                });
+                // pthread_cond_wait returns with the mutex held again.
+                if let Some(m) = mutex {
+                    ops.push(Op::Lock(*m));
+                }
+            }
+            Step::Lock(m) => ops.push(Op::Lock(*m)),
+            Step::Unlock(m) => ops.push(Op::Unlock(*m)),
+            Step::Barrier(b) => ops.push(Op::Barrier(*b)),
+            Step::Suspend => ops.push(Op::Suspend),
+            Step::Resume(t) => ops.push(Op::Resume(*t)),
+            Step::Yield => ops.push(Op::Yield),
+            Step::Fork(t) => ops.push(Op::Fork(*t)),
+            Step::Exit => ops.push(Op::Exit),
+            Step::SetAttr(a) => ops.push(Op::SetAttr(*a)),
+            Step::SetAffinity(c) => ops.push(Op::SetAffinity(c.clone())),
+            Step::SetCgroup(g) => ops.push(Op::SetCgroup(g.clone())),
+            Step::Marker(m) => ops.push(Op::Marker(m.clone())),
+            Step::Loop { count, body } => {
+                if *count == Some(0) {
+                    continue;
+                }
+                let start = ops.len();
+                ops.push(Op::LoopStart {
+                    count: *count,
+                    end: 0,
+                });
+                emit(body, ops);
+                let end = ops.len();
+                ops.push(Op::LoopEnd { start });
+                ops[start] = Op::LoopStart { count: *count, end };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loops_become_jumps() {
+        let ops = compile(&[
+            Step::Loop {
+                count: Some(2),
+                body: vec![Step::Run(Dur::Fixed(5)), Step::Yield],
+            },
+            Step::Exit,
+        ]);
+        assert_eq!(
+            ops,
+            vec![
+                Op::LoopStart {
+                    count: Some(2),
+                    end: 3
+                },
+                Op::Run(Dur::Fixed(5)),
+                Op::Yield,
+                Op::LoopEnd { start: 0 },
+                Op::Exit
+            ]
+        );
+    }
+}
