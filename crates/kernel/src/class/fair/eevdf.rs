@@ -279,3 +279,83 @@ impl FairState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prio::LoadWeight;
+
+    fn rq_with(ents: &[(i32, i64, i64)]) -> (FairState, CfsRqId, Vec<SeId>) {
+        // (nice, vruntime relative to zero_vruntime, deadline relative to zero_vruntime)
+        let mut f = FairState::default();
+        f.cfs_rq.push(CfsRq::new(0));
+        let c = CfsRqId(0);
+        let z = f.cfs(c).zero_vruntime;
+        let mut ids = Vec::new();
+        for &(nice, v, d) in ents {
+            let id = SeId(f.se.len() as u32);
+            let mut e = SchedEntity::new(c, None, LoadWeight::for_task(nice, false));
+            e.vruntime = z.wrapping_add(v as u64);
+            e.deadline = z.wrapping_add(d as u64);
+            e.slice = 1_400_000;
+            e.on_rq = true;
+            f.se.push(e);
+            f.enqueue_tree(c, id);
+            f.cfs_mut(c).nr_queued += 1;
+            ids.push(id);
+        }
+        (f, c, ids)
+    }
+
+    #[test]
+    fn avg_vruntime_is_the_floored_weighted_mean() {
+        let (mut f, c, _) = rq_with(&[(0, 0, 10), (5, 3000, 20)]);
+        let z = f.cfs(c).zero_vruntime;
+        // (0·1024 + 3000·335) / 1359 = 739.5 → 739
+        assert_eq!(f.avg_vruntime(c).wrapping_sub(z), 739);
+        // Negative sums round towards −∞: (−3000·335)/1359 = −739.5 → −740
+        let (mut g, c2, _) = rq_with(&[(0, 0, 10), (5, -3000, 20)]);
+        let z2 = g.cfs(c2).zero_vruntime;
+        assert_eq!(g.avg_vruntime(c2).wrapping_sub(z2) as i64, -740);
+    }
+
+    #[test]
+    fn placement_inflates_lag_and_halves_the_initial_deadline() {
+        let (mut f, c, _) = rq_with(&[(0, 0, 10), (5, 3000, 20)]);
+        let id = SeId(f.se.len() as u32);
+        let mut e = SchedEntity::new(c, None, LoadWeight::for_task(0, false));
+        e.vlag = -2000;
+        f.se.push(e);
+        let feat = Features::default();
+        f.place_entity(c, id, 0, &feat, 1_400_000);
+        let v0 = f.avg_vruntime(c);
+        // lag = trunc(−2000·(1359+1024)/1359) = trunc(−3506.99) = −3506
+        assert_eq!(f.se(id).vruntime, v0.wrapping_add(3506));
+        assert_eq!(f.se(id).deadline, f.se(id).vruntime.wrapping_add(1_400_000));
+        // A new task: vlag 0, v = V, deadline = V + vslice/2.
+        let id2 = SeId(f.se.len() as u32);
+        f.se.push(SchedEntity::new(c, None, LoadWeight::for_task(0, false)));
+        f.place_entity(c, id2, PLACE_INITIAL, &feat, 1_400_000);
+        assert_eq!(f.se(id2).vruntime, v0);
+        assert_eq!(f.se(id2).deadline, v0.wrapping_add(700_000));
+    }
+
+    #[test]
+    fn renewal_starts_from_the_current_vruntime() {
+        let (mut f, c, ids) = rq_with(&[(5, 100, 50)]);
+        let before = f.se(ids[0]).vruntime;
+        assert!(f.update_deadline(c, ids[0], 1_400_000));
+        // cdf(1.4 ms) at nice 5 = 4279403 (kernel's inverse-weight arithmetic).
+        assert_eq!(f.se(ids[0]).deadline, before.wrapping_add(4_279_403));
+        assert!(!f.update_deadline(c, ids[0], 1_400_000));
+    }
+
+    #[test]
+    fn an_eligible_entity_is_never_passed_over_for_an_ineligible_one() {
+        // B has the earliest deadline but is ahead of V (ineligible); A is behind V.
+        let (f, c, ids) = rq_with(&[(0, -1000, 9000), (0, 1000, 5000), (0, 0, 7000)]);
+        assert!(!f.entity_eligible(c, ids[1]));
+        // C (v = V exactly, deadline 7000) is eligible and earlier than A.
+        assert_eq!(f.pick_eevdf(c, true), Some(ids[2]));
+    }
+}

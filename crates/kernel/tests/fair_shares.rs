@@ -1,0 +1,123 @@
+//! EEVDF on one CPU: CPU shares follow the weight table, SCHED_IDLE yields to normal
+//! tasks, and a periodic task gets its demand (issue: the simulated kernel, "what it must
+//! show").
+
+mod common;
+use common::*;
+use schedsim_workload::*;
+
+fn within(x: f64, want: f64, rel: f64) -> bool {
+    (x - want).abs() <= want * rel
+}
+
+#[test]
+fn nice0_vs_nice5_share_1024_to_335() {
+    let r = report(
+        workload(vec![hog("n0", 0, Some(vec![0])), hog("n5", 5, Some(vec![0]))]),
+        2,
+        10_000 * MS,
+    );
+    let (a, b) = (share(&r, "n0"), share(&r, "n5"));
+    assert!(within(a, 1024.0 / 1359.0, 0.005), "n0 {a}");
+    assert!(within(b, 335.0 / 1359.0, 0.005), "n5 {b}");
+}
+
+#[test]
+fn three_nice_levels_follow_the_weight_table() {
+    let r = report(
+        workload(vec![
+            hog("n0", 0, Some(vec![0])),
+            hog("n5", 5, Some(vec![0])),
+            hog("n10", 10, Some(vec![0])),
+        ]),
+        2,
+        10_000 * MS,
+    );
+    let total = 1024.0 + 335.0 + 110.0;
+    assert!(within(share(&r, "n0"), 1024.0 / total, 0.005));
+    assert!(within(share(&r, "n5"), 335.0 / total, 0.005));
+    assert!(within(share(&r, "n10"), 110.0 / total, 0.05));
+}
+
+#[test]
+fn sched_idle_hog_gets_almost_nothing() {
+    let mut idle = hog("idle", 0, Some(vec![0]));
+    idle.attr.policy = Policy::Idle;
+    let r = report(
+        workload(vec![hog("normal", 0, Some(vec![0])), idle]),
+        2,
+        10_000 * MS,
+    );
+    // Weight 3 against 1024.
+    assert!(share(&r, "idle") < 0.01, "{}", share(&r, "idle"));
+    assert!(share(&r, "normal") > 0.99);
+}
+
+#[test]
+fn periodic_task_gets_its_demand_beside_a_hog() {
+    let mut w = workload(vec![
+        hog("hog", 0, Some(vec![0])),
+        task(
+            "per",
+            0,
+            Some(vec![0]),
+            forever(vec![
+                Step::Run(Dur::Fixed(2 * MS)),
+                Step::Timer {
+                    timer: 0,
+                    period: 10 * MS,
+                    absolute: false,
+                },
+            ]),
+        ),
+    ]);
+    w.timers.push(TimerDecl {
+        name: "t".into(),
+        shared: false,
+    });
+    let r = report(w, 2, 10_000 * MS);
+    assert!(within(share(&r, "per"), 0.2, 0.01), "{}", share(&r, "per"));
+    let per = r.tasks.iter().find(|t| t.comm == "per").unwrap();
+    // Each timer activation either preempts the hog at once or waits for the next tick
+    // (the first sample is the fork, which waits for the hog's first slice).
+    assert!(per.wakeup_latency_ns.p999 <= 4 * MS, "{:?}", per.wakeup_latency_ns);
+}
+
+#[test]
+fn equal_hogs_alternate_in_tick_sized_slices() {
+    let r = report(
+        workload(vec![hog("a", 0, Some(vec![0])), hog("b", 0, Some(vec![0]))]),
+        2,
+        2_000 * MS,
+    );
+    let a = r.tasks.iter().find(|t| t.comm == "a").unwrap();
+    // HZ=250 and a 1.4 ms base slice: every slice ends at the next tick (oracle 21).
+    assert!((3_990_000..=4_010_000).contains(&a.slice_ns.p50), "{}", a.slice_ns.p50);
+    assert!(within(share(&r, "a"), 0.5, 0.01));
+}
+
+#[test]
+fn same_inputs_give_identical_traces() {
+    let mk = || {
+        workload(vec![
+            hog("a", 0, None),
+            hog("b", 3, None),
+            task(
+                "s",
+                0,
+                None,
+                forever(vec![
+                    Step::Run(Dur::Exponential { mean: MS }),
+                    Step::Sleep(Dur::Uniform {
+                        lo: MS,
+                        hi: 3 * MS,
+                    }),
+                ]),
+            ),
+        ])
+    };
+    let r1 = run(mk(), 2, 500 * MS, true);
+    let r2 = run(mk(), 2, 500 * MS, true);
+    assert_eq!(r1.sched.trace.cpus, r2.sched.trace.cpus);
+    assert!(r1.sched.trace.len() > 100);
+}
