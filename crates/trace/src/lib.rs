@@ -149,7 +149,9 @@ pub enum Event {
         newprio: i32,
     },
     /// A `trace_marker` write: printed as `print: tracing_mark_write: <text>`.
-    Print { text: String },
+    Print {
+        text: String,
+    },
 }
 
 impl Event {

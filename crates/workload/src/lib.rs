@@ -3,6 +3,9 @@
 
 pub mod error;
 pub mod model;
+pub mod rtapp;
+pub mod toml;
 
+pub use self::toml::{load_toml, parse_toml};
 pub use error::WorkloadError;
 pub use model::*;

@@ -245,9 +245,15 @@ pub enum Step {
     /// Broadcast a condition variable: wake all waiters.
     CondBroadcast(usize),
     /// Wait on a condition variable, releasing `mutex` while blocked (if any).
-    CondWait { cond: usize, mutex: Option<usize> },
+    CondWait {
+        cond: usize,
+        mutex: Option<usize>,
+    },
     /// Signal then wait, atomically (rt-app `sync`).
-    CondSync { cond: usize, mutex: Option<usize> },
+    CondSync {
+        cond: usize,
+        mutex: Option<usize>,
+    },
     Lock(usize),
     Unlock(usize),
     Barrier(usize),
@@ -268,7 +274,10 @@ pub enum Step {
     /// Move this thread to a cgroup.
     SetCgroup(String),
     /// Repeat `body` `count` times (None = forever).
-    Loop { count: Option<u64>, body: Vec<Step> },
+    Loop {
+        count: Option<u64>,
+        body: Vec<Step>,
+    },
     /// A `trace_marker` write (rt-app's ftrace markers).
     Marker(String),
 }

@@ -1,0 +1,169 @@
+//! The `global` object: simulation length, default policy, PI mutexes, trace markers, and the
+//! host-side settings rt-app needs on a real machine (accepted, type-checked, ignored).
+
+use super::cx::{Cx, Res};
+use super::json::{join_path, Json, Kind};
+use super::sched::parse_policy;
+use crate::model::{Markers, Nanos, Policy};
+
+/// rt-app's `DEFAULT_MEM_BUF_SIZE`.
+pub const DEFAULT_MEM_BUFFER_SIZE: u64 = 4 * 1024 * 1024;
+
+/// What the rest of the import needs from `global`.
+#[derive(Clone, Debug)]
+pub(crate) struct Global {
+    pub duration: Option<Nanos>,
+    pub default_policy: Policy,
+    pub pi_enabled: bool,
+    pub markers: Markers,
+    pub io_device: String,
+    /// Bytes; `None` if the file set a value <= 0 (only an error if mem/iorun use it).
+    pub mem_buffer_size: Option<u64>,
+    pub mem_buffer_size_loc: crate::model::Loc,
+}
+
+impl Default for Global {
+    fn default() -> Self {
+        Global {
+            duration: None,
+            default_policy: Policy::Normal,
+            pi_enabled: false,
+            markers: Markers::default(),
+            io_device: "/dev/null".into(),
+            mem_buffer_size: Some(DEFAULT_MEM_BUFFER_SIZE),
+            mem_buffer_size_loc: Default::default(),
+        }
+    }
+}
+
+/// Keys older rt-app versions read and current ones ignore; Debian's examples still carry
+/// `frag`. Accepted so those files load.
+const LEGACY_KEYS: &[&str] = &["frag", "fragment", "spacing"];
+
+pub(crate) fn parse_global(cx: &Cx, obj: &Json, path: &str) -> Res<Global> {
+    let obj = cx.object(obj, path)?;
+    let mut g = Global::default();
+    for e in obj.entries() {
+        let p = join_path(path, e.key);
+        let v = e.value;
+        match e.key {
+            "duration" => {
+                // Seconds; rt-app only stops on its own when duration > 0 (-1 = until the
+                // threads finish their loops).
+                let s = cx.int(v, &p)?;
+                g.duration = (s > 0).then(|| s as u64 * 1_000_000_000);
+            }
+            "default_policy" => {
+                g.default_policy = parse_policy(cx, v, &p)?;
+            }
+            "pi_enabled" => g.pi_enabled = cx.bool(v, &p)?,
+            "ftrace" => g.markers = parse_ftrace(cx, v, &p)?,
+            "calibration" => check_calibration(cx, v, &p)?,
+            "io_device" => g.io_device = cx.str(v, &p)?.to_string(),
+            "mem_buffer_size" => {
+                let n = cx.int(v, &p)?;
+                g.mem_buffer_size = (n > 0).then_some(n as u64);
+                g.mem_buffer_size_loc = v.loc;
+            }
+            "log_size" => match &v.kind {
+                // int MB, or "file" / "disable" / "auto" (rt-app ignores other strings).
+                Kind::Int(_) => {
+                    cx.int(v, &p)?;
+                }
+                Kind::Str(_) => {}
+                _ => return Err(cx.type_err(v, &p, "an integer (MB) or a string")),
+            },
+            "logdir" | "log_basename" => {
+                cx.opt_str(v, &p)?;
+            }
+            "lock_pages" | "gnuplot" | "cumulative_slack" => {
+                cx.bool(v, &p)?;
+            }
+            k if LEGACY_KEYS.contains(&k) => {}
+            _ => {
+                return Err(cx
+                    .err(
+                        e.key_loc,
+                        &p,
+                        format!("unknown key `{}` in `global`", e.key),
+                    )
+                    .with_hint(
+                        "known keys: duration, calibration, default_policy, pi_enabled, \
+                         lock_pages, logdir, log_basename, log_size, ftrace, gnuplot, io_device, \
+                         mem_buffer_size, cumulative_slack (rt-app ignores unknown keys; schedsim \
+                         refuses them so that a misspelt key does not silently change the run)",
+                    ))
+            }
+        }
+    }
+    Ok(g)
+}
+
+/// `"CPUn"` (calibrate on CPU n) or an int ns-per-loop. Meaningless here: a `run` is a CPU
+/// demand in the simulator, so there is nothing to calibrate (see docs/rt-app.md).
+fn check_calibration(cx: &Cx, v: &Json, p: &str) -> Res<()> {
+    match &v.kind {
+        Kind::Int(_) => {
+            if cx.int(v, p)? < 0 {
+                return Err(cx.err(v.loc, p, "calibration (ns per loop) must not be negative"));
+            }
+            Ok(())
+        }
+        Kind::Str(s) => {
+            let ok = s.strip_prefix("CPU").is_some_and(|n| {
+                n.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+')
+            });
+            if ok {
+                Ok(())
+            } else {
+                Err(cx.err(
+                    v.loc,
+                    p,
+                    format!("invalid calibration \"{s}\": expected \"CPU<n>\" or an integer (rt-app: \"Invalid calibration\")"),
+                ))
+            }
+        }
+        _ => Err(cx.type_err(v, p, "\"CPU<n>\" or an integer")),
+    }
+}
+
+/// `ftrace`: a comma list of categories, or the deprecated boolean (true = all).
+fn parse_ftrace(cx: &Cx, v: &Json, p: &str) -> Res<Markers> {
+    let all = Markers {
+        main: true,
+        task: true,
+        looping: true,
+        event: true,
+        stats: true,
+    };
+    match &v.kind {
+        Kind::Bool(true) => Ok(all),
+        Kind::Bool(false) | Kind::Null => Ok(Markers::default()),
+        Kind::Str(s) => {
+            let mut m = Markers::default();
+            for cat in s.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                match cat {
+                    "main" => m.main = true,
+                    "task" => m.task = true,
+                    "loop" => m.looping = true,
+                    "event" => m.event = true,
+                    "stats" => m.stats = true,
+                    // Upstream's sched-attribute markers: accepted, not modelled (no field).
+                    "attrs" | "none" => {}
+                    other => {
+                        return Err(cx.err(
+                            v.loc,
+                            p,
+                            format!(
+                                "unknown ftrace category `{other}` (rt-app: \"Invalid ftrace categories\"); \
+                                 valid: main, task, loop, event, stats, attrs, none"
+                            ),
+                        ))
+                    }
+                }
+            }
+            Ok(m)
+        }
+        _ => Err(cx.type_err(v, p, "a string of categories or a boolean")),
+    }
+}
