@@ -12,10 +12,15 @@ pub fn workload(path: &Path) -> Result<Workload, String> {
     let name = path.display().to_string();
     match path.extension().and_then(|e| e.to_str()) {
         Some("toml") => schedsim_workload::parse_toml(&name, &text).map_err(|e| e.to_string()),
+        Some("json") => {
+            schedsim_workload::rtapp::parse_rtapp(&name, &text).map_err(|e| e.to_string())
+        }
         Some(other) => Err(format!(
-            "{name}: unknown workload format `.{other}` (expected .toml)"
+            "{name}: unknown workload format `.{other}` (expected .toml or rt-app .json)"
         )),
-        None => Err(format!("{name}: no file extension (expected .toml)")),
+        None => Err(format!(
+            "{name}: no file extension (expected .toml or rt-app .json)"
+        )),
     }
 }
 

@@ -39,6 +39,14 @@ pub struct RunArgs {
     /// Set a scheduler sysctl or debugfs knob: NAME=VALUE (repeatable).
     #[arg(long = "sysctl", value_name = "NAME=VALUE")]
     pub sysctls: Vec<String>,
+    /// Verify the simulated kernel's invariants after every event; stop at the first
+    /// broken one with a report.
+    #[arg(long)]
+    pub check: bool,
+    /// Run twice and compare the trace records and the report; stop at the first
+    /// difference.
+    #[arg(long)]
+    pub determinism_check: bool,
     /// Do not print the summary on stdout.
     #[arg(long, short)]
     pub quiet: bool,
@@ -83,6 +91,7 @@ pub fn run(a: RunArgs) -> Result<(), String> {
         duration,
         seed: a.seed,
         trace: tracing,
+        check: a.check,
     };
     let total_ms = duration.or(wl.duration).unwrap_or(0) / 1_000_000;
     let bar = (std::io::stderr().is_terminal() && total_ms > 0).then(|| {
@@ -95,8 +104,12 @@ pub fn run(a: RunArgs) -> Result<(), String> {
     });
     let mut progress = Bar(bar);
     let source = wl.source.clone();
-    let res = sim::run(wl, cfg, &opts, &mut progress)
-        .map_err(|e| format!("{source}: task {}: {}", e.task, e.message))?;
+    let res = if a.determinism_check {
+        schedsim_kernel::check::determinism::run_twice(wl, cfg, &opts, &mut progress)
+            .map_err(|e| format!("{source}: {e}"))?
+    } else {
+        sim::try_run(wl, cfg, &opts, &mut progress).map_err(|e| format!("{source}: {e}"))?
+    };
     if let Some(b) = &progress.0 {
         b.finish_and_clear();
     }

@@ -2,6 +2,7 @@
 //! cfs_rq by id into the fair arena).
 
 use crate::class::fair::entity::CfsRqId;
+use crate::class::rt::RtRq;
 use crate::task::TaskId;
 
 #[derive(Clone, Debug)]
@@ -16,6 +17,8 @@ pub struct Rq {
     pub clock_task: u64,
     /// Root cfs_rq (`rq->cfs`).
     pub cfs: CfsRqId,
+    /// The RT priority array and push/pull state (`rq->rt`).
+    pub rt: RtRq,
     /// `TIF_NEED_RESCHED` of curr.
     pub need_resched: bool,
     /// `TIF_NEED_RESCHED_LAZY` of curr (lazy preemption model).
@@ -41,6 +44,7 @@ impl Rq {
             clock: 0,
             clock_task: 0,
             cfs,
+            rt: RtRq::new(),
             need_resched: false,
             need_resched_lazy: false,
             ttwu_pending: 0,

@@ -11,12 +11,53 @@ use crate::sched::Sched;
 use crate::task::Demand;
 use crate::user::{UserError, Userspace};
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct SimOptions {
     /// Simulated time to run (None: until every thread exited or nothing can happen).
     pub duration: Option<u64>,
     pub seed: u64,
     pub trace: bool,
+    /// Verify the kernel's invariants after every event (`check::Checker`); the run stops
+    /// at the first violation.
+    pub check: bool,
+}
+
+/// Why a run stopped with an error.
+#[derive(Debug)]
+pub enum SimError {
+    /// The workload's program failed (livelock, bad syscall arguments).
+    User(UserError),
+    /// `SimOptions::check` found a broken invariant.
+    Check(Box<crate::check::CheckFailure>),
+}
+
+impl std::fmt::Display for SimError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SimError::User(e) => write!(f, "task {}: {}", e.task, e.message),
+            SimError::Check(c) => write!(f, "{c}"),
+        }
+    }
+}
+
+impl From<UserError> for SimError {
+    fn from(e: UserError) -> SimError {
+        SimError::User(e)
+    }
+}
+
+impl From<SimError> for UserError {
+    /// A violation as a `UserError` (for `run`'s callers): the task it names, the rest in
+    /// the message.
+    fn from(e: SimError) -> UserError {
+        match e {
+            SimError::User(u) => u,
+            SimError::Check(c) => UserError {
+                task: c.violation.task.clone().unwrap_or_else(|| "-".into()),
+                message: c.to_string(),
+            },
+        }
+    }
 }
 
 /// What a finished run hands to the output writers.
@@ -45,6 +86,18 @@ pub fn run(
     opts: &SimOptions,
     progress: &mut dyn Progress,
 ) -> Result<SimResult, UserError> {
+    try_run(workload, cfg, opts, progress).map_err(UserError::from)
+}
+
+/// `run`, with a checker violation kept apart from user-space errors.
+pub fn try_run(
+    workload: Workload,
+    cfg: Config,
+    opts: &SimOptions,
+    progress: &mut dyn Progress,
+) -> Result<SimResult, SimError> {
+    let mut checker = opts.check.then(crate::check::Checker::new);
+    let mut last_event = None;
     let duration = opts.duration.or(workload.duration);
     let mut s = Sched::new(cfg, opts.trace);
     let mut user = Userspace::new(workload, opts.seed);
@@ -57,6 +110,9 @@ pub fn run(
     let mut last_progress = 0;
     loop {
         visit_dirty(&mut s, &mut user)?;
+        if let Some(c) = checker.as_mut() {
+            check_now(c, &s, last_event)?;
+        }
         let Some((t, ev)) = s.queue.pop() else {
             ended_early = Some(if all_exited(&s, &user) {
                 "every thread exited".to_string()
@@ -66,6 +122,9 @@ pub fn run(
             break;
         };
         s.now = t;
+        if checker.is_some() {
+            last_event = Some(ev);
+        }
         if t - last_progress >= 10_000_000 {
             progress.advance(t);
             last_progress = t;
@@ -101,6 +160,21 @@ pub fn run(
         ended_early,
         blocked_forever,
         user,
+    })
+}
+
+/// Runs the checker; a violation becomes the run's error, with the event it followed.
+fn check_now(
+    c: &mut crate::check::Checker,
+    s: &Sched,
+    ev: Option<EventKind>,
+) -> Result<(), SimError> {
+    c.check(s).map_err(|violation| {
+        SimError::Check(Box::new(crate::check::CheckFailure {
+            time: s.now,
+            event: ev.map_or_else(|| "boot".to_string(), |e| format!("{e:?}")),
+            violation,
+        }))
     })
 }
 

@@ -30,7 +30,12 @@ pub fn forever(body: Vec<Step>) -> Vec<Step> {
 }
 
 pub fn hog(name: &str, nice: i32, cpus: Option<Vec<u32>>) -> TaskSpec {
-    task(name, nice, cpus, forever(vec![Step::Run(Dur::Fixed(10 * MS))]))
+    task(
+        name,
+        nice,
+        cpus,
+        forever(vec![Step::Run(Dur::Fixed(10 * MS))]),
+    )
 }
 
 pub fn workload(tasks: Vec<TaskSpec>) -> Workload {
@@ -50,6 +55,7 @@ pub fn run(w: Workload, cpus: u32, duration: u64, trace: bool) -> SimResult {
         duration: Some(duration),
         seed: 1,
         trace,
+        check: false,
     };
     sim::run(w, cfg, &opts, &mut ()).expect("simulation runs")
 }

@@ -13,7 +13,10 @@ fn within(x: f64, want: f64, rel: f64) -> bool {
 #[test]
 fn nice0_vs_nice5_share_1024_to_335() {
     let r = report(
-        workload(vec![hog("n0", 0, Some(vec![0])), hog("n5", 5, Some(vec![0]))]),
+        workload(vec![
+            hog("n0", 0, Some(vec![0])),
+            hog("n5", 5, Some(vec![0])),
+        ]),
         2,
         10_000 * MS,
     );
@@ -80,7 +83,11 @@ fn periodic_task_gets_its_demand_beside_a_hog() {
     let per = r.tasks.iter().find(|t| t.comm == "per").unwrap();
     // Each timer activation either preempts the hog at once or waits for the next tick
     // (the first sample is the fork, which waits for the hog's first slice).
-    assert!(per.wakeup_latency_ns.p999 <= 4 * MS, "{:?}", per.wakeup_latency_ns);
+    assert!(
+        per.wakeup_latency_ns.p999 <= 4 * MS,
+        "{:?}",
+        per.wakeup_latency_ns
+    );
 }
 
 #[test]
@@ -92,7 +99,11 @@ fn equal_hogs_alternate_in_tick_sized_slices() {
     );
     let a = r.tasks.iter().find(|t| t.comm == "a").unwrap();
     // HZ=250 and a 1.4 ms base slice: every slice ends at the next tick (oracle 21).
-    assert!((3_990_000..=4_010_000).contains(&a.slice_ns.p50), "{}", a.slice_ns.p50);
+    assert!(
+        (3_990_000..=4_010_000).contains(&a.slice_ns.p50),
+        "{}",
+        a.slice_ns.p50
+    );
     assert!(within(share(&r, "a"), 0.5, 0.01));
 }
 
@@ -108,10 +119,7 @@ fn same_inputs_give_identical_traces() {
                 None,
                 forever(vec![
                     Step::Run(Dur::Exponential { mean: MS }),
-                    Step::Sleep(Dur::Uniform {
-                        lo: MS,
-                        hi: 3 * MS,
-                    }),
+                    Step::Sleep(Dur::Uniform { lo: MS, hi: 3 * MS }),
                 ]),
             ),
         ])

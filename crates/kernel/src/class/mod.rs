@@ -4,6 +4,7 @@
 
 pub mod fair;
 pub mod idle;
+pub mod rt;
 
 use crate::sched::Sched;
 use crate::task::TaskId;
@@ -13,13 +14,14 @@ use crate::task::TaskId;
 /// module lands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ClassId {
+    Rt,
     Fair,
     Idle,
 }
 
 impl ClassId {
     /// Highest first: the order `pick_next_task` walks (`for_each_active_class`).
-    pub const ALL: [ClassId; 2] = [ClassId::Fair, ClassId::Idle];
+    pub const ALL: [ClassId; 3] = [ClassId::Rt, ClassId::Fair, ClassId::Idle];
 }
 
 /// `ENQUEUE_*` flags.
@@ -92,6 +94,7 @@ pub trait SchedClass: Sync {
 /// The class table (`DEFINE_SCHED_CLASS` and the linker-ordered array).
 pub fn class_of(c: ClassId) -> &'static dyn SchedClass {
     match c {
+        ClassId::Rt => &rt::RtClass,
         ClassId::Fair => &fair::FairClass,
         ClassId::Idle => &idle::IdleClass,
     }

@@ -5,7 +5,7 @@ use schedsim_workload::{Policy, SchedAttr};
 
 use crate::class::{class_of, dequeue, enqueue, ClassId};
 use crate::cpumask::CpuMask;
-use crate::prio::{nice_to_prio, LoadWeight};
+use crate::prio::{nice_to_prio, prio_to_nice, LoadWeight, MAX_RT_PRIO};
 use crate::sched::{Ctx, Sched};
 use crate::task::{tstate, OnRq, TaskId};
 
@@ -24,17 +24,36 @@ impl Sched {
         self.schedule(cpu, SchedMode::None);
     }
 
-    /// The checks `sched_setattr` makes before changing anything, with the kernel's errno.
+    /// The checks `sched_setattr` makes before changing anything, with the kernel's errno
+    /// (`__sched_setscheduler`: `valid_policy`, the sched_priority range and
+    /// `rt_policy(policy) != (sched_priority != 0)`).
     pub fn check_attr(&self, attr: &SchedAttr) -> Result<(), String> {
         match attr.policy {
             Policy::Normal | Policy::Batch | Policy::Idle => {
                 if !(-20..=19).contains(&attr.nice) {
                     return Err(format!("nice {} outside -20..19 (EINVAL)", attr.nice));
                 }
+                if attr.rt_priority != 0 {
+                    return Err(format!(
+                        "sched_priority {} must be 0 for {} (EINVAL)",
+                        attr.rt_priority,
+                        attr.policy.name()
+                    ));
+                }
                 Ok(())
             }
-            Policy::Fifo | Policy::Rr | Policy::Deadline | Policy::Ext => Err(format!(
-                "{} is not simulated yet (only SCHED_OTHER, SCHED_BATCH and SCHED_IDLE)",
+            Policy::Fifo | Policy::Rr => {
+                if !(1..=99).contains(&attr.rt_priority) {
+                    return Err(format!(
+                        "sched_priority {} outside 1..99 for {} (EINVAL)",
+                        attr.rt_priority,
+                        attr.policy.name()
+                    ));
+                }
+                Ok(())
+            }
+            Policy::Deadline | Policy::Ext => Err(format!(
+                "{} is not simulated yet (only SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, SCHED_FIFO and SCHED_RR)",
                 attr.policy.name()
             )),
         }
@@ -47,54 +66,80 @@ impl Sched {
         Ok(())
     }
 
-    /// `__setscheduler_params` + `set_load_weight`: the task is off its queue here.
+    /// `__setscheduler_params` + `set_load_weight` + `__setscheduler_class`: the task is
+    /// off its queue here. Fair policies set the nice level and custom slice; RT keeps
+    /// `static_prio` and sets `rt_priority`; `normal_prio` and `prio` follow the policy.
     fn set_params(&mut self, p: TaskId, attr: &SchedAttr) {
+        let old_class = self.task(p).class;
+        let fair = attr.policy.is_fair();
         let t = self.task_mut(p);
         t.policy = attr.policy;
-        t.static_prio = nice_to_prio(attr.nice);
-        t.normal_prio = t.static_prio;
+        if fair {
+            t.static_prio = nice_to_prio(attr.nice);
+        }
+        t.rt_priority = attr.rt_priority;
+        // normal_prio: RT 99 - rt_priority, else static_prio (no PI boost to keep).
+        t.normal_prio = if attr.policy.is_rt() {
+            MAX_RT_PRIO - 1 - attr.rt_priority as i32
+        } else {
+            t.static_prio
+        };
         t.prio = t.normal_prio;
-        t.rt_priority = 0;
-        t.class = ClassId::Fair;
+        t.class = if attr.policy.is_rt() {
+            ClassId::Rt
+        } else {
+            ClassId::Fair
+        };
         t.sched_reset_on_fork = attr.flags & 1 != 0;
         let se = t.se;
-        let lw = LoadWeight::for_task(attr.nice, attr.policy == Policy::Idle);
+        let nice = prio_to_nice(t.static_prio);
+        let lw = LoadWeight::for_task(nice, attr.policy == Policy::Idle);
         let e = self.fair.se_mut(se);
-        if attr.runtime != 0 {
-            e.custom_slice = true;
-            e.slice = attr.runtime.clamp(SLICE_MIN, SLICE_MAX);
-        } else {
-            e.custom_slice = false;
+        if fair {
+            if attr.runtime != 0 {
+                e.custom_slice = true;
+                e.slice = attr.runtime.clamp(SLICE_MIN, SLICE_MAX);
+            } else {
+                e.custom_slice = false;
+            }
         }
         if e.load != lw {
-            let c = self.task(p).class;
-            class_of(c).reweight_task(self, p, lw);
+            // set_load_weight: through the old class's reweight_task (only fair has one),
+            // else the weight is simply stored.
+            if old_class == ClassId::Fair {
+                class_of(old_class).reweight_task(self, p, lw);
+            } else {
+                self.fair.se_mut(se).load = lw;
+            }
         }
     }
 
-    /// `sched_setattr` on a live task: dequeue/put, change, enqueue/set, tell the class.
-    /// Unchanged parameters are a no-op that keeps the queue position.
+    /// `sched_setattr` on a live task (`__sched_setscheduler`): dequeue(SAVE|MOVE)/put,
+    /// change, enqueue (HEAD iff the priority was lowered)/set, then
+    /// `check_class_changed`. Unchanged parameters are a no-op that keeps the queue
+    /// position.
     pub fn sched_setattr(&mut self, p: TaskId, attr: &SchedAttr) -> Result<(), String> {
         self.check_attr(attr)?;
         let t = self.task(p);
         let se = self.fair.se(t.se);
         let unchanged = t.policy == attr.policy
-            && t.static_prio == nice_to_prio(attr.nice)
-            && (attr.runtime == 0) != se.custom_slice
-            && (attr.runtime == 0 || se.slice == attr.runtime.clamp(SLICE_MIN, SLICE_MAX));
+            && if attr.policy.is_rt() {
+                t.rt_priority == attr.rt_priority
+            } else {
+                t.static_prio == nice_to_prio(attr.nice)
+                    && (attr.runtime == 0) != se.custom_slice
+                    && (attr.runtime == 0 || se.slice == attr.runtime.clamp(SLICE_MIN, SLICE_MAX))
+            };
         if unchanged {
+            self.task_mut(p).sched_reset_on_fork = attr.flags & 1 != 0;
             return Ok(());
         }
         let (cpu, queued, oldprio, class) = (t.cpu, t.on_rq == OnRq::Queued, t.prio, t.class);
         self.update_rq_clock(cpu);
         let running = self.curr(cpu) == p;
+        let queue_flags = dequeue::SAVE | dequeue::MOVE | dequeue::NOCLOCK;
         if queued {
-            class_of(class).dequeue_task(
-                self,
-                cpu,
-                p,
-                dequeue::SAVE | dequeue::MOVE | dequeue::NOCLOCK,
-            );
+            class_of(class).dequeue_task(self, cpu, p, queue_flags);
         }
         if running {
             class_of(class).put_prev_task(self, cpu, p, p);
@@ -102,12 +147,23 @@ impl Sched {
         self.set_params(p, attr);
         let nc = self.task(p).class;
         if queued {
-            class_of(nc).enqueue_task(self, cpu, p, enqueue::RESTORE | enqueue::NOCLOCK);
+            // DEQUEUE_SAVE|MOVE|NOCLOCK are ENQUEUE_RESTORE|MOVE|NOCLOCK.
+            let mut en = enqueue::RESTORE | enqueue::MOVE | enqueue::NOCLOCK;
+            if oldprio < self.task(p).prio {
+                en |= enqueue::HEAD;
+            }
+            class_of(nc).enqueue_task(self, cpu, p, en);
         }
         if running {
             class_of(nc).set_next_task(self, cpu, p, false);
         }
-        class_of(nc).prio_changed(self, cpu, p, oldprio);
+        // check_class_changed
+        if nc != class {
+            class_of(class).switched_from(self, cpu, p);
+            class_of(nc).switched_to(self, cpu, p);
+        } else if oldprio != self.task(p).prio {
+            class_of(nc).prio_changed(self, cpu, p, oldprio);
+        }
         Ok(())
     }
 

@@ -39,8 +39,8 @@ pub struct Thread {
     pub task: TaskId,
     pub spec: Option<usize>,
     pub pc: usize,
-    /// Iterations left of each open loop, innermost last.
-    pub loops: Vec<Option<u64>>,
+    /// Each open loop's iterations left and current iteration (0-based), innermost last.
+    pub loops: Vec<(Option<u64>, u64)>,
     pub rng: Rng,
     /// Per-thread (unique) timers' next expiry, by timer index.
     pub timers: HashMap<usize, u64>,
@@ -79,11 +79,21 @@ pub struct Userspace {
 impl Userspace {
     pub fn new(workload: Workload, seed: u64) -> Userspace {
         let programs = workload.tasks.iter().map(|t| compile(&t.program)).collect();
+        // The launcher is rt-app's main thread: it marks the start, creates every thread,
+        // sleeps for the duration and marks the shutdown (`rtapp_main` markers).
         let mut launcher_ops = Vec::new();
+        let main_markers = workload.ftrace_markers.main;
+        if main_markers {
+            launcher_ops.push(Op::Marker("rtapp_main: event=start".into()));
+        }
         for (i, t) in workload.tasks.iter().enumerate() {
             for _ in 0..t.count {
                 launcher_ops.push(Op::Fork(i));
             }
+        }
+        if let (true, Some(d)) = (main_markers, workload.duration) {
+            launcher_ops.push(Op::Sleep(schedsim_workload::Dur::Fixed(d)));
+            launcher_ops.push(Op::Marker("rtapp_main: event=shutdown".into()));
         }
         let sync = SyncObjects {
             sems: workload
@@ -227,6 +237,14 @@ impl Userspace {
             th.last_op_time = now;
             th.zero_time_ops = 0;
         }
+        if self.t_zero.is_none() && self.threads[&t].spec.is_some() {
+            // The first thread to run takes the common time origin (rt-app's t_zero).
+            self.t_zero = Some(now);
+            if self.workload.ftrace_markers.task {
+                let text = format!("rtapp_main: event=clock_ref data={}", now / 1000);
+                s.trace_event(cpu, t, RecFlags::default(), Event::Print { text });
+            }
+        }
         loop {
             let th = &self.threads[&t];
             let Some(op) = self.ops(th).get(th.pc).cloned() else {
@@ -236,12 +254,13 @@ impl Userspace {
             match op {
                 Op::LoopStart { count, end } => {
                     let th = self.threads.get_mut(&t).unwrap();
-                    th.loops.push(count);
+                    th.loops.push((count, 0));
                     let _ = end;
                 }
                 Op::LoopEnd { start } => {
                     let th = self.threads.get_mut(&t).unwrap();
-                    let left = th.loops.last_mut().expect("open loop");
+                    let (left, iter) = th.loops.last_mut().expect("open loop");
+                    *iter += 1;
                     let again = match left {
                         None => true,
                         Some(n) => {
@@ -444,7 +463,11 @@ impl Userspace {
                     format!("moving to cgroup `{g}`: group scheduling is not simulated yet"),
                 ))
             }
-            Op::Marker(text) => {
+            Op::Marker(mut text) => {
+                // `{loopN}`: the 0-based iteration of the enclosing loop at depth N.
+                for (depth, (_, iter)) in self.threads[&t].loops.iter().enumerate() {
+                    text = text.replace(&format!("{{loop{depth}}}"), &iter.to_string());
+                }
                 s.trace_event(cpu, t, RecFlags::default(), Event::Print { text });
             }
             Op::LoopStart { .. } | Op::LoopEnd { .. } => unreachable!("handled by step"),

@@ -1,0 +1,419 @@
+//! Fair-class invariants (kernel/sched/fair.c), per cfs_rq: the EEVDF sums against their
+//! definition, the timeline's order and augmentation, the counters, the zero-sum of lag,
+//! buddies, curr, and what stays true of a delayed-dequeue entity.
+
+use super::{violation, Violation};
+use crate::class::fair::entity::{CfsRqId, SeId};
+use crate::class::fair::tree::{vtime_before, Timeline};
+use crate::class::ClassId;
+use crate::prio::scale_load_down;
+use crate::sched::Sched;
+use crate::task::{tstate, OnRq};
+
+/// The rule names, for callers that match on them.
+pub mod rule {
+    /// fair.c, above `avg_vruntime_add`: `\Sum (v_i - v0) * w_i` over the tree.
+    pub const AVG_VRUNTIME: &str =
+        "avg_vruntime == Σ (v_i - zero_vruntime) * w_i (avg_vruntime_add/sub)";
+    /// fair.c: `avg_load == \Sum w_i` over the tree.
+    pub const AVG_LOAD: &str = "avg_load == Σ w_i (avg_vruntime_add/sub)";
+    /// `__entity_less` / `entity_before`: the rb-tree key is the virtual deadline.
+    pub const ORDER: &str = "tasks_timeline in deadline order (entity_before)";
+    /// `min_vruntime_update` (the augment callback), `se->min_vruntime`.
+    pub const MIN_VRUNTIME: &str = "min_vruntime_update: se->min_vruntime is the subtree minimum";
+    /// `min_vruntime_update`, `se->min_slice`.
+    pub const MIN_SLICE: &str = "min_vruntime_update: se->min_slice is the subtree minimum";
+    pub const TREE_LEN: &str = "timeline length matches its nodes";
+    /// `account_entity_enqueue`: `cfs_rq->nr_queued++` for the tree and curr alike.
+    pub const NR_QUEUED: &str = "cfs_rq->nr_queued == tree + curr (account_entity_enqueue)";
+    /// `account_entity_enqueue`: `update_load_add(&cfs_rq->load, se->load.weight)`.
+    pub const LOAD: &str = "cfs_rq->load.weight == Σ se->load.weight (account_entity_enqueue)";
+    pub const H_NR_QUEUED: &str = "h_nr_queued counts the queued task entities";
+    pub const H_NR_RUNNABLE: &str =
+        "h_nr_runnable == h_nr_queued - delayed (set_delayed/clear_delayed)";
+    pub const H_NR_IDLE: &str = "h_nr_idle counts the queued SCHED_IDLE tasks";
+    /// fair.c's comment on lag: `\Sum lag_i = 0` (up to avg_vruntime's rounding).
+    pub const LAG_SUM: &str = "Σ lag_i == 0 (lag_i = w_i * (V - v_i))";
+    /// `set_next_buddy`: `WARN_ON_ONCE(!se->on_rq)`; a buddy is cleared when it leaves.
+    pub const NEXT_BUDDY: &str = "set_next_buddy: WARN_ON_ONCE(!se->on_rq)";
+    /// `set_next_entity`: curr is the running task's entity, on this cfs_rq, queued.
+    pub const CURR: &str = "cfs_rq->curr is the running task's queued entity (set_next_entity)";
+    pub const MEMBER: &str = "a tree entity is queued on this cfs_rq by a queued task of its CPU";
+    pub const ONCE: &str = "a queued entity is on exactly one cfs_rq, once";
+    /// `requeue_delayed_entity`: `WARN_ON_ONCE(!se->on_rq)`.
+    pub const DELAYED_ON_RQ: &str =
+        "sched_delayed entity stays queued (requeue_delayed_entity: WARN_ON_ONCE(!se->on_rq))";
+    /// Delay is only decided for a task going to sleep, and ends at wakeup or when picked:
+    /// after its switch-out the entity is not curr and its task sleeps off-CPU. (Its
+    /// ineligibility holds only at the instant of the delay, so it is not checked.)
+    pub const DELAYED_SLEEPING: &str =
+        "sched_delayed entity sleeps off-CPU and is not curr (dequeue_entity/set_delayed)";
+}
+
+fn key(s: &Sched, c: CfsRqId, se: SeId) -> i64 {
+    s.fair
+        .se(se)
+        .vruntime
+        .wrapping_sub(s.fair.cfs(c).zero_vruntime) as i64
+}
+
+fn wdown(s: &Sched, se: SeId) -> i64 {
+    scale_load_down(s.fair.se(se).load.weight) as i64
+}
+
+pub fn verify(s: &Sched) -> Result<(), Violation> {
+    let mut seen = vec![0u32; s.fair.se.len()];
+    for i in 0..s.fair.cfs_rq.len() {
+        cfs_rq(s, CfsRqId(i as u32), &mut seen)?;
+    }
+    entities(s, &seen)
+}
+
+/// Recomputes a subtree's minima, checking each node's augmented fields on the way up.
+fn augmented(s: &Sched, c: CfsRqId, n: SeId) -> Result<(u64, u64), Violation> {
+    let e = s.fair.se(n);
+    let (mut minv, mut mins) = (e.vruntime, e.slice);
+    for child in [
+        Timeline::left(&s.fair.se, n),
+        Timeline::right(&s.fair.se, n),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let (v, sl) = augmented(s, c, child)?;
+        if vtime_before(v, minv) {
+            minv = v;
+        }
+        mins = mins.min(sl);
+    }
+    let cpu = Some(s.fair.cfs(c).cpu);
+    if e.min_vruntime != minv {
+        return Err(violation(
+            s,
+            rule::MIN_VRUNTIME,
+            cpu,
+            e.task,
+            format!(
+                "se[{}] min_vruntime-v0={} but its subtree's minimum is {}",
+                n.0,
+                e.min_vruntime.wrapping_sub(s.fair.cfs(c).zero_vruntime) as i64,
+                minv.wrapping_sub(s.fair.cfs(c).zero_vruntime) as i64
+            ),
+        ));
+    }
+    if e.min_slice != mins {
+        return Err(violation(
+            s,
+            rule::MIN_SLICE,
+            cpu,
+            e.task,
+            format!(
+                "se[{}] min_slice={} but its subtree's minimum is {mins}",
+                n.0, e.min_slice
+            ),
+        ));
+    }
+    Ok((minv, mins))
+}
+
+fn cfs_rq(s: &Sched, c: CfsRqId, seen: &mut [u32]) -> Result<(), Violation> {
+    let cfs = s.fair.cfs(c);
+    let cpu = cfs.cpu;
+    let at = Some(cpu);
+    let err = |r: &'static str, se: Option<SeId>, what: String| {
+        Err(violation(
+            s,
+            r,
+            at,
+            se.and_then(|x| s.fair.se(x).task),
+            what,
+        ))
+    };
+    let tree = cfs.timeline.in_order(&s.fair.se);
+    if tree.len() != cfs.timeline.len() as usize {
+        return err(
+            rule::TREE_LEN,
+            None,
+            format!("len={} but {} nodes", cfs.timeline.len(), tree.len()),
+        );
+    }
+    // Order.
+    for w in tree.windows(2) {
+        let (a, b) = (s.fair.se(w[0]), s.fair.se(w[1]));
+        if vtime_before(b.deadline, a.deadline) {
+            return err(
+                rule::ORDER,
+                Some(w[1]),
+                format!(
+                    "se[{}] (deadline-v0 {}) follows se[{}] (deadline-v0 {})",
+                    w[1].0,
+                    b.deadline.wrapping_sub(cfs.zero_vruntime) as i64,
+                    w[0].0,
+                    a.deadline.wrapping_sub(cfs.zero_vruntime) as i64
+                ),
+            );
+        }
+    }
+    if let Some(r) = cfs.timeline.root() {
+        augmented(s, c, r)?;
+    }
+    // curr.
+    let curr_q = match cfs.curr {
+        Some(cs) => {
+            let e = s.fair.se(cs);
+            let rq = s.rq(cpu);
+            let ok = e.on_rq
+                && e.cfs_rq == c
+                && e.task.is_none_or(|p| rq.curr == p)
+                && !tree.contains(&cs);
+            if !ok {
+                return err(
+                    rule::CURR,
+                    Some(cs),
+                    format!(
+                        "cfs_rq->curr se[{}]: on_rq={} cfs_rq={} in tree={} rq->curr={}",
+                        cs.0,
+                        e.on_rq,
+                        e.cfs_rq.0,
+                        tree.contains(&cs),
+                        super::task_name(s, rq.curr)
+                    ),
+                );
+            }
+            seen[cs.0 as usize] += 1;
+            Some(cs)
+        }
+        None => None,
+    };
+    let rq = s.rq(cpu);
+    if rq.cfs == c && rq.curr != rq.idle && s.task(rq.curr).class == ClassId::Fair {
+        let se = s.task(rq.curr).se;
+        if cfs.curr != Some(se) {
+            return err(
+                rule::CURR,
+                Some(se),
+                format!(
+                    "rq->curr is fair but cfs_rq->curr is {:?}, not se[{}]",
+                    cfs.curr.map(|x| x.0),
+                    se.0
+                ),
+            );
+        }
+    }
+    // Members, sums and counters.
+    let (mut sum_kw, mut sum_w, mut load) = (0i128, 0i128, 0u128);
+    let (mut tasks, mut delayed, mut idle, mut groups) = (0u32, 0u32, 0u32, 0u32);
+    for &n in tree.iter().chain(curr_q.iter()) {
+        let e = s.fair.se(n);
+        let in_tree = Some(n) != curr_q;
+        if in_tree {
+            seen[n.0 as usize] += 1;
+            let task_ok = e.task.is_none_or(|p| {
+                let t = s.task(p);
+                t.on_rq == OnRq::Queued && t.cpu == cpu && t.class == ClassId::Fair && !t.on_cpu
+            });
+            if !e.on_rq || e.cfs_rq != c || !task_ok {
+                let tdesc = e.task.map(|p| {
+                    let t = s.task(p);
+                    format!(
+                        " task on_rq={:?} cpu={} class={:?} on_cpu={}",
+                        t.on_rq, t.cpu, t.class, t.on_cpu
+                    )
+                });
+                return err(
+                    rule::MEMBER,
+                    Some(n),
+                    format!(
+                        "se[{}] in the tree: on_rq={} cfs_rq={}{}",
+                        n.0,
+                        e.on_rq,
+                        e.cfs_rq.0,
+                        tdesc.unwrap_or_default()
+                    ),
+                );
+            }
+            sum_kw += key(s, c, n) as i128 * wdown(s, n) as i128;
+            sum_w += wdown(s, n) as i128;
+        }
+        load += e.load.weight as u128;
+        match e.task {
+            Some(p) => {
+                tasks += 1;
+                if s.task(p).policy == schedsim_workload::Policy::Idle {
+                    idle += 1;
+                }
+            }
+            None => groups += 1,
+        }
+        if e.sched_delayed {
+            delayed += 1;
+            let t = e.task.map(|p| s.task(p));
+            let ok = !e.on_rq
+                || (in_tree
+                    && t.is_none_or(|t| {
+                        !t.on_cpu && t.state != tstate::RUNNING && t.state != tstate::WAKING
+                    }));
+            if !ok {
+                return err(
+                    rule::DELAYED_SLEEPING,
+                    Some(n),
+                    format!(
+                        "delayed se[{}]: curr={} task={:?}",
+                        n.0,
+                        !in_tree,
+                        t.map(|t| (t.state, t.on_cpu))
+                    ),
+                );
+            }
+        }
+    }
+    if cfs.avg_vruntime as i128 != sum_kw {
+        return err(
+            rule::AVG_VRUNTIME,
+            None,
+            format!(
+                "avg_vruntime={} but the tree sums to {sum_kw}",
+                cfs.avg_vruntime
+            ),
+        );
+    }
+    if cfs.avg_load as i128 != sum_w {
+        return err(
+            rule::AVG_LOAD,
+            None,
+            format!("avg_load={} but the tree sums to {sum_w}", cfs.avg_load),
+        );
+    }
+    let nr = tree.len() as u32 + curr_q.is_some() as u32;
+    if cfs.nr_queued != nr {
+        return err(
+            rule::NR_QUEUED,
+            None,
+            format!(
+                "nr_queued={} but tree={} curr queued={}",
+                cfs.nr_queued,
+                tree.len(),
+                curr_q.is_some()
+            ),
+        );
+    }
+    if cfs.load_weight as u128 != load {
+        return err(
+            rule::LOAD,
+            None,
+            format!(
+                "load.weight={} but the entities sum to {load}",
+                cfs.load_weight
+            ),
+        );
+    }
+    // The hierarchy is flat while there are no group entities: h_* count this queue.
+    if groups == 0 {
+        if cfs.h_nr_queued != tasks {
+            return err(
+                rule::H_NR_QUEUED,
+                None,
+                format!("h_nr_queued={} but {tasks} task entities", cfs.h_nr_queued),
+            );
+        }
+        if cfs.h_nr_runnable + delayed != cfs.h_nr_queued {
+            return err(
+                rule::H_NR_RUNNABLE,
+                None,
+                format!(
+                    "h_nr_runnable={} h_nr_queued={} delayed={delayed}",
+                    cfs.h_nr_runnable, cfs.h_nr_queued
+                ),
+            );
+        }
+        if cfs.h_nr_idle != idle {
+            return err(
+                rule::H_NR_IDLE,
+                None,
+                format!("h_nr_idle={} but {idle} SCHED_IDLE tasks", cfs.h_nr_idle),
+            );
+        }
+    }
+    // Σ lag_i = Σ w_i (V − v_i) with V as avg_vruntime() computes it (floored), curr in.
+    let (mut runtime, mut weight) = (sum_kw, sum_w);
+    if let Some(cs) = curr_q {
+        runtime += key(s, c, cs) as i128 * wdown(s, cs) as i128;
+        weight += wdown(s, cs) as i128;
+    }
+    if weight > 0 {
+        let v = runtime.div_euclid(weight);
+        let mut lag: i128 = 0;
+        for &n in tree.iter().chain(curr_q.iter()) {
+            lag += wdown(s, n) as i128 * (v - key(s, c, n) as i128);
+        }
+        if lag.abs() > weight * nr as i128 {
+            return err(
+                rule::LAG_SUM,
+                None,
+                format!("Σ w_i (V - v_i) = {lag} with V-v0 = {v}, Σ w = {weight}, n = {nr}"),
+            );
+        }
+    }
+    if let Some(nx) = cfs.next {
+        let e = s.fair.se(nx);
+        if !e.on_rq || e.cfs_rq != c {
+            return err(
+                rule::NEXT_BUDDY,
+                Some(nx),
+                format!(
+                    "next buddy se[{}]: on_rq={} cfs_rq={}",
+                    nx.0, e.on_rq, e.cfs_rq.0
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Every entity: queued exactly when it is in one cfs_rq once (tree or curr), on its
+/// task's CPU; a delayed one is queued.
+fn entities(s: &Sched, seen: &[u32]) -> Result<(), Violation> {
+    for (i, e) in s.fair.se.iter().enumerate() {
+        let cpu = Some(s.fair.cfs(e.cfs_rq).cpu);
+        if e.sched_delayed && !e.on_rq {
+            return Err(violation(
+                s,
+                rule::DELAYED_ON_RQ,
+                cpu,
+                e.task,
+                format!("se[{i}] sched_delayed but not on_rq"),
+            ));
+        }
+        let want = e.on_rq as u32;
+        if seen[i] != want {
+            return Err(violation(
+                s,
+                rule::ONCE,
+                cpu,
+                e.task,
+                format!(
+                    "se[{i}] on_rq={} found {} times in cfs_rqs",
+                    e.on_rq, seen[i]
+                ),
+            ));
+        }
+        if let Some(p) = e.task {
+            let t = s.task(p);
+            if e.on_rq && s.rq(t.cpu).cfs != e.cfs_rq {
+                return Err(violation(
+                    s,
+                    rule::ONCE,
+                    Some(t.cpu),
+                    Some(p),
+                    format!(
+                        "se[{i}] queued on cfs_rq {} of CPU {} but task_cpu is {}",
+                        e.cfs_rq.0,
+                        s.fair.cfs(e.cfs_rq).cpu,
+                        t.cpu
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,557 @@
+//! The real-time class, SCHED_FIFO and SCHED_RR (kernel/sched/rt.c), with the root
+//! domain's priority map (kernel/sched/cpupri.c) and push/pull balancing.
+//!
+//! Each CPU has an `RtRq` (in `Rq::rt`): 100 FIFO lists indexed by `prio` (0 best) and a
+//! bitmap of the non-empty ones. The running task stays on its list, so a task preempted by
+//! a higher priority resumes at the head of its level. No RT throttling: since 6.12 without
+//! RT group scheduling the fair server protects fair tasks instead.
+//!
+//! Push and pull keep the N highest-priority runnable RT tasks on the N CPUs whenever
+//! affinity allows: a task that cannot run where it is queued is "pushable" and makes its
+//! rq "overloaded"; a CPU whose RT priority drops pulls from overloaded CPUs.
+//!
+//! Simplifications (see core-and-classes.md §2): no capacity fitness, no RT groups; the
+//! balance callbacks the kernel queues (`rt_queue_push_tasks`, `rt_queue_pull_task`) run at
+//! once with the task being switched in as the rq's current; `pull_rt_task` pulls directly
+//! (the `RT_PUSH_IPI` path asks the overloaded CPU to push, which lands on the same CPU when
+//! IPIs take no time).
+
+use std::collections::VecDeque;
+
+use crate::class::{enqueue, wf, ClassId, SchedClass};
+use crate::cpumask::CpuMask;
+use crate::prio::MAX_RT_PRIO;
+use crate::sched::{Ctx, Sched};
+use crate::task::{OnRq, TaskId};
+use schedsim_workload::Policy;
+
+/// `CPUPRI_INVALID`, `CPUPRI_NORMAL`, `CPUPRI_HIGHER` (cpupri.h).
+pub const CPUPRI_INVALID: i32 = -1;
+pub const CPUPRI_NORMAL: i32 = 0;
+pub const CPUPRI_HIGHER: i32 = 100;
+
+/// `struct rt_rq` (the per-CPU part) plus this CPU's entry of the root domain's `cpupri`
+/// (`cpu_to_pri`) and its `rto_mask` bit (`overloaded`).
+#[derive(Clone, Debug)]
+pub struct RtRq {
+    /// `rt_prio_array.queue`: one FIFO list per prio.
+    queue: Vec<VecDeque<TaskId>>,
+    /// `rt_prio_array.bitmap`: bit `prio` set when its list is non-empty.
+    bitmap: u128,
+    pub rt_nr_running: u32,
+    /// `highest_prio.curr`: best queued prio, running task included (99 when empty).
+    pub highest_prio_curr: i32,
+    /// `highest_prio.next`: best pushable prio (99 when none).
+    pub highest_prio_next: i32,
+    /// `pushable_tasks` plist: ascending prio, FIFO among equals.
+    pushable: Vec<(i32, TaskId)>,
+    /// `rt_rq->overloaded` (this CPU's bit in `rd->rto_mask`).
+    pub overloaded: bool,
+    /// `cpupri.cpu_to_pri[cpu]`: the converted level (−1, 0 normal, 1..99, 100 higher).
+    pub cpupri: i32,
+    /// `cpumask_any_and_distribute` state of this CPU (`distribute_cpu_mask_prev`).
+    distribute_prev: Option<u32>,
+}
+
+impl Default for RtRq {
+    fn default() -> Self {
+        RtRq::new()
+    }
+}
+
+impl RtRq {
+    /// `init_rt_rq` + `rq_online_rt`: empty, at cpupri NORMAL.
+    pub fn new() -> RtRq {
+        RtRq {
+            queue: vec![VecDeque::new(); MAX_RT_PRIO as usize],
+            bitmap: 0,
+            rt_nr_running: 0,
+            highest_prio_curr: MAX_RT_PRIO - 1,
+            highest_prio_next: MAX_RT_PRIO - 1,
+            pushable: Vec::new(),
+            overloaded: false,
+            cpupri: CPUPRI_NORMAL,
+            distribute_prev: None,
+        }
+    }
+
+    /// `sched_find_first_bit(array->bitmap)`.
+    fn first_prio(&self) -> Option<i32> {
+        (self.bitmap != 0).then(|| self.bitmap.trailing_zeros() as i32)
+    }
+
+    /// `pick_next_rt_entity`: the head of the best non-empty list.
+    pub fn peek(&self) -> Option<TaskId> {
+        self.first_prio()
+            .and_then(|pr| self.queue[pr as usize].front().copied())
+    }
+
+    /// The tasks on the list of `prio`, head first.
+    pub fn list(&self, prio: i32) -> impl Iterator<Item = TaskId> + '_ {
+        self.queue[prio as usize].iter().copied()
+    }
+
+    fn has_pushable_tasks(&self) -> bool {
+        !self.pushable.is_empty()
+    }
+}
+
+/// `convert_prio` (cpupri.c): task prio to cpupri level.
+pub fn convert_prio(prio: i32) -> i32 {
+    match prio {
+        CPUPRI_INVALID => CPUPRI_INVALID,
+        0..=98 => MAX_RT_PRIO - 1 - prio,
+        99 => CPUPRI_NORMAL,
+        _ => CPUPRI_HIGHER,
+    }
+}
+
+/// `cpupri_set(cp, cpu, newpri)`: records the CPU's level (newpri is a task prio, 99 for
+/// no RT task, `MAX_RT_PRIO` for "deadline present").
+pub fn cpupri_set(s: &mut Sched, cpu: u32, newpri: i32) {
+    s.rq_mut(cpu).rt.cpupri = convert_prio(newpri);
+}
+
+/// `cpupri_find(cp, p, lowest_mask)`: the CPUs (in `p`'s affinity) of the lowest level
+/// below `p`'s own, or None.
+pub fn cpupri_find(s: &Sched, p: TaskId) -> Option<CpuMask> {
+    let t = s.task(p);
+    let task_pri = convert_prio(t.prio);
+    let n = s.nr_cpus();
+    for idx in 0..task_pri {
+        let mut mask = CpuMask::empty(n as usize);
+        for c in 0..n {
+            if s.rq(c).rt.cpupri == idx && t.cpus_allowed.test(c) {
+                mask.set(c);
+            }
+        }
+        if mask.weight() > 0 {
+            return Some(mask);
+        }
+    }
+    None
+}
+
+fn rt_rq(s: &Sched, cpu: u32) -> &RtRq {
+    &s.rq(cpu).rt
+}
+
+fn rt_rq_mut(s: &mut Sched, cpu: u32) -> &mut RtRq {
+    &mut s.rq_mut(cpu).rt
+}
+
+/// `rt_task`: a task whose prio is in the RT range (deadline tasks excluded, 6.11+).
+fn rt_task(s: &Sched, p: TaskId) -> bool {
+    (0..MAX_RT_PRIO).contains(&s.task(p).prio)
+}
+
+/// `on_rt_rq`: the task is on its prio list of its CPU.
+pub fn on_rt_rq(s: &Sched, p: TaskId) -> bool {
+    let t = s.task(p);
+    (0..MAX_RT_PRIO).contains(&t.prio) && rt_rq(s, t.cpu).list(t.prio).any(|q| q == p)
+}
+
+/// `move_entity`: a SAVE without MOVE keeps the list position.
+fn move_entity(flags: u32) -> bool {
+    flags & (enqueue::RESTORE | enqueue::MOVE) != enqueue::RESTORE
+}
+
+/// `inc_rt_prio` / `dec_rt_prio`: recompute `highest_prio.curr` and tell cpupri.
+fn update_highest_prio(s: &mut Sched, cpu: u32) {
+    let rt = rt_rq(s, cpu);
+    let prev = rt.highest_prio_curr;
+    let curr = if rt.rt_nr_running == 0 {
+        MAX_RT_PRIO - 1
+    } else {
+        rt.first_prio().unwrap_or(MAX_RT_PRIO - 1)
+    };
+    rt_rq_mut(s, cpu).highest_prio_curr = curr;
+    if curr != prev {
+        cpupri_set(s, cpu, curr);
+    }
+}
+
+/// `enqueue_pushable_task`.
+fn enqueue_pushable_task(s: &mut Sched, cpu: u32, p: TaskId) {
+    let prio = s.task(p).prio;
+    let rt = rt_rq_mut(s, cpu);
+    rt.pushable.retain(|&(_, q)| q != p);
+    let at = rt.pushable.partition_point(|&(pr, _)| pr <= prio);
+    rt.pushable.insert(at, (prio, p));
+    if prio < rt.highest_prio_next {
+        rt.highest_prio_next = prio;
+    }
+    // rt_set_overload
+    rt.overloaded = true;
+}
+
+/// `dequeue_pushable_task`.
+fn dequeue_pushable_task(s: &mut Sched, cpu: u32, p: TaskId) {
+    let rt = rt_rq_mut(s, cpu);
+    rt.pushable.retain(|&(_, q)| q != p);
+    if let Some(&(pr, _)) = rt.pushable.first() {
+        rt.highest_prio_next = pr;
+    } else {
+        rt.highest_prio_next = MAX_RT_PRIO - 1;
+        // rt_clear_overload
+        rt.overloaded = false;
+    }
+}
+
+/// `requeue_task_rt`: move a listed task to the head or the tail of its list.
+fn requeue_task_rt(s: &mut Sched, cpu: u32, p: TaskId, head: bool) {
+    let prio = s.task(p).prio as usize;
+    let q = &mut rt_rq_mut(s, cpu).queue[prio];
+    if let Some(i) = q.iter().position(|&x| x == p) {
+        q.remove(i);
+        if head {
+            q.push_front(p);
+        } else {
+            q.push_back(p);
+        }
+    }
+}
+
+/// `cpumask_any_and_distribute` over `mask`: the next CPU after the previous pick of this
+/// CPU, wrapping around.
+fn any_distribute(s: &mut Sched, this_cpu: u32, mask: &CpuMask) -> Option<u32> {
+    let n = s.nr_cpus();
+    let start = rt_rq(s, this_cpu).distribute_prev.map_or(0, |p| p + 1);
+    let pick = (0..n).map(|i| (start + i) % n).find(|&c| mask.test(c))?;
+    rt_rq_mut(s, this_cpu).distribute_prev = Some(pick);
+    Some(pick)
+}
+
+/// `find_lowest_rq(task)`: a CPU of the lowest cpupri level below the task, preferring the
+/// task's last CPU, then the executing CPU (`this_cpu`, when known), then a spread pick
+/// (one LLC domain with SD_WAKE_AFFINE spans every CPU here).
+fn find_lowest_rq(s: &mut Sched, p: TaskId, this_cpu: Option<u32>) -> Option<u32> {
+    if s.task(p).nr_cpus_allowed == 1 {
+        return None;
+    }
+    let lowest = cpupri_find(s, p)?;
+    let cpu = s.task(p).cpu;
+    if lowest.test(cpu) {
+        return Some(cpu);
+    }
+    if let Some(tc) = this_cpu.filter(|&c| lowest.test(c)) {
+        return Some(tc);
+    }
+    let from = this_cpu.unwrap_or(cpu);
+    any_distribute(s, from, &lowest)
+}
+
+/// `find_lock_lowest_rq`: a lower-priority rq for `p` other than its own. Nothing drops
+/// the rq locks here, so the first of the kernel's `RT_MAX_TRIES` decides.
+fn find_lock_lowest_rq(s: &mut Sched, p: TaskId, cpu: u32) -> Option<u32> {
+    let target = find_lowest_rq(s, p, Some(cpu))?;
+    if target == cpu || rt_rq(s, target).highest_prio_curr <= s.task(p).prio {
+        return None;
+    }
+    Some(target)
+}
+
+/// `move_queued_task_locked`: deactivate on `src`, `set_task_cpu`, activate on `dst`.
+fn move_queued_task_locked(s: &mut Sched, src: u32, dst: u32, p: TaskId) {
+    s.deactivate_task(src, p, 0);
+    s.set_task_cpu(Ctx::Task(src), p, dst);
+    s.update_rq_clock(dst);
+    s.activate_task(dst, p, 0);
+}
+
+/// `push_rt_task(rq, false)`: move the best pushable task to a CPU running something lower.
+/// `curr` is the rq's current task (the task being switched in when called from
+/// `set_next_task_rt`).
+fn push_rt_task(s: &mut Sched, cpu: u32, curr: TaskId) -> bool {
+    if !rt_rq(s, cpu).overloaded {
+        return false;
+    }
+    let Some(&(_, next)) = rt_rq(s, cpu).pushable.first() else {
+        return false;
+    };
+    if next == curr {
+        return false;
+    }
+    if s.task(next).prio < s.task(curr).prio {
+        // The pushable task slipped in above current: just reschedule.
+        s.resched_curr(cpu);
+        return false;
+    }
+    let Some(lowest) = find_lock_lowest_rq(s, next, cpu) else {
+        return false;
+    };
+    move_queued_task_locked(s, cpu, lowest, next);
+    s.resched_curr(lowest);
+    true
+}
+
+/// `push_rt_tasks`.
+fn push_rt_tasks(s: &mut Sched, cpu: u32, curr: TaskId) {
+    while push_rt_task(s, cpu, curr) {}
+}
+
+/// `pick_highest_pushable_task(src, cpu)`: the best pushable task of `src` allowed on `cpu`.
+fn pick_highest_pushable_task(s: &Sched, src: u32, cpu: u32) -> Option<TaskId> {
+    rt_rq(s, src)
+        .pushable
+        .iter()
+        .map(|&(_, p)| p)
+        .find(|&p| !s.task(p).on_cpu && s.task(p).cpus_allowed.test(cpu))
+}
+
+/// `pull_rt_task(this_rq)`: take from each overloaded CPU the best pushable task that beats
+/// this rq but not the current task of its own CPU.
+fn pull_rt_task(s: &mut Sched, this_cpu: u32) {
+    let n = s.nr_cpus();
+    let count = (0..n).filter(|&c| rt_rq(s, c).overloaded).count();
+    if count == 0 || (count == 1 && rt_rq(s, this_cpu).overloaded) {
+        return;
+    }
+    let mut resched = false;
+    for src in 0..n {
+        if src == this_cpu || !rt_rq(s, src).overloaded {
+            continue;
+        }
+        if rt_rq(s, src).highest_prio_next >= rt_rq(s, this_cpu).highest_prio_curr {
+            continue;
+        }
+        let Some(p) = pick_highest_pushable_task(s, src, this_cpu) else {
+            continue;
+        };
+        if s.task(p).prio < rt_rq(s, this_cpu).highest_prio_curr {
+            // It would preempt its own CPU's current: leave it there.
+            if s.task(p).prio < s.task(s.curr(src)).prio {
+                continue;
+            }
+            s.update_rq_clock(src);
+            move_queued_task_locked(s, src, this_cpu, p);
+            resched = true;
+        }
+    }
+    if resched {
+        s.resched_curr(this_cpu);
+    }
+}
+
+/// `check_preempt_equal_prio`: an equal-priority wakee preempts only if current could move
+/// elsewhere and the wakee could not.
+fn check_preempt_equal_prio(s: &mut Sched, cpu: u32, p: TaskId) {
+    let curr = s.curr(cpu);
+    if s.task(curr).nr_cpus_allowed == 1 || cpupri_find(s, curr).is_none() {
+        return;
+    }
+    if s.task(p).nr_cpus_allowed != 1 && cpupri_find(s, p).is_some() {
+        return;
+    }
+    requeue_task_rt(s, cpu, p, true);
+    s.resched_curr(cpu);
+}
+
+pub struct RtClass;
+
+impl SchedClass for RtClass {
+    /// `enqueue_task_rt` → `__enqueue_rt_entity`: HEAD → head of the list, else tail (a
+    /// SAVE without MOVE keeps the position); a queued task that is not running and may
+    /// migrate becomes pushable.
+    fn enqueue_task(&self, s: &mut Sched, cpu: u32, p: TaskId, flags: u32) {
+        let prio = s.task(p).prio;
+        let rt = rt_rq_mut(s, cpu);
+        let q = &mut rt.queue[prio as usize];
+        if move_entity(flags) || !q.contains(&p) {
+            if flags & enqueue::HEAD != 0 {
+                q.push_front(p);
+            } else {
+                q.push_back(p);
+            }
+            rt.bitmap |= 1u128 << prio;
+        }
+        rt.rt_nr_running += 1;
+        s.add_nr_running(cpu, 1);
+        update_highest_prio(s, cpu);
+        if s.curr(cpu) != p && s.task(p).nr_cpus_allowed > 1 {
+            enqueue_pushable_task(s, cpu, p);
+        }
+    }
+
+    /// `dequeue_task_rt` → `__dequeue_rt_entity`.
+    fn dequeue_task(&self, s: &mut Sched, cpu: u32, p: TaskId, flags: u32) -> bool {
+        let prio = s.task(p).prio;
+        let rt = rt_rq_mut(s, cpu);
+        if move_entity(flags) {
+            let q = &mut rt.queue[prio as usize];
+            q.retain(|&x| x != p);
+            if q.is_empty() {
+                rt.bitmap &= !(1u128 << prio);
+            }
+        }
+        rt.rt_nr_running -= 1;
+        s.add_nr_running(cpu, -1);
+        update_highest_prio(s, cpu);
+        dequeue_pushable_task(s, cpu, p);
+        true
+    }
+
+    /// `yield_task_rt`: current goes to the tail of its list.
+    fn yield_task(&self, s: &mut Sched, cpu: u32) {
+        let curr = s.curr(cpu);
+        requeue_task_rt(s, cpu, curr, false);
+    }
+
+    /// `wakeup_preempt_rt`: a better prio preempts; an equal one may (SMP rule).
+    fn wakeup_preempt(&self, s: &mut Sched, cpu: u32, p: TaskId, _wake_flags: u32) {
+        let curr = s.curr(cpu);
+        let (pp, cp) = (s.task(p).prio, s.task(curr).prio);
+        if pp < cp {
+            s.resched_curr(cpu);
+            return;
+        }
+        if pp == cp && !s.rq(cpu).need_resched {
+            check_preempt_equal_prio(s, cpu, p);
+        }
+    }
+
+    /// `balance_rt`: pull when the previous task left the rt queue and this rq's RT
+    /// priority is now below it; true if this class or a higher one has work.
+    fn balance(&self, s: &mut Sched, cpu: u32, prev: TaskId) -> bool {
+        if !on_rt_rq(s, prev) && rt_rq(s, cpu).highest_prio_curr > s.task(prev).prio {
+            pull_rt_task(s, cpu);
+        }
+        rt_rq(s, cpu).rt_nr_running > 0
+    }
+
+    /// `pick_task_rt`: the head of the best list.
+    fn pick_task(&self, s: &mut Sched, cpu: u32) -> Option<TaskId> {
+        rt_rq(s, cpu).peek()
+    }
+
+    /// `put_prev_task_rt`: a preempted task that may migrate becomes pushable.
+    fn put_prev_task(&self, s: &mut Sched, cpu: u32, prev: TaskId, _next: TaskId) {
+        if on_rt_rq(s, prev) && s.task(prev).nr_cpus_allowed > 1 {
+            enqueue_pushable_task(s, cpu, prev);
+        }
+    }
+
+    /// `set_next_task_rt`: the running task is never pushable; a first switch-in pushes
+    /// away what can run elsewhere (`rt_queue_push_tasks`).
+    fn set_next_task(&self, s: &mut Sched, cpu: u32, p: TaskId, first: bool) {
+        dequeue_pushable_task(s, cpu, p);
+        if first && rt_rq(s, cpu).has_pushable_tasks() {
+            push_rt_tasks(s, cpu, p);
+        }
+    }
+
+    /// `select_task_rq_rt`: for wakeups and forks, move off a CPU whose current RT task
+    /// would not be preempted (or cannot move) to the lowest-priority CPU, if it is lower.
+    fn select_task_rq(&self, s: &mut Sched, p: TaskId, cpu: u32, wake_flags: u32) -> u32 {
+        if wake_flags & (wf::TTWU | wf::FORK) == 0 {
+            return cpu;
+        }
+        let curr = s.curr(cpu);
+        let test = rt_task(s, curr)
+            && (s.task(curr).nr_cpus_allowed < 2 || s.task(curr).prio <= s.task(p).prio);
+        if test {
+            if let Some(target) = find_lowest_rq(s, p, None) {
+                if s.task(p).prio < rt_rq(s, target).highest_prio_curr {
+                    return target;
+                }
+            }
+        }
+        cpu
+    }
+
+    /// `task_tick_rt`: FIFO has no slice; RR counts ticks down, refills at zero and
+    /// requeues at the tail (with a reschedule) only if not alone on its list.
+    fn task_tick(&self, s: &mut Sched, cpu: u32, p: TaskId) {
+        if s.task(p).policy != Policy::Rr {
+            return;
+        }
+        let full = s.cfg.rr_timeslice_ticks();
+        let t = s.task_mut(p);
+        if t.rt_time_slice == 0 {
+            // Every task gets a full slice at fork (`__sched_fork`); 0 means never set.
+            t.rt_time_slice = full;
+        }
+        t.rt_time_slice -= 1;
+        if t.rt_time_slice > 0 {
+            return;
+        }
+        t.rt_time_slice = full;
+        let prio = t.prio;
+        if rt_rq(s, cpu).list(prio).nth(1).is_some() {
+            requeue_task_rt(s, cpu, p, false);
+            s.resched_curr(cpu);
+        }
+    }
+
+    /// `update_curr_rt`: only accounting (no throttling without RT groups).
+    fn update_curr(&self, _s: &mut Sched, _cpu: u32) {}
+
+    /// `task_woken_rt`: push if the woken task will not run soon here.
+    fn task_woken(&self, s: &mut Sched, cpu: u32, p: TaskId) {
+        let curr = s.curr(cpu);
+        let cc = s.task(curr).class;
+        let need_to_push = !s.task(p).on_cpu
+            && !s.rq(cpu).need_resched
+            && s.task(p).nr_cpus_allowed > 1
+            && (cc == ClassId::Rt || s.task(curr).prio < 0)
+            && (s.task(curr).nr_cpus_allowed < 2 || s.task(curr).prio <= s.task(p).prio);
+        if need_to_push {
+            push_rt_tasks(s, cpu, curr);
+        }
+    }
+
+    /// `__sched_fork`: a new task starts with a full RR slice.
+    fn task_fork(&self, s: &mut Sched, p: TaskId) {
+        let full = s.cfg.rr_timeslice_ticks();
+        s.task_mut(p).rt_time_slice = full;
+    }
+
+    /// `prio_changed_rt`: a running task whose prio dropped pulls and yields to a better
+    /// queued task; a queued one preempts a worse current.
+    fn prio_changed(&self, s: &mut Sched, cpu: u32, p: TaskId, oldprio: i32) {
+        if s.task(p).on_rq != OnRq::Queued {
+            return;
+        }
+        if s.curr(cpu) == p {
+            if oldprio < s.task(p).prio {
+                pull_rt_task(s, cpu);
+            }
+            if s.task(p).prio > rt_rq(s, cpu).highest_prio_curr {
+                s.resched_curr(cpu);
+            }
+        } else if s.task(p).prio < s.task(s.curr(cpu)).prio {
+            s.resched_curr(cpu);
+        }
+    }
+
+    /// `switched_from_rt`: the last RT task left; maybe pull others' RT work.
+    fn switched_from(&self, s: &mut Sched, cpu: u32, p: TaskId) {
+        if s.task(p).on_rq != OnRq::Queued || rt_rq(s, cpu).rt_nr_running > 0 {
+            return;
+        }
+        pull_rt_task(s, cpu);
+    }
+
+    /// `switched_to_rt`: a queued, not running task may overload the rq (push) or preempt.
+    fn switched_to(&self, s: &mut Sched, cpu: u32, p: TaskId) {
+        let curr = s.curr(cpu);
+        if curr == p {
+            return;
+        }
+        if s.task(p).on_rq == OnRq::Queued {
+            if s.task(p).nr_cpus_allowed > 1 && rt_rq(s, cpu).overloaded {
+                push_rt_tasks(s, cpu, curr);
+            }
+            if s.task(p).prio < s.task(curr).prio {
+                s.resched_curr(cpu);
+            }
+        }
+    }
+
+    /// `set_task_rq` (core, every class): the fair entity follows the task's CPU.
+    fn migrate_task_rq(&self, s: &mut Sched, p: TaskId, new_cpu: u32) {
+        let se = s.task(p).se;
+        let c = s.rq(new_cpu).cfs;
+        s.fair.se_mut(se).cfs_rq = c;
+    }
+}

@@ -1,0 +1,111 @@
+//! The checker names the rule a corrupted state breaks.
+
+mod common;
+use common::*;
+use schedsim_kernel::check::{self, fair::rule, Checker};
+use schedsim_kernel::sim::SimResult;
+use schedsim_workload::*;
+
+fn busy_run() -> SimResult {
+    let w = workload(vec![
+        hog("a", 0, Some(vec![0])),
+        hog("b", 5, Some(vec![0])),
+        hog("c", -3, Some(vec![0])),
+        task(
+            "s",
+            0,
+            None,
+            forever(vec![
+                Step::Run(Dur::Fixed(MS)),
+                Step::Sleep(Dur::Fixed(3 * MS)),
+            ]),
+        ),
+    ]);
+    let r = run(w, 2, 57 * MS, false);
+    check::verify(&r.sched).expect("the uncorrupted state passes");
+    r
+}
+
+fn cpu0_cfs(r: &SimResult) -> usize {
+    r.sched.rq(0).cfs.0 as usize
+}
+
+#[test]
+fn bumped_avg_load_is_reported_by_name() {
+    let mut r = busy_run();
+    let c = cpu0_cfs(&r);
+    assert!(r.sched.fair.cfs_rq[c].timeline.len() > 0);
+    r.sched.fair.cfs_rq[c].avg_load += 1;
+    let v = check::verify(&r.sched).unwrap_err();
+    assert_eq!(v.rule, rule::AVG_LOAD, "{v}");
+    assert_eq!(v.cpu, Some(0));
+    let shown = v.to_string();
+    assert!(
+        shown.contains("avg_load") && shown.contains("rq[0]"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn bumped_avg_vruntime_is_reported_by_name() {
+    let mut r = busy_run();
+    let c = cpu0_cfs(&r);
+    r.sched.fair.cfs_rq[c].avg_vruntime += 7;
+    assert_eq!(
+        check::verify(&r.sched).unwrap_err().rule,
+        rule::AVG_VRUNTIME
+    );
+}
+
+#[test]
+fn stale_augmentation_is_reported() {
+    let mut r = busy_run();
+    let c = cpu0_cfs(&r);
+    let root = r.sched.fair.cfs_rq[c]
+        .timeline
+        .root()
+        .expect("a queued entity");
+    r.sched.fair.se[root.0 as usize].min_slice += 1;
+    assert_eq!(check::verify(&r.sched).unwrap_err().rule, rule::MIN_SLICE);
+}
+
+#[test]
+fn nr_running_drift_is_reported() {
+    let mut r = busy_run();
+    r.sched.rqs[0].nr_running += 1;
+    let v = check::verify(&r.sched).unwrap_err();
+    assert!(v.rule.starts_with("rq->nr_running"), "{v}");
+}
+
+#[test]
+fn lost_cpu_time_is_reported() {
+    let mut r = busy_run();
+    r.sched.cpu_stats[1].busy += 1;
+    let v = check::verify(&r.sched).unwrap_err();
+    assert!(v.rule.starts_with("CPU time conserved"), "{v}");
+}
+
+#[test]
+fn a_second_on_cpu_task_is_reported() {
+    let mut r = busy_run();
+    let c = cpu0_cfs(&r);
+    let se = r.sched.fair.cfs_rq[c].timeline.root().unwrap();
+    let p = r.sched.fair.se[se.0 as usize].task.unwrap();
+    r.sched.tasks[p.0 as usize].on_cpu = true;
+    let v = check::verify(&r.sched).unwrap_err();
+    assert!(v.rule.starts_with("on_cpu only for rq->curr"), "{v}");
+    assert!(v.task.is_some());
+}
+
+#[test]
+fn time_going_backwards_is_reported() {
+    let mut r = busy_run();
+    let mut c = Checker::new();
+    c.check(&r.sched).unwrap();
+    r.sched.now -= 1;
+    assert!(c
+        .check(&r.sched)
+        .unwrap_err()
+        .rule
+        .starts_with("time goes backwards"));
+}

@@ -1,0 +1,183 @@
+//! Small random fair workloads (run, sleep, yield, semaphore post/wait, fork, nice and
+//! policy changes; 1–4 CPUs, every preemption model) pass the invariant checker for
+//! 200 ms simulated. The machine varies too: tick rate, NO_HZ idle, IPI latency (remote
+//! wakeups through the wakelist) and the EEVDF feature switches.
+
+use proptest::prelude::*;
+use schedsim_kernel::sim::{self, SimError, SimOptions};
+use schedsim_kernel::Config;
+use schedsim_workload::*;
+
+const US: u64 = 1_000;
+
+#[derive(Clone, Debug)]
+enum S {
+    Run(u64),
+    Sleep(u64),
+    Yield,
+    Post,
+    Wait,
+    Nice(i32),
+    IdlePolicy,
+    Batch,
+    Slice(u64),
+    Affinity(Option<u32>),
+}
+
+fn step() -> impl Strategy<Value = S> {
+    prop_oneof![
+        4 => (10u64..5_000).prop_map(S::Run),
+        3 => (10u64..5_000).prop_map(S::Sleep),
+        1 => Just(S::Yield),
+        2 => Just(S::Post),
+        2 => Just(S::Wait),
+        2 => (-20i32..20).prop_map(S::Nice),
+        1 => Just(S::IdlePolicy),
+        1 => Just(S::Batch),
+        1 => (100u64..3_000).prop_map(S::Slice),
+        1 => proptest::option::of(0u32..4).prop_map(S::Affinity),
+    ]
+}
+
+fn to_step(s: &S, cpus: u32) -> Step {
+    let attr = |policy, nice, runtime| {
+        Step::SetAttr(SchedAttr {
+            policy,
+            nice,
+            runtime,
+            ..SchedAttr::default()
+        })
+    };
+    match *s {
+        S::Run(us) => Step::Run(Dur::Fixed(us * US)),
+        S::Sleep(us) => Step::Sleep(Dur::Fixed(us * US)),
+        S::Yield => Step::Yield,
+        S::Post => Step::SemPost(0),
+        S::Wait => Step::SemWait(0),
+        S::Nice(n) => attr(Policy::Normal, n, 0),
+        S::IdlePolicy => attr(Policy::Idle, 0, 0),
+        S::Batch => attr(Policy::Batch, 5, 0),
+        S::Slice(us) => attr(Policy::Normal, 0, us * US),
+        S::Affinity(c) => Step::SetAffinity(c.map(|c| vec![c % cpus])),
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Spec {
+    nice: i32,
+    pinned: Option<u32>,
+    forks: u32,
+    body: Vec<S>,
+    run: u64,
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (
+        -20i32..20,
+        proptest::option::weighted(0.2, 0u32..4),
+        0u32..3,
+        proptest::collection::vec(step(), 0..6),
+        10u64..3_000,
+    )
+        .prop_map(|(nice, pinned, forks, body, run)| Spec {
+            nice,
+            pinned,
+            forks,
+            body,
+            run,
+        })
+}
+
+fn build(specs: &[Spec], cpus: u32, sem_initial: u32, child_run: u64) -> Workload {
+    let template = specs.len();
+    let mut tasks: Vec<TaskSpec> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, sp)| {
+            let mut program: Vec<Step> = (0..sp.forks).map(|_| Step::Fork(template)).collect();
+            let mut body: Vec<Step> = sp.body.iter().map(|x| to_step(x, cpus)).collect();
+            // Every iteration takes time, so no program livelocks.
+            body.push(Step::Run(Dur::Fixed(sp.run * US)));
+            program.push(Step::Loop { count: None, body });
+            TaskSpec {
+                name: format!("t{i}"),
+                count: 1,
+                attr: SchedAttr {
+                    nice: sp.nice,
+                    ..SchedAttr::default()
+                },
+                affinity: sp.pinned.map(|c| vec![c % cpus]),
+                cgroup: None,
+                start_delay: (i as u64) * 50 * US,
+                program,
+                naming: Naming::Plain,
+                loc: Loc::default(),
+            }
+        })
+        .collect();
+    tasks.push(TaskSpec {
+        name: "child".into(),
+        count: 0,
+        attr: SchedAttr::default(),
+        affinity: None,
+        cgroup: None,
+        start_delay: 0,
+        program: vec![
+            Step::Run(Dur::Fixed(child_run * US)),
+            Step::SemPost(0),
+            Step::Sleep(Dur::Fixed(300 * US)),
+            Step::Run(Dur::Fixed(child_run * US)),
+            Step::Exit,
+        ],
+        naming: Naming::Plain,
+        loc: Loc::default(),
+    });
+    Workload {
+        source: "proptest".into(),
+        tasks,
+        sems: vec![SyncDecl {
+            name: "s".into(),
+            initial: sem_initial,
+        }],
+        ..Workload::default()
+    }
+}
+
+proptest! {
+    // 256 cases unless PROPTEST_CASES says otherwise (for long bug hunts).
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn random_fair_workloads_pass_the_checker(
+        cpus in 1u32..=4,
+        preempt in prop_oneof![Just("none"), Just("voluntary"), Just("full"), Just("lazy")],
+        hz in prop_oneof![Just(250u32), Just(1000u32)],
+        specs in proptest::collection::vec(spec(), 1..6),
+        sem_initial in 0u32..3,
+        child_run in 10u64..2_000,
+        seed in any::<u64>(),
+        nohz in any::<bool>(),
+        ipi_us in prop_oneof![Just(0u64), Just(2), Just(30)],
+        features in proptest::collection::vec(prop_oneof![
+            Just("NO_DELAY_DEQUEUE"), Just("NO_DELAY_ZERO"), Just("NO_RUN_TO_PARITY"),
+            Just("NEXT_BUDDY"), Just("NO_PLACE_LAG"), Just("NO_PREEMPT_SHORT"),
+            Just("NO_PLACE_REL_DEADLINE"), Just("NO_TTWU_QUEUE"), Just("NO_PICK_BUDDY"),
+        ], 0..3),
+    ) {
+        let w = build(&specs, cpus, sem_initial, child_run);
+        let mut cfg = Config::parse_machine(&format!(
+            "cpus={cpus},hz={hz},preempt={preempt},nohz={},ipi_latency={ipi_us}us",
+            nohz as u8
+        )).unwrap();
+        cfg.apply_sysctl("sched/features", &features.join(" ")).unwrap();
+        let opts = SimOptions { duration: Some(200_000 * US), seed, trace: false, check: true };
+        match sim::try_run(w, cfg, &opts, &mut ()) {
+            Ok(_) => {}
+            Err(SimError::Check(c)) => prop_assert!(false, "{}", c),
+            Err(SimError::User(e)) => prop_assert!(false, "task {}: {}", e.task, e.message),
+        }
+    }
+}
