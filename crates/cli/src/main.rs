@@ -3,6 +3,7 @@
 
 mod load;
 mod run;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -28,12 +29,15 @@ struct Cli {
 enum Cmd {
     /// Simulate a workload.
     Run(run::RunArgs),
+    /// Run oracle scenarios (../shared/oracle layout) and compare with the real kernel.
+    Validate(validate::ValidateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {
         Cmd::Run(a) => run::run(a),
+        Cmd::Validate(a) => validate::validate(a),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

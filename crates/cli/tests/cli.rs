@@ -20,11 +20,17 @@ fn tmp(name: &str, text: &str) -> String {
 
 #[test]
 fn affinity_beyond_the_machine_names_the_task_and_file() {
-    let f = tmp("aff.toml", "duration = \"1s\"\n\n[[task]]\nname = \"far\"\naffinity = [5]\nrun = \"1ms\"\n");
+    let f = tmp(
+        "aff.toml",
+        "duration = \"1s\"\n\n[[task]]\nname = \"far\"\naffinity = [5]\nrun = \"1ms\"\n",
+    );
     let out = schedsim(&["run", &f, "--machine", "cpus=2"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("aff.toml") && err.contains("far") && err.contains("CPU 5"), "{err}");
+    assert!(
+        err.contains("aff.toml") && err.contains("far") && err.contains("CPU 5"),
+        "{err}"
+    );
     assert!(err.contains("aff.toml:3:"), "names the task's line: {err}");
 }
 
@@ -32,17 +38,28 @@ fn affinity_beyond_the_machine_names_the_task_and_file() {
 fn unknown_machine_key_and_bad_sysctl_are_refused() {
     let out = schedsim(&["run", "examples/nice_pair.toml", "--machine", "cores=2"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown machine key `cores`"));
-    let out = schedsim(&["run", "examples/nice_pair.toml", "--sysctl", "kernel.nope=1"]);
+    let out = schedsim(&[
+        "run",
+        "examples/nice_pair.toml",
+        "--sysctl",
+        "kernel.nope=1",
+    ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown sysctl `kernel.nope`"));
 }
 
 #[test]
 fn unknown_workload_key_names_file_line_and_key() {
-    let f = tmp("key.toml", "duration = \"1s\"\n[[task]]\nname = \"a\"\nnicee = 3\nrun = \"1ms\"\n");
+    let f = tmp(
+        "key.toml",
+        "duration = \"1s\"\n[[task]]\nname = \"a\"\nnicee = 3\nrun = \"1ms\"\n",
+    );
     let out = schedsim(&["run", &f]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("key.toml:4:") && err.contains("nicee"), "{err}");
+    assert!(
+        err.contains("key.toml:4:") && err.contains("nicee"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -53,8 +70,15 @@ fn blocked_forever_ends_cleanly_with_a_message() {
     );
     let out = schedsim(&["run", &f]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("w[") && text.contains("semaphore `go`"), "{text}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("w[") && text.contains("semaphore `go`"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -63,10 +87,23 @@ fn same_seed_gives_byte_identical_outputs() {
         let t = std::env::temp_dir().join(format!("schedsim-det-{}-{tag}", std::process::id()));
         let r = t.with_extension("json");
         let out = schedsim(&[
-            "run", "examples/mixed.toml", "--duration", "500ms", "--seed", "7", "-q",
-            "--trace", t.to_str().unwrap(), "--report", r.to_str().unwrap(),
+            "run",
+            "examples/mixed.toml",
+            "--duration",
+            "500ms",
+            "--seed",
+            "7",
+            "-q",
+            "--trace",
+            t.to_str().unwrap(),
+            "--report",
+            r.to_str().unwrap(),
         ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         (std::fs::read(&t).unwrap(), std::fs::read(&r).unwrap())
     };
     assert_eq!(run("a"), run("b"));

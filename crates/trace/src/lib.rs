@@ -191,6 +191,10 @@ pub struct Record {
 pub struct TraceBuffers {
     pub cpus: Vec<Vec<Record>>,
     pub enabled: bool,
+    /// Global write order of each record (parallel to `cpus`): the causal order of
+    /// records that share a timestamp (see `merged`).
+    order: Vec<Vec<u64>>,
+    written: u64,
 }
 
 impl TraceBuffers {
@@ -198,13 +202,23 @@ impl TraceBuffers {
         TraceBuffers {
             cpus: vec![Vec::new(); nr_cpus],
             enabled,
+            order: vec![Vec::new(); nr_cpus],
+            written: 0,
         }
     }
 
     pub fn push(&mut self, rec: Record) {
         if self.enabled {
             let cpu = rec.cpu as usize;
+            if cpu >= self.cpus.len() {
+                self.cpus.resize(cpu + 1, Vec::new());
+            }
+            if self.order.len() < self.cpus.len() {
+                self.order.resize(self.cpus.len(), Vec::new());
+            }
             self.cpus[cpu].push(rec);
+            self.order[cpu].push(self.written);
+            self.written += 1;
         }
     }
 
@@ -217,21 +231,25 @@ impl TraceBuffers {
     }
 
     /// All records merged by timestamp as the `trace` file iterator does
-    /// (`__find_next_entry`: smallest timestamp first, ties to the lowest CPU).
+    /// (`__find_next_entry`: smallest timestamp first). On a real machine two CPUs never
+    /// write the same nanosecond for events that cause one another; in the simulation they
+    /// can, so ties go to the record written first (its cause), then to the lowest CPU.
     pub fn merged(&self) -> Vec<&Record> {
         let mut idx = vec![0usize; self.cpus.len()];
         let mut out = Vec::with_capacity(self.len());
+        let order_of = |c: usize, i: usize| self.order.get(c).and_then(|o| o.get(i)).copied();
         loop {
-            let mut best: Option<(u64, usize)> = None;
+            let mut best: Option<(u64, Option<u64>, usize)> = None;
             for (c, buf) in self.cpus.iter().enumerate() {
                 if let Some(r) = buf.get(idx[c]) {
-                    if best.is_none_or(|(ts, _)| r.ts < ts) {
-                        best = Some((r.ts, c));
+                    let key = (r.ts, order_of(c, idx[c]), c);
+                    if best.is_none_or(|b| (key.0, key.1) < (b.0, b.1)) {
+                        best = Some(key);
                     }
                 }
             }
             match best {
-                Some((_, c)) => {
+                Some((_, _, c)) => {
                     out.push(&self.cpus[c][idx[c]]);
                     idx[c] += 1;
                 }

@@ -1,0 +1,249 @@
+//! `schedsim validate DIR`: runs each oracle scenario (../shared/oracle layout) on the
+//! machine it was recorded on, with its setup applied, scores schedsim's trace with the
+//! oracle's own analyzer, and compares each headline with the real kernel's band.
+//!
+//! Tolerance: each end of the real min–max band is moved out by 2 % of its own value plus
+//! one unit of the metric's resolution (1 µs for µs figures, 0.0001 for shares and ratios),
+//! for the machine's jitter that three repeats cannot show.
+
+mod setup;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::Args;
+use schedsim_kernel::sim::{self, SimOptions};
+use schedsim_output::write_atomically;
+use serde_json::Value;
+
+use crate::load;
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// A scenario directory, or a directory of them (../shared/oracle).
+    pub dir: PathBuf,
+    /// Only these scenarios (name prefixes, e.g. 01 or 04_periodic).
+    #[arg(long = "only", value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Also write the table as Markdown here (docs/fidelity.md).
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+    /// The Python interpreter that runs the oracle's analyzer.
+    #[arg(long, default_value = "python3")]
+    pub python: String,
+}
+
+const SCORE_PY: &str = include_str!("score.py");
+
+/// One headline's verdict.
+struct Row {
+    scenario: String,
+    headline: String,
+    sim: Option<f64>,
+    band: Option<(f64, f64)>,
+    verdict: Verdict,
+}
+
+#[derive(PartialEq)]
+enum Verdict {
+    In,
+    Out,
+    NotRun(String),
+}
+
+fn scenarios(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    if dir.join("scenario.json").exists() {
+        return Ok(vec![dir.to_path_buf()]);
+    }
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("scenario.json").exists() && p.join("workload.json").exists())
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+fn read_json(p: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+/// Runs one scenario and returns its trace path, or why it could not run.
+fn simulate(dir: &Path, meta: &Value, tmp: &Path) -> Result<PathBuf, String> {
+    let machine = meta["machine"]
+        .as_str()
+        .unwrap_or("cpus=2,hz=250,preempt=none");
+    let mut cfg = load::machine(machine)?;
+    let lines: Vec<&str> = meta["setup"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    setup::apply(&mut cfg, &lines)?;
+    let wl = load::workload(&dir.join("workload.json"))?;
+    let opts = SimOptions {
+        duration: None,
+        seed: 1,
+        trace: true,
+        check: false,
+    };
+    let res =
+        sim::run(wl, cfg, &opts, &mut ()).map_err(|e| format!("task {}: {}", e.task, e.message))?;
+    let trace = tmp.join(format!(
+        "{}.txt",
+        dir.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let n = res.sched.nr_cpus() as usize;
+    write_atomically(&trace, |w| {
+        schedsim_output::write_ftrace_text(w, &res.sched.trace, n)
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(trace)
+}
+
+fn score(python: &str, dir: &Path, trace: &Path) -> Result<Value, String> {
+    use std::io::Write;
+    let mut child = Command::new(python)
+        .arg("-")
+        .arg(dir)
+        .arg(trace)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {python}: {e}"))?;
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(SCORE_PY.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "analyze.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("")
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+}
+
+/// The band widened by the documented tolerance.
+fn widened(lo: f64, hi: f64, unit: &str) -> (f64, f64) {
+    let res = if unit == "us" { 1.0 } else { 0.0001 };
+    (lo - 0.02 * lo.abs() - res, hi + 0.02 * hi.abs() + res)
+}
+
+pub fn validate(a: ValidateArgs) -> Result<(), String> {
+    let tmp = std::env::temp_dir().join(format!("schedsim-validate-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+    let mut rows = Vec::new();
+    for dir in scenarios(&a.dir)? {
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        if !a.only.is_empty() && !a.only.iter().any(|o| name.starts_with(o.as_str())) {
+            continue;
+        }
+        let meta = read_json(&dir.join("scenario.json"))?;
+        let summary = read_json(&dir.join("summary.json"))?;
+        let heads = meta["headline"].as_array().cloned().unwrap_or_default();
+        let scored = simulate(&dir, &meta, &tmp).and_then(|t| score(&a.python, &dir, &t));
+        for h in heads {
+            let hn = h["name"].as_str().unwrap_or("?").to_string();
+            let b = &summary["headline"][&hn];
+            let band = match (b["min"].as_f64(), b["max"].as_f64()) {
+                (Some(lo), Some(hi)) => Some((lo, hi)),
+                _ => None,
+            };
+            let unit = h["unit"].as_str().unwrap_or("");
+            let (sim, verdict) = match &scored {
+                Err(why) => (None, Verdict::NotRun(why.clone())),
+                Ok(v) => {
+                    let sim = v[&hn].as_f64();
+                    let ok = match (sim, band) {
+                        (Some(x), Some((lo, hi))) => {
+                            let (l, h) = widened(lo, hi, unit);
+                            x >= l && x <= h
+                        }
+                        _ => false,
+                    };
+                    (sim, if ok { Verdict::In } else { Verdict::Out })
+                }
+            };
+            rows.push(Row {
+                scenario: name.clone(),
+                headline: hn,
+                sim,
+                band,
+                verdict,
+            });
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    print!("{}", table(&rows, false));
+    if let Some(p) = &a.markdown {
+        let md = table(&rows, true);
+        write_atomically(p, |w| w.write_all(md.as_bytes())).map_err(|e| e.to_string())?;
+    }
+    let bad = rows.iter().filter(|r| r.verdict != Verdict::In).count();
+    if bad > 0 {
+        return Err(format!(
+            "{bad} of {} headlines outside the real kernel's range",
+            rows.len()
+        ));
+    }
+    Ok(())
+}
+
+fn table(rows: &[Row], markdown: bool) -> String {
+    let mut o = String::new();
+    if markdown {
+        o.push_str(
+            "# Fidelity against the real kernel\n\nGenerated by `schedsim validate ../shared/oracle \
+--markdown docs/fidelity.md`: each scenario's rt-app workload run on the reference machine \
+(`cpus=2,hz=250,preempt=none`) with its setup applied, schedsim's ftrace text scored by the \
+oracle's analyze.py, each headline compared with the real kernel's min – max over three runs, \
+each end moved out by 2 % of its value plus one unit of resolution.\n\n\
+| scenario | headline | schedsim | real min – max | verdict |\n|---|---|---|---|---|\n",
+        );
+    }
+    for r in rows {
+        let sim = r.sim.map_or("n/a".to_string(), |v| format!("{v:.4}"));
+        let band = r
+            .band
+            .map_or("n/a".to_string(), |(lo, hi)| format!("{lo} – {hi}"));
+        let verdict = match &r.verdict {
+            Verdict::In => "in range".to_string(),
+            Verdict::Out => "OUTSIDE".to_string(),
+            Verdict::NotRun(why) => format!("not run: {why}"),
+        };
+        if markdown {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                r.scenario,
+                r.headline,
+                sim,
+                band,
+                verdict.replace('|', "/")
+            );
+        } else {
+            let _ = writeln!(
+                o,
+                "{:<24} {:<26} {:>12} {:>24}  {}",
+                r.scenario, r.headline, sim, band, verdict
+            );
+        }
+    }
+    let ok = rows.iter().filter(|r| r.verdict == Verdict::In).count();
+    let _ = writeln!(o, "\n{ok} of {} headlines in range.", rows.len());
+    o
+}
