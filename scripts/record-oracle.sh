@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Records an rt-app workload on this (real) Linux machine, N times, with the sched trace
+# events, and saves the runs in the layout of ../shared/oracle so `schedsim validate` can
+# compare schedsim against them:
+#
+#   DIR/workload.json  DIR/scenario.json (created if missing)  DIR/summary.json
+#   DIR/runK/report.txt.xz (trace-cmd report -N)  DIR/runK/metrics.json  DIR/runK/run.json
+#
+# Usage: sudo scripts/record-oracle.sh WORKLOAD.json DIR [REPEATS=3] [ANALYZE=../shared/oracle/analyze.py]
+# Needs: root, tracefs, rt-app, trace-cmd, xz, python3. Tracing is set up by hand through
+# tracefs (as the oracle was: `trace-cmd record` is refused on some VMs), then read back with
+# `trace-cmd extract` and `trace-cmd report -N`. Sysctls or cgroups a scenario needs go in
+# scenario.json's "setup" list; they are run before each repeat and "teardown" after.
+set -euo pipefail
+[ $# -ge 2 ] || { sed -n '2,14p' "$0"; exit 2; }
+WL=$(realpath "$1"); DIR=$2; N=${3:-3}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ANALYZE=${4:-$HERE/../../shared/oracle/analyze.py}
+[ "$(id -u)" = 0 ] || { echo "record-oracle: must run as root" >&2; exit 2; }
+for t in rt-app trace-cmd xz python3; do
+  command -v $t >/dev/null || { echo "record-oracle: $t is missing (apt-get install $t)" >&2; exit 2; }
+done
+[ -f "$ANALYZE" ] || { echo "record-oracle: analyze.py not found at $ANALYZE" >&2; exit 2; }
+T=/sys/kernel/tracing
+[ -d $T/events ] || mount -t tracefs nodev $T
+# Debian's rt-app 1.0 writes its markers through debugfs (/sys/kernel/debug/tracing).
+[ -e /sys/kernel/debug/tracing ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
+EVENTS="sched_switch sched_wakeup sched_waking sched_wakeup_new sched_migrate_task sched_process_fork sched_process_exit"
+
+mkdir -p "$DIR"; DIR=$(realpath "$DIR")
+cp "$WL" "$DIR/workload.json"
+if [ ! -f "$DIR/scenario.json" ]; then
+  python3 - "$DIR" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+w = json.load(open(os.path.join(d, 'workload.json')))
+names = '|'.join(sorted(w['tasks']))
+json.dump({'name': os.path.basename(d), 'title': 'recorded with scripts/record-oracle.sh',
+           'setup': [], 'teardown': [], 'headline': [], 'skip_ms': 100,
+           'task_regex': '^(%s)(-\\d+(-\\d+)?)?$' % names}, open(os.path.join(d, 'scenario.json'), 'w'), indent=1)
+PY
+fi
+shell_list() { python3 -c "import json,sys; [print(l) for l in json.load(open(sys.argv[1])).get(sys.argv[2], [])]" "$DIR/scenario.json" "$1"; }
+
+for k in $(seq 1 "$N"); do
+  R="$DIR/run$k"; rm -rf "$R"; mkdir -p "$R"
+  shell_list setup | while read -r line; do bash -c "$line"; done
+  echo 0 > $T/tracing_on
+  echo > $T/trace
+  echo 32768 > $T/buffer_size_kb
+  echo > $T/set_event
+  for e in $EVENTS; do echo 1 > $T/events/sched/$e/enable; done
+  echo 1 > $T/tracing_on
+  start=$(date +%s.%N)
+  (cd "$R" && rt-app "$DIR/workload.json" > rtapp_stdout.txt 2>&1) || echo "record-oracle: rt-app failed, see $R/rtapp_stdout.txt" >&2
+  end=$(date +%s.%N)
+  echo 0 > $T/tracing_on
+  (cd "$R" && trace-cmd extract -o trace.dat >/dev/null 2>&1 && trace-cmd report -N -i trace.dat > report.txt 2>/dev/null)
+  rm -f "$R/trace.dat"
+  for e in $EVENTS; do echo 0 > $T/events/sched/$e/enable; done
+  shell_list teardown | while read -r line; do bash -c "$line" || true; done
+  printf '{"command": "rt-app workload.json", "start": %s, "end": %s, "kernel": "%s"}\n' \
+    "$start" "$end" "$(uname -r)" > "$R/run.json"
+  xz -f "$R/report.txt"
+  echo "run $k: $(xz -dc "$R/report.txt.xz" | wc -l) trace lines"
+done
+python3 "$ANALYZE" --scenario "$DIR" >/dev/null
+echo "recorded $N runs in $DIR (summary.json written)"
