@@ -235,26 +235,23 @@ impl TraceBuffers {
     /// write the same nanosecond for events that cause one another; in the simulation they
     /// can, so ties go to the record written first (its cause), then to the lowest CPU.
     pub fn merged(&self) -> Vec<&Record> {
-        let mut idx = vec![0usize; self.cpus.len()];
-        let mut out = Vec::with_capacity(self.len());
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
         let order_of = |c: usize, i: usize| self.order.get(c).and_then(|o| o.get(i)).copied();
-        loop {
-            let mut best: Option<(u64, Option<u64>, usize)> = None;
-            for (c, buf) in self.cpus.iter().enumerate() {
-                if let Some(r) = buf.get(idx[c]) {
-                    let key = (r.ts, order_of(c, idx[c]), c);
-                    if best.is_none_or(|b| (key.0, key.1) < (b.0, b.1)) {
-                        best = Some(key);
-                    }
-                }
-            }
-            match best {
-                Some((_, _, c)) => {
-                    out.push(&self.cpus[c][idx[c]]);
-                    idx[c] += 1;
-                }
-                None => return out,
+        let mut heap = BinaryHeap::with_capacity(self.cpus.len());
+        for (c, buf) in self.cpus.iter().enumerate() {
+            if let Some(r) = buf.first() {
+                heap.push(Reverse((r.ts, order_of(c, 0), c, 0usize)));
             }
         }
+        let mut out = Vec::with_capacity(self.len());
+        while let Some(Reverse((_, _, c, i))) = heap.pop() {
+            out.push(&self.cpus[c][i]);
+            if let Some(r) = self.cpus[c].get(i + 1) {
+                heap.push(Reverse((r.ts, order_of(c, i + 1), c, i + 1)));
+            }
+        }
+        out
     }
+
 }
