@@ -7,6 +7,7 @@ pub mod rng;
 pub mod sync;
 
 use std::collections::HashMap;
+use std::ops::{Index, IndexMut};
 
 use schedsim_trace::{Event, RecFlags};
 use schedsim_workload::{Naming, TaskSpec, Workload};
@@ -67,7 +68,9 @@ pub struct Userspace {
     pub workload: Workload,
     programs: Vec<Vec<Op>>,
     launcher_ops: Vec<Op>,
-    pub threads: HashMap<TaskId, Thread>,
+    pub threads: Threads,
+    /// Instances of each task spec created so far (for instance names).
+    instances: Vec<u32>,
     pub sync: SyncObjects,
     seed: u64,
     next_index: u32,
@@ -120,7 +123,8 @@ impl Userspace {
         Userspace {
             programs,
             launcher_ops,
-            threads: HashMap::new(),
+            threads: Threads::default(),
+            instances: vec![0; workload.tasks.len()],
             sync,
             seed,
             next_index: 0,
@@ -496,48 +500,39 @@ impl Userspace {
     }
 
     fn fork(&mut self, s: &mut Sched, parent: TaskId, spec_i: usize) -> Result<(), UserError> {
-        let spec = self.workload.tasks[spec_i].clone();
-        let pth = self.threads[&parent].clone();
+        let spec = &self.workload.tasks[spec_i];
+        let pth = &self.threads[&parent];
         let index = self.next_index;
-        let instance = if pth.spec.is_none() {
-            // The launcher forks instances in order: count the ones of this spec so far.
-            self.threads
-                .values()
-                .filter(|th| th.spec == Some(spec_i))
-                .count() as u32
-        } else {
-            0
-        };
-        let comm = self.comm_for(&spec, &pth, index, instance);
-        if pth.spec.is_some() {
-            self.threads.get_mut(&parent).unwrap().forks += 1;
-        }
+        // Instance numbers count the threads of this spec created so far.
+        let instance = self.instances[spec_i];
+        let comm = self.comm_for(spec, pth, index, instance);
+        let parent_is_thread = pth.spec.is_some();
+        let (attr, start_delay) = (spec.attr, spec.start_delay);
         let n = s.nr_cpus() as usize;
         let affinity = match &spec.affinity {
             Some(c) => {
                 if let Some(&bad) = c.iter().find(|&&c| c as usize >= n) {
-                    return Err(self.err(
-                        s,
-                        parent,
-                        format!(
-                            "task `{}` ({}:{}) names CPU {bad}, but the machine has {n} CPUs",
-                            spec.name, self.workload.source, spec.loc
-                        ),
-                    ));
+                    let msg = format!(
+                        "task `{}` ({}:{}) names CPU {bad}, but the machine has {n} CPUs",
+                        spec.name, self.workload.source, spec.loc
+                    );
+                    return Err(self.err(s, parent, msg));
                 }
                 Some(CpuMask::from_list(n, c))
             }
             None => None,
         };
+        self.instances[spec_i] += 1;
+        if parent_is_thread {
+            self.threads[&parent].forks += 1;
+        }
         let child = s
-            .fork_task(parent, &comm, &spec.attr, affinity.as_ref())
+            .fork_task(parent, &comm, &attr, affinity.as_ref())
             .map_err(|e| self.err(s, parent, format!("cannot create `{comm}`: {e}")))?;
         self.add_thread(child, Some(spec_i));
-        if spec.start_delay > 0 {
+        if start_delay > 0 {
             // The thread exists but sleeps until its start.
-            let th = self.threads.get_mut(&child).unwrap();
-            th.blocked = None;
-            self.delayed_start(s, child, spec.start_delay);
+            self.delayed_start(s, child, start_delay);
         }
         Ok(())
     }
@@ -584,6 +579,48 @@ impl Userspace {
             .collect();
         out.sort();
         out.into_iter().map(|(_, m)| m).collect()
+    }
+}
+
+/// The thread arena, indexed by the thread's `TaskId` (tasks and threads share ids).
+#[derive(Clone, Debug, Default)]
+pub struct Threads {
+    slots: Vec<Option<Thread>>,
+}
+
+impl Threads {
+    fn insert(&mut self, t: TaskId, th: Thread) {
+        let i = t.0 as usize;
+        if self.slots.len() <= i {
+            self.slots.resize(i + 1, None);
+        }
+        self.slots[i] = Some(th);
+    }
+
+    pub fn get(&self, t: &TaskId) -> Option<&Thread> {
+        self.slots.get(t.0 as usize).and_then(Option::as_ref)
+    }
+
+    pub fn get_mut(&mut self, t: &TaskId) -> Option<&mut Thread> {
+        self.slots.get_mut(t.0 as usize).and_then(Option::as_mut)
+    }
+
+    /// Every thread, in task-id (creation) order.
+    pub fn values(&self) -> impl Iterator<Item = &Thread> {
+        self.slots.iter().flatten()
+    }
+}
+
+impl Index<&TaskId> for Threads {
+    type Output = Thread;
+    fn index(&self, t: &TaskId) -> &Thread {
+        self.get(t).expect("a user task has a thread")
+    }
+}
+
+impl IndexMut<&TaskId> for Threads {
+    fn index_mut(&mut self, t: &TaskId) -> &mut Thread {
+        self.get_mut(t).expect("a user task has a thread")
     }
 }
 
