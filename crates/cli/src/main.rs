@@ -1,8 +1,10 @@
 //! `schedsim`: run a workload through the simulated Linux 6.18 scheduler and write what the
 //! kernel would have traced, plus the metrics scheduler developers quote.
 
+mod convert;
 mod load;
 mod run;
+mod topology;
 mod validate;
 
 use std::process::ExitCode;
@@ -31,6 +33,11 @@ enum Cmd {
     Run(run::RunArgs),
     /// Run oracle scenarios (../shared/oracle layout) and compare with the real kernel.
     Validate(validate::ValidateArgs),
+    /// Write a workload (rt-app JSON or TOML) in schedsim's TOML format, checked to give
+    /// the same model.
+    Convert(convert::ConvertArgs),
+    /// Print a machine's CPUs and scheduling domains.
+    Topology(topology::TopologyArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +45,8 @@ fn main() -> ExitCode {
     let res = match cli.cmd {
         Cmd::Run(a) => run::run(a),
         Cmd::Validate(a) => validate::validate(a),
+        Cmd::Topology(a) => topology::topology(a),
+        Cmd::Convert(a) => convert::convert(a),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

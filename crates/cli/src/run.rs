@@ -47,6 +47,15 @@ pub struct RunArgs {
     /// difference.
     #[arg(long)]
     pub determinism_check: bool,
+    /// Load a sched_ext policy at boot: simple (FIFO), simple-vtime, central.
+    #[arg(long, value_name = "POLICY")]
+    pub scx: Option<String>,
+    /// sched_ext partial mode (SCX_OPS_SWITCH_PARTIAL): only SCHED_EXT tasks join ext.
+    #[arg(long, requires = "scx")]
+    pub scx_partial: bool,
+    /// sched_ext watchdog timeout (e.g. 5s; at most and by default 30s).
+    #[arg(long, value_name = "DURATION", requires = "scx")]
+    pub scx_timeout: Option<String>,
     /// Do not print the summary on stdout.
     #[arg(long, short)]
     pub quiet: bool,
@@ -75,6 +84,24 @@ pub fn run(a: RunArgs) -> Result<(), String> {
             .ok_or_else(|| format!("--sysctl {s}: expected NAME=VALUE"))?;
         cfg.apply_sysctl(n.trim(), v.trim())
             .map_err(|e| format!("--sysctl {e}"))?;
+    }
+    if let Some(name) = &a.scx {
+        let timeout_ms = match &a.scx_timeout {
+            Some(t) => {
+                let ns =
+                    parse_ns(t).ok_or_else(|| format!("--scx-timeout {t}: expected e.g. 5s"))?;
+                if !(1_000_000..=30_000_000_000).contains(&ns) {
+                    return Err(format!("--scx-timeout {t}: must be between 1ms and 30s"));
+                }
+                Some((ns / 1_000_000) as u32)
+            }
+            None => None,
+        };
+        let spec = schedsim_kernel::class::ext::ScxSpec::builtin(name)
+            .map_err(|e| format!("--scx: {e}"))?
+            .partial(a.scx_partial)
+            .timeout_ms(timeout_ms);
+        cfg.scx = Some(spec);
     }
     let duration = match &a.duration {
         Some(d) => Some(parse_ns(d).ok_or_else(|| format!("--duration {d}: expected e.g. 10s"))?),
@@ -140,6 +167,10 @@ pub fn run(a: RunArgs) -> Result<(), String> {
     }
     if !a.quiet {
         print!("{}", report.summary());
+    }
+    if let Some(e) = &res.sched.ext.exit {
+        // The kernel's log lines on a sched_ext disable (the policy, the reason, the task).
+        eprintln!("{e}");
     }
     Ok(())
 }

@@ -36,8 +36,8 @@ fn affinity_beyond_the_machine_names_the_task_and_file() {
 
 #[test]
 fn unknown_machine_key_and_bad_sysctl_are_refused() {
-    let out = schedsim(&["run", "examples/nice_pair.toml", "--machine", "cores=2"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown machine key `cores`"));
+    let out = schedsim(&["run", "examples/nice_pair.toml", "--machine", "gpus=2"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown machine key `gpus`"));
     let out = schedsim(&[
         "run",
         "examples/nice_pair.toml",

@@ -10,13 +10,20 @@
 //! For each it first times whole runs with `std::time::Instant` and prints the figures the
 //! docs quote (docs/benchmarks.md): wall time, simulated time per wall time, and simulated
 //! scheduler events per wall second, counted two ways: trace records (tracing on) and
-//! context switches + wakeups from the report (tracing off). Then criterion times the
-//! small workload (and the large one only with `SCHEDSIM_BENCH_LARGE=1`, it takes seconds
-//! per run). Without `--bench` (e.g. `cargo test --benches`) everything runs once on
-//! shortened durations as a smoke test.
+//! context switches + wakeups from the report (tracing off), per wall second and per
+//! second of this thread's CPU time. Then criterion times the small workload (and the large
+//! one only with `SCHEDSIM_BENCH_LARGE=1`, it takes seconds per run). Criterion measures
+//! this thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), not wall time, because the machines
+//! it runs on are 2 shared cores where wall time mostly measures the neighbours;
+//! `SCHEDSIM_BENCH_WALL=1` switches it back to wall time. Without `--bench` (e.g.
+//! `cargo test --benches`) everything runs once on shortened durations as a smoke test.
+//!
+//! Environment: `SCHEDSIM_BENCH_ONLY=<case>` runs one case; `SCHEDSIM_BENCH_MS=<n>` sets
+//! the simulated duration of the printed figures (e.g. for `valgrind --tool=callgrind`).
 
 use std::time::{Duration, Instant};
 
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{black_box, Criterion};
 use schedsim_kernel::report::Report;
 use schedsim_kernel::sim::{run, SimOptions};
@@ -136,7 +143,8 @@ impl Gen {
     }
 }
 
-/// (b) 5,000 generated tasks: ~5 % hogs, ~65 % periodic, ~30 % in ping-pong pairs.
+/// (b) 5,000 generated tasks: each draw adds a hog (5 %), a periodic task (65 %) or a
+/// ping-pong pair (30 %), so about 4 % hogs, 50 % periodic and 46 % in pairs.
 fn generated(nr_tasks: usize, seed: u64) -> Workload {
     let mut g = Gen(seed);
     let mut w = base();
@@ -188,12 +196,102 @@ struct Case {
     make: fn() -> Workload,
 }
 
-/// This thread's on-CPU time and run delay so far (ns), from /proc/thread-self/schedstat
-/// (Linux only): on a loaded machine wall time overstates the cost, CPU time does not.
+/// This thread's CPU time and run delay so far (ns), Linux only. CPU time comes from
+/// `CLOCK_THREAD_CPUTIME_ID` (which adds the running stint); the first field of
+/// /proc/thread-self/schedstat is `sum_exec_runtime` as of the last tick or switch, up to
+/// a tick stale. The run delay (second field) is only updated when the thread gets a CPU,
+/// which is exact for a thread that is running now. On a loaded machine wall time
+/// overstates the cost, CPU time does not.
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
 fn schedstat() -> Option<(u64, u64)> {
+    let cpu = thread_cpu_ns()?;
     let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let mut f = s.split_whitespace().map(|x| x.parse::<u64>().ok());
-    Some((f.next()??, f.next()??))
+    let delay = s.split_whitespace().nth(1)?.parse().ok()?;
+    Some((cpu, delay))
+}
+
+/// `clock_gettime(CLOCK_THREAD_CPUTIME_ID)` in ns.
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+fn thread_cpu_ns() -> Option<u64> {
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clk: i32, tp: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec (two 64-bit fields on 64-bit Linux).
+    if unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return None;
+    }
+    Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+}
+
+#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+fn schedstat() -> Option<(u64, u64)> {
+    None
+}
+
+#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+fn thread_cpu_ns() -> Option<u64> {
+    None
+}
+
+/// Criterion measurement: CPU time of the benchmarking thread, in ns (shown like durations).
+struct ThreadCpuTime {
+    wall: WallTime,
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+
+    fn start(&self) -> u64 {
+        thread_cpu_ns().expect("thread CPU clock")
+    }
+
+    fn end(&self, i: u64) -> u64 {
+        thread_cpu_ns().expect("thread CPU clock") - i
+    }
+
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+
+    fn zero(&self) -> u64 {
+        0
+    }
+
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        self.wall.formatter()
+    }
+}
+
+fn criterion_runs<M: Measurement + 'static>(crit: Criterion<M>, cases: &[&Case], large: bool) {
+    let mut crit = crit
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .configure_from_args();
+    for c in cases {
+        if c.nr_cpus > 2 && !large {
+            continue;
+        }
+        crit.bench_function(c.name, |b| {
+            b.iter(|| black_box(run_once(c, c.duration, false).0.wall));
+        });
+    }
+    crit.final_summary();
 }
 
 struct Timing {
@@ -263,17 +361,23 @@ fn figures(c: &Case, duration: u64) {
         sim
     );
     println!(
-        "  trace off: {}\n    simulated/CPU time {:.3}, {} switches + {} wakeups = {} events, {:.0} events/CPU-s",
+        "  trace off: {}\n    simulated/wall {:.3}, simulated/CPU {:.3}, {} switches + {} wakeups = {} events, {:.0} events/wall-s, {:.0} events/CPU-s",
         tm.show(),
+        sim / tm.wall.as_secs_f64(),
         sim / secs,
         switches,
         wakeups,
         events,
+        events as f64 / tm.wall.as_secs_f64(),
         events as f64 / secs
     );
     let h = schedsim_kernel::stats::new_hist();
+    let kind = |p: &str| rep.tasks.iter().filter(|t| t.comm.starts_with(p)).count();
     println!(
-        "  report: {} tasks x 2 histograms x {} counters ({:.0} KiB per task)",
+        "  tasks: {} hogs, {} periodic, {} in ping-pong pairs; report: {} tasks x 2 histograms x {} counters ({:.0} KiB per task)",
+        kind("hog"),
+        kind("per"),
+        kind("pp"),
         rep.tasks.len(),
         h.distinct_values(),
         (2 * h.distinct_values() * std::mem::size_of::<u64>()) as f64 / 1024.0
@@ -285,10 +389,12 @@ fn figures(c: &Case, duration: u64) {
     );
     let secs_t = tm_t.secs();
     println!(
-        "  trace on:  {}\n    simulated/CPU time {:.3}, {} trace records, {:.0} records/CPU-s ({:.1} MiB of records)",
+        "  trace on:  {}\n    simulated/wall {:.3}, simulated/CPU {:.3}, {} trace records, {:.0} records/wall-s, {:.0} records/CPU-s ({:.1} MiB of records)",
         tm_t.show(),
+        sim / tm_t.wall.as_secs_f64(),
         sim / secs_t,
         records,
+        records as f64 / tm_t.wall.as_secs_f64(),
         records as f64 / secs_t,
         (records * std::mem::size_of::<schedsim_trace::Record>()) as f64 / (1 << 20) as f64
     );
@@ -330,18 +436,15 @@ fn main() {
     if !bench_mode {
         return;
     }
-    let mut crit = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5))
-        .configure_from_args();
-    for c in cases {
-        if c.nr_cpus > 2 && !large_in_criterion {
-            continue;
-        }
-        crit.bench_function(c.name, |b| {
-            b.iter(|| black_box(run_once(c, c.duration, false).0));
-        });
+    if std::env::var_os("SCHEDSIM_BENCH_WALL").is_some() || thread_cpu_ns().is_none() {
+        criterion_runs(Criterion::default(), &cases, large_in_criterion);
+    } else {
+        println!("criterion measures this thread's CPU time (SCHEDSIM_BENCH_WALL=1: wall time)");
+        let m = ThreadCpuTime { wall: WallTime };
+        criterion_runs(
+            Criterion::default().with_measurement(m),
+            &cases,
+            large_in_criterion,
+        );
     }
-    crit.final_summary();
 }

@@ -112,8 +112,16 @@ pub struct Config {
     pub rr_timeslice_ms: u32,
     pub rt_runtime_us: i64,
     pub rt_period_us: u64,
+    /// `CONFIG_RT_GROUP_SCHED`: the root task group's RT bandwidth (`rt_runtime_us` per
+    /// `rt_period_us`) throttles RT tasks on each CPU, idling it if nothing else runs.
+    pub rt_group_sched: bool,
     pub autogroup: bool,
     pub cfs_bandwidth_slice_us: u64,
+    /// The machine's layout (SMT, clusters, LLCs, packages, NUMA, capacities); with no
+    /// layout keys, `nr_cpus` cores sharing one LLC.
+    pub machine: crate::topology::MachineSpec,
+    /// A sched_ext policy to load at boot (`--scx`), None: no BPF scheduler.
+    pub scx: Option<crate::class::ext::ScxSpec>,
 }
 
 impl Default for Config {
@@ -134,8 +142,11 @@ impl Default for Config {
             rr_timeslice_ms: 100,
             rt_runtime_us: 950_000,
             rt_period_us: 1_000_000,
+            rt_group_sched: false,
             autogroup: true,
             cfs_bandwidth_slice_us: 5000,
+            machine: crate::topology::MachineSpec::default(),
+            scx: None,
         }
     }
 }
@@ -243,10 +254,16 @@ impl Config {
         Ok(())
     }
 
-    /// Parses `--machine`: `cpus=2,hz=250,preempt=none,nohz=1,ipi_latency=2us`.
+    /// Parses `--machine`: `cpus=2,hz=250,preempt=none,nohz=1,ipi_latency=2us`, layout keys
+    /// (`smt=2,cores=8,llcs=1,packages=2,numa=2,capacity=1024x4+512x4`) and presets given
+    /// as a bare word (`vm2`, `laptop`, `server2s`, `biglittle`, `host`).
     pub fn parse_machine(spec: &str) -> Result<Config, ConfigError> {
         let mut c = Config::default();
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if !item.contains('=') && crate::topology::spec::is_preset(item) {
+                c.set_machine_key("preset", item)?;
+                continue;
+            }
             let (k, v) = item.split_once('=').ok_or_else(|| {
                 ConfigError(format!("`{item}`: expected key=value (e.g. cpus=2)"))
             })?;
@@ -259,12 +276,16 @@ impl Config {
     pub fn set_machine_key(&mut self, k: &str, v: &str) -> Result<(), ConfigError> {
         let bad = |why: &str| ConfigError(format!("machine `{k}={v}`: {why}"));
         match k {
-            "cpus" => {
-                let n: u32 = v.parse().map_err(|_| bad("expected a CPU count"))?;
-                if n == 0 || n > 4096 {
-                    return Err(bad("the CPU count must be 1..4096"));
+            "cpus" | "smt" | "clusters" | "cores" | "llcs" | "packages" | "numa" | "distance"
+            | "capacity" | "preset" => {
+                if k == "cpus" {
+                    let n: u32 = v.parse().map_err(|_| bad("expected a CPU count"))?;
+                    if n == 0 || n > 4096 {
+                        return Err(bad("the CPU count must be 1..4096"));
+                    }
                 }
-                self.nr_cpus = n;
+                self.machine.set(k, v).map_err(|e| bad(&e))?;
+                self.nr_cpus = self.machine.resolve().map_err(|e| bad(&e))?;
             }
             "hz" => {
                 let n: u32 = v
@@ -294,9 +315,17 @@ impl Config {
             "ipi_latency" => {
                 self.ipi_latency_ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?
             }
+            "rt_group_sched" => {
+                self.rt_group_sched = match v {
+                    "1" | "true" | "on" | "y" => true,
+                    "0" | "false" | "off" | "n" => false,
+                    _ => return Err(bad("rt_group_sched is on or off")),
+                }
+            }
             _ => {
                 return Err(ConfigError(format!(
-                    "unknown machine key `{k}` (known: cpus, hz, preempt, nohz, ipi_latency)"
+                    "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
+                     preset, hz, preempt, nohz, ipi_latency, rt_group_sched)"
                 )))
             }
         }
@@ -346,7 +375,12 @@ mod tests {
         assert_eq!((c.nr_cpus, c.hz, c.preempt), (4, 1000, PreemptModel::Lazy));
         assert!(Config::parse_machine("cpus=0").is_err());
         assert!(Config::parse_machine("hz=123").is_err());
-        let e = Config::parse_machine("cores=2").unwrap_err();
-        assert!(e.0.contains("unknown machine key `cores`"));
+        let e = Config::parse_machine("gpus=2").unwrap_err();
+        assert!(e.0.contains("unknown machine key `gpus`"));
+        let c = Config::parse_machine("server2s,hz=1000").unwrap();
+        assert_eq!((c.nr_cpus, c.hz), (64, 1000));
+        let c = Config::parse_machine("smt=2,cores=8,llcs=1,packages=2,numa=2").unwrap();
+        assert_eq!(c.nr_cpus, 32);
+        assert!(Config::parse_machine("cpus=4,smt=2,cores=4").is_err());
     }
 }

@@ -3,10 +3,12 @@
 //!
 //! 1. `WorkDone`: a task's user-mode burst ends (what the CPU was doing up to this instant
 //!    completes before any interrupt taken at the same instant);
-//! 2. `Timer`: hrtimer expiries (sleep and periodic timers, task start delays);
+//! 2. `Timer`, `DlTimer`: hrtimer expiries (sleep and periodic timers, task start delays,
+//!    deadline replenishment timers, the RT bandwidth period timer, sched_ext work);
 //! 3. `WakeList`: a queued remote wakeup's IPI arrives (`sched_ttwu_pending`);
 //! 4. `Resched`: a reschedule IPI arrives;
-//! 5. `Tick`: the scheduler tick;
+//! 5. `Tick`: the scheduler tick (the ticks of several CPUs at one instant all run, with
+//!    their balance softirqs, before any of those CPUs passes its preemption point);
 //! 6. `End`: the end of the simulated duration.
 //!
 //! Within one kind, events run in the order they were queued (a sequence number), which
@@ -28,6 +30,24 @@ pub enum EventKind {
         gen: u32,
         cpu: u32,
     },
+    /// A deadline entity's `dl_timer` (replenishment / fair-server deferral): a task's,
+    /// or (`task: None`) the fair server of `cpu`.
+    DlTimer {
+        cpu: u32,
+        task: Option<TaskId>,
+        gen: u32,
+    },
+    /// The root task group's RT bandwidth period timer (`sched_rt_period_timer`, with
+    /// `Config::rt_group_sched`).
+    RtPeriodTimer {
+        gen: u32,
+    },
+    /// sched_ext asynchronous work (watchdog, BPF timer, kick irq_work, deferred local
+    /// dispatch, disable); see class/ext.
+    Scx {
+        cpu: u32,
+        work: crate::class::ext::ScxWork,
+    },
     WakeList {
         cpu: u32,
         task: TaskId,
@@ -46,7 +66,10 @@ impl EventKind {
     fn rank(&self) -> u8 {
         match self {
             EventKind::WorkDone { .. } => 0,
-            EventKind::Timer { .. } => 1,
+            EventKind::Timer { .. }
+            | EventKind::DlTimer { .. }
+            | EventKind::RtPeriodTimer { .. }
+            | EventKind::Scx { .. } => 1,
             EventKind::WakeList { .. } => 2,
             EventKind::Resched { .. } => 3,
             EventKind::Tick { .. } => 4,
@@ -98,6 +121,13 @@ impl EventQueue {
 
     pub fn peek_time(&self) -> Option<u64> {
         self.heap.peek().map(|Reverse(e)| e.time)
+    }
+
+    /// The next event is a tick at `time` (another CPU's tick at the same instant).
+    pub fn peek_is_tick_at(&self, time: u64) -> bool {
+        self.heap
+            .peek()
+            .is_some_and(|Reverse(e)| e.time == time && matches!(e.kind, EventKind::Tick { .. }))
     }
 
     pub fn len(&self) -> usize {

@@ -19,6 +19,7 @@ pub mod sched;
 pub mod sim;
 pub mod stats;
 pub mod task;
+pub mod topology;
 pub mod user;
 
 pub use config::Config;

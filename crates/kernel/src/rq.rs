@@ -1,6 +1,8 @@
 //! `struct rq`: the per-CPU run queue. Each class keeps its sub-queue here (the fair root
 //! cfs_rq by id into the fair arena).
 
+use crate::class::dl::DlRq;
+use crate::class::ext::dsq::ScxRq;
 use crate::class::fair::entity::CfsRqId;
 use crate::class::rt::RtRq;
 use crate::task::TaskId;
@@ -19,6 +21,11 @@ pub struct Rq {
     pub cfs: CfsRqId,
     /// The RT priority array and push/pull state (`rq->rt`).
     pub rt: RtRq,
+    /// The deadline queue, push/pull state and the fair server (`rq->dl`,
+    /// `rq->fair_server`).
+    pub dl: DlRq,
+    /// sched_ext: the local DSQ and per-CPU state (`rq->scx`).
+    pub scx: ScxRq,
     /// `TIF_NEED_RESCHED` of curr.
     pub need_resched: bool,
     /// `TIF_NEED_RESCHED_LAZY` of curr (lazy preemption model).
@@ -31,6 +38,8 @@ pub struct Rq {
     pub nr_running_integral: u128,
     pub nr_running_since: u64,
     pub nr_running_max: u32,
+    /// PELT clock, balancing state and the MRU list of fair tasks (SMP fields of rq).
+    pub smp: crate::class::fair::balance::RqSmp,
 }
 
 impl Rq {
@@ -45,6 +54,8 @@ impl Rq {
             clock_task: 0,
             cfs,
             rt: RtRq::new(),
+            dl: DlRq::new(),
+            scx: ScxRq::default(),
             need_resched: false,
             need_resched_lazy: false,
             ttwu_pending: 0,
@@ -52,6 +63,7 @@ impl Rq {
             nr_running_integral: 0,
             nr_running_since: 0,
             nr_running_max: 0,
+            smp: Default::default(),
         }
     }
 }

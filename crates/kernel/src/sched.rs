@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use schedsim_trace::{Comm, Event, RecFlags, Record, TraceBuffers};
 use schedsim_workload::Policy;
 
+use crate::class::ext::ScxState;
 use crate::class::fair::entity::{CfsRq, CfsRqId, SchedEntity, SeId};
 use crate::class::fair::FairState;
 use crate::class::ClassId;
@@ -45,10 +46,17 @@ pub struct Sched {
     pub task_stats: Vec<TaskStats>,
     pub cpu_stats: Vec<CpuStats>,
     pub fair: FairState,
+    /// sched_ext: the loaded policy, the global and user DSQs, the per-task entities.
+    pub ext: ScxState,
+    /// The machine topology and every CPU's sched domains (with their balancing state).
+    pub topo: crate::topology::Topology,
     pub queue: EventQueue,
     pub trace: TraceBuffers,
     /// CPUs that must pass a preemption point / resume user code, in order.
     pub dirty: VecDeque<u32>,
+    /// `smp_processor_id()` of the path in progress where a class needs it (the waking
+    /// CPU during `select_task_rq`).
+    pub this_cpu: u32,
     dirty_flag: Vec<bool>,
     next_pid: i32,
 }
@@ -63,11 +71,14 @@ impl Sched {
             task_stats: Vec::new(),
             cpu_stats: vec![CpuStats::default(); n],
             fair: FairState::default(),
+            ext: ScxState::default(),
+            topo: crate::topology::Topology::build(&cfg.machine, cfg.nr_cpus),
             queue: EventQueue::default(),
             trace: TraceBuffers::new(n, tracing),
             dirty: VecDeque::new(),
             dirty_flag: vec![false; n],
             next_pid: 1000,
+            this_cpu: 0,
             now: 0,
             cfg,
         };
@@ -81,6 +92,7 @@ impl Sched {
             t.state = tstate::RUNNING;
             s.rqs.push(Rq::new(cpu, idle, cfs));
         }
+        crate::class::fair::balance::init_rq(&mut s);
         s
     }
 

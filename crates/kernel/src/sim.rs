@@ -103,17 +103,38 @@ pub fn try_run(
     let mut user = Userspace::new(workload, opts.seed);
     s.boot_ticks();
     user.boot(&mut s);
+    if let Some(spec) = s.cfg.scx.clone() {
+        // The policy is loaded once the launcher exists (scx_ops_enable switches it too).
+        s.scx_enable(&spec).map_err(|m| {
+            SimError::User(UserError {
+                task: "-".into(),
+                message: m,
+            })
+        })?;
+    }
     if let Some(d) = duration {
         s.queue.push(d, EventKind::End);
     }
     let mut ended_early = None;
     let mut last_progress = 0;
+    // Set while same-instant ticks of other CPUs are pending: every CPU's tick interrupt
+    // (and its balance softirq) runs before any of them returns to user mode.
+    let mut in_tick_batch = false;
     loop {
-        visit_dirty(&mut s, &mut user)?;
-        if let Some(c) = checker.as_mut() {
-            check_now(c, &s, last_event)?;
+        if !in_tick_batch {
+            visit_dirty(&mut s, &mut user)?;
+            if let Some(c) = checker.as_mut() {
+                check_now(c, &s, last_event)?;
+            }
         }
-        let Some((t, ev)) = s.queue.pop() else {
+        // Only periodic sched_ext work left (watchdog, BPF timers) and no ext task waiting:
+        // nothing can happen any more, as with an empty queue.
+        let next = if s.scx_has_future() {
+            s.queue.pop()
+        } else {
+            None
+        };
+        let Some((t, ev)) = next else {
             ended_early = Some(if all_exited(&s, &user) {
                 "every thread exited".to_string()
             } else {
@@ -148,9 +169,17 @@ pub fn try_run(
                 s.sched_ttwu_pending(cpu, task, wake_flags);
                 s.mark_dirty(cpu);
             }
+            EventKind::DlTimer { cpu, task, gen } => {
+                crate::class::dl::dl_timer_fired(&mut s, cpu, task, gen)
+            }
+            EventKind::RtPeriodTimer { gen } => {
+                crate::class::rt::sched_rt_period_timer(&mut s, gen)
+            }
+            EventKind::Scx { cpu, work } => crate::class::ext::handle_work(&mut s, cpu, work),
             EventKind::Resched { cpu } => s.mark_dirty(cpu),
             EventKind::Tick { cpu } => s.sched_tick(cpu),
         }
+        in_tick_batch = matches!(ev, EventKind::Tick { .. }) && s.queue.peek_is_tick_at(t);
     }
     let end = s.now;
     let blocked_forever = user.blocked_forever(&s);

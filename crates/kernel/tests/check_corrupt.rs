@@ -34,7 +34,7 @@ fn cpu0_cfs(r: &SimResult) -> usize {
 fn bumped_avg_load_is_reported_by_name() {
     let mut r = busy_run();
     let c = cpu0_cfs(&r);
-    assert!(r.sched.fair.cfs_rq[c].timeline.len() > 0);
+    assert!(!r.sched.fair.cfs_rq[c].timeline.is_empty());
     r.sched.fair.cfs_rq[c].avg_load += 1;
     let v = check::verify(&r.sched).unwrap_err();
     assert_eq!(v.rule, rule::AVG_LOAD, "{v}");

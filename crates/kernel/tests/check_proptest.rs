@@ -1,6 +1,6 @@
 //! Small random fair workloads (run, sleep, yield, semaphore post/wait, fork, nice and
 //! policy changes; 1–4 CPUs, every preemption model) pass the invariant checker for
-//! 200 ms simulated. The machine varies too: tick rate, NO_HZ idle, IPI latency (remote
+//! 200 ms simulated; so do the same with switches to and from SCHED_FIFO/SCHED_RR. The machine varies too: tick rate, NO_HZ idle, IPI latency (remote
 //! wakeups through the wakelist) and the EEVDF feature switches.
 
 use proptest::prelude::*;
@@ -22,20 +22,29 @@ enum S {
     Batch,
     Slice(u64),
     Affinity(Option<u32>),
+    /// SCHED_FIFO (false) or SCHED_RR (true) at this rt_priority (mixed workloads only).
+    Rt(bool, u32),
 }
 
 fn step() -> impl Strategy<Value = S> {
     prop_oneof![
-        4 => (10u64..5_000).prop_map(S::Run),
-        3 => (10u64..5_000).prop_map(S::Sleep),
+        4 => (10u64..2_000).prop_map(S::Run),
+        3 => (10u64..2_000).prop_map(S::Sleep),
         1 => Just(S::Yield),
-        2 => Just(S::Post),
+        3 => Just(S::Post),
         2 => Just(S::Wait),
         2 => (-20i32..20).prop_map(S::Nice),
         1 => Just(S::IdlePolicy),
         1 => Just(S::Batch),
         1 => (100u64..3_000).prop_map(S::Slice),
         1 => proptest::option::of(0u32..4).prop_map(S::Affinity),
+    ]
+}
+
+fn rt_step() -> impl Strategy<Value = S> {
+    prop_oneof![
+        6 => step(),
+        1 => (any::<bool>(), 1u32..100).prop_map(|(rr, pr)| S::Rt(rr, pr)),
     ]
 }
 
@@ -59,6 +68,11 @@ fn to_step(s: &S, cpus: u32) -> Step {
         S::Batch => attr(Policy::Batch, 5, 0),
         S::Slice(us) => attr(Policy::Normal, 0, us * US),
         S::Affinity(c) => Step::SetAffinity(c.map(|c| vec![c % cpus])),
+        S::Rt(rr, rt_priority) => Step::SetAttr(SchedAttr {
+            policy: if rr { Policy::Rr } else { Policy::Fifo },
+            rt_priority,
+            ..SchedAttr::default()
+        }),
     }
 }
 
@@ -72,12 +86,16 @@ struct Spec {
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
+    spec_of(step().boxed())
+}
+
+fn spec_of(step: BoxedStrategy<S>) -> impl Strategy<Value = Spec> {
     (
         -20i32..20,
         proptest::option::weighted(0.2, 0u32..4),
         0u32..3,
-        proptest::collection::vec(step(), 0..6),
-        10u64..3_000,
+        proptest::collection::vec(step, 0..6),
+        10u64..1_000,
     )
         .prop_map(|(nice, pinned, forks, body, run)| Spec {
             nice,
@@ -143,41 +161,110 @@ fn build(specs: &[Spec], cpus: u32, sem_initial: u32, child_run: u64) -> Workloa
     }
 }
 
+/// The machine, the knobs and the seeds of one case.
+#[derive(Clone, Debug)]
+struct Machine {
+    cpus: u32,
+    preempt: &'static str,
+    hz: u32,
+    nohz: bool,
+    ipi_us: u64,
+    features: Vec<&'static str>,
+    sem_initial: u32,
+    child_run: u64,
+    seed: u64,
+}
+
+fn machine() -> impl Strategy<Value = Machine> {
+    let feature = prop_oneof![
+        Just("NO_DELAY_DEQUEUE"),
+        Just("NO_DELAY_ZERO"),
+        Just("NO_RUN_TO_PARITY"),
+        Just("NEXT_BUDDY"),
+        Just("NO_PLACE_LAG"),
+        Just("NO_PREEMPT_SHORT"),
+        Just("NO_PLACE_REL_DEADLINE"),
+        Just("NO_TTWU_QUEUE"),
+        Just("NO_PICK_BUDDY"),
+    ];
+    (
+        (
+            1u32..=4,
+            prop_oneof![Just("none"), Just("voluntary"), Just("full"), Just("lazy")],
+            prop_oneof![Just(250u32), Just(1000u32)],
+            any::<bool>(),
+            prop_oneof![Just(0u64), Just(2), Just(30)],
+        ),
+        (
+            proptest::collection::vec(feature, 0..3),
+            0u32..3,
+            10u64..2_000,
+            any::<u64>(),
+        ),
+    )
+        .prop_map(
+            |((cpus, preempt, hz, nohz, ipi_us), (features, sem_initial, child_run, seed))| {
+                Machine {
+                    cpus,
+                    preempt,
+                    hz,
+                    nohz,
+                    ipi_us,
+                    features,
+                    sem_initial,
+                    child_run,
+                    seed,
+                }
+            },
+        )
+}
+
+/// Runs one case for 200 ms under the checker.
+fn passes(m: &Machine, specs: &[Spec]) -> Result<(), TestCaseError> {
+    let w = build(specs, m.cpus, m.sem_initial, m.child_run);
+    let mut cfg = Config::parse_machine(&format!(
+        "cpus={},hz={},preempt={},nohz={},ipi_latency={}us",
+        m.cpus, m.hz, m.preempt, m.nohz as u8, m.ipi_us
+    ))
+    .unwrap();
+    cfg.apply_sysctl("sched/features", &m.features.join(" "))
+        .unwrap();
+    let opts = SimOptions {
+        duration: Some(200_000 * US),
+        seed: m.seed,
+        trace: false,
+        check: true,
+    };
+    match sim::try_run(w, cfg, &opts, &mut ()) {
+        Ok(_) => Ok(()),
+        Err(SimError::Check(c)) => Err(TestCaseError::fail(c.to_string())),
+        Err(SimError::User(e)) => Err(TestCaseError::fail(format!(
+            "task {}: {}",
+            e.task, e.message
+        ))),
+    }
+}
+
 proptest! {
-    // 256 cases unless PROPTEST_CASES says otherwise (for long bug hunts).
+    // 128 cases each unless PROPTEST_CASES says otherwise (for long bug hunts).
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(128),
         ..ProptestConfig::default()
     })]
 
     #[test]
     fn random_fair_workloads_pass_the_checker(
-        cpus in 1u32..=4,
-        preempt in prop_oneof![Just("none"), Just("voluntary"), Just("full"), Just("lazy")],
-        hz in prop_oneof![Just(250u32), Just(1000u32)],
-        specs in proptest::collection::vec(spec(), 1..6),
-        sem_initial in 0u32..3,
-        child_run in 10u64..2_000,
-        seed in any::<u64>(),
-        nohz in any::<bool>(),
-        ipi_us in prop_oneof![Just(0u64), Just(2), Just(30)],
-        features in proptest::collection::vec(prop_oneof![
-            Just("NO_DELAY_DEQUEUE"), Just("NO_DELAY_ZERO"), Just("NO_RUN_TO_PARITY"),
-            Just("NEXT_BUDDY"), Just("NO_PLACE_LAG"), Just("NO_PREEMPT_SHORT"),
-            Just("NO_PLACE_REL_DEADLINE"), Just("NO_TTWU_QUEUE"), Just("NO_PICK_BUDDY"),
-        ], 0..3),
+        m in machine(),
+        specs in proptest::collection::vec(spec(), 1..8),
     ) {
-        let w = build(&specs, cpus, sem_initial, child_run);
-        let mut cfg = Config::parse_machine(&format!(
-            "cpus={cpus},hz={hz},preempt={preempt},nohz={},ipi_latency={ipi_us}us",
-            nohz as u8
-        )).unwrap();
-        cfg.apply_sysctl("sched/features", &features.join(" ")).unwrap();
-        let opts = SimOptions { duration: Some(200_000 * US), seed, trace: false, check: true };
-        match sim::try_run(w, cfg, &opts, &mut ()) {
-            Ok(_) => {}
-            Err(SimError::Check(c)) => prop_assert!(false, "{}", c),
-            Err(SimError::User(e)) => prop_assert!(false, "task {}: {}", e.task, e.message),
-        }
+        passes(&m, &specs)?;
+    }
+
+    #[test]
+    fn random_rt_and_fair_workloads_pass_the_checker(
+        m in machine(),
+        specs in proptest::collection::vec(spec_of(rt_step().boxed()), 1..8),
+    ) {
+        passes(&m, &specs)?;
     }
 }

@@ -144,7 +144,7 @@ fn fifo_preempts_a_fair_hog_at_once() {
                 } => {
                     assert_eq!(next_pid, rt_pid);
                     assert_eq!(sw.ts, rec.ts, "rt runs at its wakeup");
-                    assert_eq!(prev_state, state::RUNNING as u64);
+                    assert_eq!(prev_state, state::RUNNING);
                 }
                 _ => unreachable!(),
             }
@@ -280,9 +280,7 @@ fn check_top_n_run(r: &SimResult, rt_pids: &HashMap<i32, i32>, ncpus: usize) -> 
                     next_pid,
                     ..
                 } => {
-                    if *prev_state != state::RUNNING as u64
-                        && *prev_state != state::PREEMPTED as u64
-                    {
+                    if *prev_state != state::RUNNING && *prev_state != state::PREEMPTED {
                         runnable.insert(*prev_pid, false);
                     }
                     running[rec.cpu as usize] = *next_pid;
@@ -330,7 +328,8 @@ fn two_cpus_run_the_two_highest_fifo_tasks() {
         spec("hog0", SchedAttr::default(), 0, forever(vec![run_ms(10)])),
         spec("hog1", SchedAttr::default(), 0, forever(vec![run_ms(10)])),
     ];
-    let r = simulate(tasks, 2, 2000 * MS);
+    // (Under 950 ms: the fair servers, which would give the hogs 50 ms, stay deferred.)
+    let r = simulate(tasks, 2, 900 * MS);
     let mut rt = HashMap::new();
     for (c, p) in [("r10", 10), ("r20", 20), ("r30", 30)] {
         rt.insert(pid_of(&r, c), 99 - p);
@@ -368,7 +367,7 @@ fn three_cpus_keep_the_top_three_of_five_fifo_tasks_running() {
         0,
         forever(vec![run_ms(10)]),
     ));
-    let r = simulate(tasks, 3, 1000 * MS);
+    let r = simulate(tasks, 3, 900 * MS);
     let mut rt = HashMap::new();
     for prio in [5, 15, 25, 35, 45] {
         rt.insert(pid_of(&r, &format!("r{prio}")), 99 - prio);
@@ -442,4 +441,76 @@ fn bad_rt_priorities_are_refused() {
         ..SchedAttr::default()
     };
     assert!(s.check_attr(&bad_fair).unwrap_err().contains("EINVAL"));
+}
+
+fn simulate_cfg(tasks: Vec<TaskSpec>, cfg: Config, duration: u64) -> SimResult {
+    let w = Workload {
+        source: "rt-test".into(),
+        tasks,
+        ..Workload::default()
+    };
+    let opts = SimOptions {
+        duration: Some(duration),
+        seed: 1,
+        trace: true,
+        check: false,
+    };
+    sim::run(w, cfg, &opts, &mut ()).expect("simulation runs")
+}
+
+#[test]
+fn rt_group_sched_throttles_rt_to_its_runtime_per_period() {
+    // With RT group scheduling the root group's 950 ms / 1 s holds a lone FIFO hog back
+    // for the rest of each period (the CPU idles): the period timer starts with the first
+    // RT enqueue (1 ms), throttling is noticed at the tick.
+    let cfg = Config {
+        nr_cpus: 1,
+        rt_group_sched: true,
+        ..Config::default()
+    };
+    let tasks = vec![spec("rt", fifo(10), MS, forever(vec![run_ms(10)]))];
+    let r = simulate_cfg(tasks, cfg, 3000 * MS);
+    let rt = pid_of(&r, "rt");
+    let iv: Vec<_> = intervals(&r)[0]
+        .iter()
+        .copied()
+        .filter(|&(a, b, p)| p == rt && b > a)
+        .collect();
+    assert_eq!(iv.len(), 3, "{iv:?}");
+    for (k, &(a, b, _)) in iv.iter().enumerate() {
+        assert_eq!(a, MS + k as u64 * 1000 * MS, "{iv:?}");
+        assert!((950 * MS..=954 * MS).contains(&(b - a)), "{iv:?}");
+    }
+
+    // A fair hog gets the throttled part of each period.
+    let cfg = Config {
+        nr_cpus: 1,
+        rt_group_sched: true,
+        ..Config::default()
+    };
+    let tasks = vec![
+        spec("fair", SchedAttr::default(), 0, forever(vec![run_ms(10)])),
+        spec("rt", fifo(10), MS, forever(vec![run_ms(10)])),
+    ];
+    let r = simulate_cfg(tasks, cfg, 3000 * MS);
+    let fair = pid_of(&r, "fair");
+    let ran: u64 = intervals(&r)[0]
+        .iter()
+        .filter(|&&(a, _, p)| p == fair && a > 2 * MS)
+        .map(|&(a, b, _)| b - a)
+        .sum();
+    let share = ran as f64 / r.end as f64;
+    assert!((0.045..=0.055).contains(&share), "{share}");
+
+    // Off (the default), or with sched_rt_runtime_us = -1: no throttling.
+    let cfg = Config {
+        nr_cpus: 1,
+        rt_group_sched: true,
+        rt_runtime_us: -1,
+        ..Config::default()
+    };
+    let tasks = vec![spec("rt", fifo(10), MS, forever(vec![run_ms(10)]))];
+    let r = simulate_cfg(tasks, cfg, 2000 * MS);
+    assert_eq!(intervals(&r)[0].last().unwrap().2, pid_of(&r, "rt"));
+    assert_eq!(intervals(&r)[0].last().unwrap().0, MS);
 }

@@ -253,5 +253,4 @@ impl TraceBuffers {
         }
         out
     }
-
 }

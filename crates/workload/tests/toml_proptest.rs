@@ -165,6 +165,14 @@ proptest! {
             return Err(TestCaseError::fail("no loop"));
         };
         prop_assert_eq!(body.len(), n);
+        // Written back (`schedsim convert`), it is the same model.
+        let written = schedsim_workload::toml::to_toml(&w);
+        let back = parse_toml("written.toml", &written).map_err(|e| TestCaseError::fail(format!("{e}\n{written}")))?;
+        prop_assert_eq!(
+            schedsim_workload::toml::without_locations(&back),
+            schedsim_workload::toml::without_locations(&w),
+            "{}", written
+        );
     }
 
     #[test]

@@ -1,6 +1,14 @@
 //! Fair-class invariants (kernel/sched/fair.c), per cfs_rq: the EEVDF sums against their
 //! definition, the timeline's order and augmentation, the counters, the zero-sum of lag,
 //! buddies, curr, and what stays true of a delayed-dequeue entity.
+//!
+//! Not checked, because the kernel does not guarantee it: `vruntime <= deadline` for a
+//! queued entity. A relative deadline (`rel_deadline`, saved by a DEQUEUE_SAVE) is scaled
+//! by old/new weight in `reweight_entity`, but not when the weight changes while the task
+//! is in another class (`set_load_weight` stores it directly), so a loop of "nice +1,
+//! SCHED_FIFO, back to nice 0" grows the virtual deadline by 1024/820 per round until
+//! `se->deadline * se->load.weight` overflows and the deadline lands before vruntime
+//! (the next `update_deadline` repairs it). The simulator reproduces that faithfully.
 
 use super::{violation, Violation};
 use crate::class::fair::entity::{CfsRqId, SeId};

@@ -9,14 +9,16 @@
 //! one; otherwise after the field or function whose meaning they pin down.
 //!
 //! The checks are split by area: `core` (task state machine, rq membership, nr_running,
-//! clocks and CPU-time accounting) and `fair` (every cfs_rq: the EEVDF sums, the timeline
-//! and its augmentation, counters, lag, delayed dequeue). `determinism` compares two runs.
+//! clocks and CPU-time accounting), `fair` (every cfs_rq: the EEVDF sums, the timeline
+//! and its augmentation, counters, lag, delayed dequeue) and `rt` (the prio lists and their
+//! counters). `determinism` compares two runs.
 //!
 //! `verify` only reads; it never changes the state, so a checked run is the same run.
 
 pub mod core;
 pub mod determinism;
 pub mod fair;
+pub mod rt;
 
 use std::fmt;
 
@@ -78,6 +80,7 @@ impl std::error::Error for CheckFailure {}
 pub fn verify(s: &Sched) -> Result<(), Violation> {
     core::verify(s)?;
     fair::verify(s)?;
+    rt::verify(s)?;
     Ok(())
 }
 
@@ -130,7 +133,7 @@ pub(crate) fn violation(
 ) -> Violation {
     let mut detail = what;
     if let Some(c) = cpu.filter(|&c| c < s.nr_cpus()) {
-        detail.push_str("\n");
+        detail.push('\n');
         detail.push_str(&rq_state(s, c));
     }
     Violation {
@@ -148,6 +151,9 @@ pub fn class_nr_queued(s: &Sched, cpu: u32, c: ClassId) -> Option<u32> {
     #[allow(unreachable_patterns)]
     match c {
         ClassId::Fair => Some(s.fair.cfs(s.rq(cpu).cfs).h_nr_queued),
+        ClassId::Rt => Some(s.rq(cpu).rt.rt_nr_running),
+        ClassId::Ext => Some(s.rq(cpu).scx.nr_running),
+        // ClassId::Dl => Some(s.rq(cpu).dl.dl_nr_running), once dl.rs keeps the count.
         ClassId::Idle => Some(0),
         _ => None,
     }
@@ -173,6 +179,20 @@ pub fn rq_state(s: &Sched, cpu: u32) -> String {
         rq.need_resched_lazy,
         rq.ttwu_pending
     );
+    let others: Vec<String> = s
+        .tasks
+        .iter()
+        .filter(|t| t.cpu == cpu && t.on_rq != crate::task::OnRq::No && t.class != ClassId::Fair)
+        .map(|t| {
+            format!(
+                "{:?} {}[{}] prio={} state={:#x} on_rq={:?} on_cpu={}",
+                t.class, t.comm, t.pid, t.prio, t.state, t.on_rq, t.on_cpu
+            )
+        })
+        .collect();
+    if !others.is_empty() {
+        let _ = write!(o, "\n  queued in other classes: {}", others.join("; "));
+    }
     let c = rq.cfs;
     let cfs = s.fair.cfs(c);
     let _ = write!(

@@ -2,6 +2,8 @@
 //! The core only ever calls a class through `SchedClass`; a new class is a new module, a
 //! `ClassId` variant and a line in `class_of`.
 
+pub mod dl;
+pub mod ext;
 pub mod fair;
 pub mod idle;
 pub mod rt;
@@ -14,14 +16,23 @@ use crate::task::TaskId;
 /// module lands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ClassId {
+    Dl,
     Rt,
     Fair,
+    /// sched_ext (class/ext): below fair, above idle.
+    Ext,
     Idle,
 }
 
 impl ClassId {
     /// Highest first: the order `pick_next_task` walks (`for_each_active_class`).
-    pub const ALL: [ClassId; 3] = [ClassId::Rt, ClassId::Fair, ClassId::Idle];
+    pub const ALL: [ClassId; 5] = [
+        ClassId::Dl,
+        ClassId::Rt,
+        ClassId::Fair,
+        ClassId::Ext,
+        ClassId::Idle,
+    ];
 }
 
 /// `ENQUEUE_*` flags.
@@ -94,8 +105,11 @@ pub trait SchedClass: Sync {
 /// The class table (`DEFINE_SCHED_CLASS` and the linker-ordered array).
 pub fn class_of(c: ClassId) -> &'static dyn SchedClass {
     match c {
+        ClassId::Dl => &dl::DlClass,
         ClassId::Rt => &rt::RtClass,
-        ClassId::Fair => &fair::FairClass,
-        ClassId::Idle => &idle::IdleClass,
+        // Fair and idle with their fair-server hooks (see class/dl.rs).
+        ClassId::Fair => &dl::ServedFair,
+        ClassId::Ext => &ext::ExtClass,
+        ClassId::Idle => &dl::ServedIdle,
     }
 }

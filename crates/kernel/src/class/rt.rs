@@ -3,14 +3,16 @@
 //!
 //! Each CPU has an `RtRq` (in `Rq::rt`): 100 FIFO lists indexed by `prio` (0 best) and a
 //! bitmap of the non-empty ones. The running task stays on its list, so a task preempted by
-//! a higher priority resumes at the head of its level. No RT throttling: since 6.12 without
-//! RT group scheduling the fair server protects fair tasks instead.
+//! a higher priority resumes at the head of its level. No RT throttling by default: since
+//! 6.12 without RT group scheduling the fair server protects fair tasks instead. With
+//! `Config::rt_group_sched` (CONFIG_RT_GROUP_SCHED) the root task group's bandwidth
+//! (`sched_rt_runtime_us` per `sched_rt_period_us`) throttles each CPU's rt_rq.
 //!
 //! Push and pull keep the N highest-priority runnable RT tasks on the N CPUs whenever
 //! affinity allows: a task that cannot run where it is queued is "pushable" and makes its
 //! rq "overloaded"; a CPU whose RT priority drops pulls from overloaded CPUs.
 //!
-//! Simplifications (see core-and-classes.md §2): no capacity fitness, no RT groups; the
+//! Simplifications (see core-and-classes.md §2): no capacity fitness, no child RT groups; the
 //! balance callbacks the kernel queues (`rt_queue_push_tasks`, `rt_queue_pull_task`) run at
 //! once with the task being switched in as the rq's current; `pull_rt_task` pulls directly
 //! (the `RT_PUSH_IPI` path asks the overloaded CPU to push, which lands on the same CPU when
@@ -20,6 +22,7 @@ use std::collections::VecDeque;
 
 use crate::class::{enqueue, wf, ClassId, SchedClass};
 use crate::cpumask::CpuMask;
+use crate::events::EventKind;
 use crate::prio::MAX_RT_PRIO;
 use crate::sched::{Ctx, Sched};
 use crate::task::{OnRq, TaskId};
@@ -51,6 +54,16 @@ pub struct RtRq {
     pub cpupri: i32,
     /// `cpumask_any_and_distribute` state of this CPU (`distribute_cpu_mask_prev`).
     distribute_prev: Option<u32>,
+    /// `curr->se.exec_start` of the running RT task (`update_curr_rt`).
+    exec_start: u64,
+    /// RT_GROUP_SCHED (root task group): RT time used in this period and whether the
+    /// rt_rq is throttled (dequeued from the rq: `rt_queued == 0`).
+    pub rt_time: u64,
+    pub rt_throttled: bool,
+    /// The root task group's `rt_period_timer` (kept with CPU 0's rt_rq): active, and the
+    /// generation of its pending event.
+    period_active: bool,
+    period_gen: u32,
 }
 
 impl Default for RtRq {
@@ -72,6 +85,11 @@ impl RtRq {
             overloaded: false,
             cpupri: CPUPRI_NORMAL,
             distribute_prev: None,
+            exec_start: 0,
+            rt_time: 0,
+            rt_throttled: false,
+            period_active: false,
+            period_gen: 0,
         }
     }
 
@@ -347,6 +365,135 @@ fn check_preempt_equal_prio(s: &mut Sched, cpu: u32, p: TaskId) {
     s.resched_curr(cpu);
 }
 
+// ---------------------------------------------------------------------------------------
+// RT_GROUP_SCHED bandwidth of the root task group (`Config::rt_group_sched`).
+
+/// `rt_bandwidth_enabled()` with RT group scheduling: the root group's runtime in ns, or
+/// None when throttling is off.
+fn rt_group_runtime(s: &Sched) -> Option<u64> {
+    (s.cfg.rt_group_sched && s.cfg.rt_runtime_us >= 0).then(|| s.cfg.rt_runtime_us as u64 * 1000)
+}
+
+/// `sched_rt_runtime_exceeded`: over its runtime in this period, the rt_rq is throttled
+/// and leaves the rq (`sched_rt_rq_dequeue` → `dequeue_top_rt_rq`).
+fn sched_rt_runtime_exceeded(s: &mut Sched, cpu: u32, runtime: u64) -> bool {
+    let rt = rt_rq(s, cpu);
+    if rt.rt_throttled {
+        return true;
+    }
+    if runtime >= s.cfg.rt_period_us * 1000 {
+        return false;
+    }
+    if rt.rt_time > runtime {
+        if runtime == 0 {
+            rt_rq_mut(s, cpu).rt_time = 0;
+            return false;
+        }
+        // "sched: RT throttling activated"
+        let n = rt.rt_nr_running;
+        rt_rq_mut(s, cpu).rt_throttled = true;
+        s.add_nr_running(cpu, -(n as i32));
+        return true;
+    }
+    false
+}
+
+/// `update_curr_rt`: account the running RT task and, with RT group scheduling, its
+/// rt_rq's `rt_time` (throttling it over the runtime).
+fn update_curr_rt(s: &mut Sched, cpu: u32) {
+    let curr = s.curr(cpu);
+    if s.task(curr).class != ClassId::Rt {
+        return;
+    }
+    let now = s.rq(cpu).clock_task;
+    let delta = now as i64 - rt_rq(s, cpu).exec_start as i64;
+    if delta <= 0 {
+        return;
+    }
+    rt_rq_mut(s, cpu).exec_start = now;
+    let Some(runtime) = rt_group_runtime(s) else {
+        return;
+    };
+    rt_rq_mut(s, cpu).rt_time += delta as u64;
+    if sched_rt_runtime_exceeded(s, cpu, runtime) {
+        s.resched_curr(cpu);
+        do_start_rt_bandwidth(s);
+    }
+}
+
+/// `do_start_rt_bandwidth`: (re)start the period timer; it fires at once (the kernel
+/// forwards it to now), then every `rt_period`.
+fn do_start_rt_bandwidth(s: &mut Sched) {
+    let rt0 = rt_rq_mut(s, 0);
+    if rt0.period_active {
+        return;
+    }
+    rt0.period_active = true;
+    rt0.period_gen = rt0.period_gen.wrapping_add(1);
+    let gen = rt0.period_gen;
+    let now = s.now;
+    s.queue.push(now, EventKind::RtPeriodTimer { gen });
+}
+
+/// `sched_rt_period_timer` → `do_sched_rt_period_timer(overrun = 1)`: every CPU's rt_rq
+/// pays back one period's runtime and is unthrottled (re-enqueued, with a reschedule if it
+/// beats the current task) once under it; the timer stops when no CPU has RT time or RT
+/// tasks.
+pub fn sched_rt_period_timer(s: &mut Sched, gen: u32) {
+    let rt0 = rt_rq(s, 0);
+    if !rt0.period_active || rt0.period_gen != gen {
+        return;
+    }
+    let runtime = rt_group_runtime(s);
+    let mut idle = true;
+    let mut throttled = false;
+    for cpu in 0..s.nr_cpus() {
+        let rt = rt_rq(s, cpu);
+        if rt.rt_time == 0 && rt.rt_nr_running == 0 {
+            continue;
+        }
+        s.update_rq_clock(cpu);
+        let mut enqueue = false;
+        let rt = rt_rq(s, cpu);
+        if rt.rt_time > 0 {
+            let rtime = runtime.unwrap_or(u64::MAX);
+            let left = rt.rt_time - rt.rt_time.min(rtime);
+            let was_throttled = rt.rt_throttled;
+            let nr = rt.rt_nr_running;
+            rt_rq_mut(s, cpu).rt_time = left;
+            if was_throttled && left < rtime {
+                rt_rq_mut(s, cpu).rt_throttled = false;
+                enqueue = true;
+            }
+            if left > 0 || nr > 0 {
+                idle = false;
+            }
+        } else if rt.rt_nr_running > 0 {
+            idle = false;
+        }
+        if rt_rq(s, cpu).rt_throttled {
+            throttled = true;
+        }
+        if enqueue {
+            // sched_rt_rq_enqueue → enqueue_top_rt_rq
+            let rt = rt_rq(s, cpu);
+            let (n, hp) = (rt.rt_nr_running, rt.highest_prio_curr);
+            if n > 0 {
+                s.add_nr_running(cpu, n as i32);
+                if hp < s.task(s.curr(cpu)).prio {
+                    s.resched_curr(cpu);
+                }
+            }
+        }
+    }
+    if (!throttled && runtime.is_none()) || idle {
+        rt_rq_mut(s, 0).period_active = false;
+        return;
+    }
+    let at = s.now + s.cfg.rt_period_us * 1000;
+    s.queue.push(at, EventKind::RtPeriodTimer { gen });
+}
+
 pub struct RtClass;
 
 impl SchedClass for RtClass {
@@ -366,15 +513,23 @@ impl SchedClass for RtClass {
             rt.bitmap |= 1u128 << prio;
         }
         rt.rt_nr_running += 1;
-        s.add_nr_running(cpu, 1);
+        // enqueue_top_rt_rq: a throttled rt_rq stays off the rq's count.
+        if !rt.rt_throttled {
+            s.add_nr_running(cpu, 1);
+        }
         update_highest_prio(s, cpu);
         if s.curr(cpu) != p && s.task(p).nr_cpus_allowed > 1 {
             enqueue_pushable_task(s, cpu, p);
+        }
+        // inc_rt_group → start_rt_bandwidth
+        if rt_group_runtime(s).is_some() {
+            do_start_rt_bandwidth(s);
         }
     }
 
     /// `dequeue_task_rt` → `__dequeue_rt_entity`.
     fn dequeue_task(&self, s: &mut Sched, cpu: u32, p: TaskId, flags: u32) -> bool {
+        update_curr_rt(s, cpu);
         let prio = s.task(p).prio;
         let rt = rt_rq_mut(s, cpu);
         if move_entity(flags) {
@@ -385,7 +540,9 @@ impl SchedClass for RtClass {
             }
         }
         rt.rt_nr_running -= 1;
-        s.add_nr_running(cpu, -1);
+        if !rt.rt_throttled {
+            s.add_nr_running(cpu, -1);
+        }
         update_highest_prio(s, cpu);
         dequeue_pushable_task(s, cpu, p);
         true
@@ -416,16 +573,20 @@ impl SchedClass for RtClass {
         if !on_rt_rq(s, prev) && rt_rq(s, cpu).highest_prio_curr > s.task(prev).prio {
             pull_rt_task(s, cpu);
         }
-        rt_rq(s, cpu).rt_nr_running > 0
+        rt_rq(s, cpu).rt_nr_running > 0 && !rt_rq(s, cpu).rt_throttled
     }
 
-    /// `pick_task_rt`: the head of the best list.
+    /// `pick_task_rt`: the head of the best list (nothing while throttled).
     fn pick_task(&self, s: &mut Sched, cpu: u32) -> Option<TaskId> {
+        if rt_rq(s, cpu).rt_throttled {
+            return None;
+        }
         rt_rq(s, cpu).peek()
     }
 
     /// `put_prev_task_rt`: a preempted task that may migrate becomes pushable.
     fn put_prev_task(&self, s: &mut Sched, cpu: u32, prev: TaskId, _next: TaskId) {
+        update_curr_rt(s, cpu);
         if on_rt_rq(s, prev) && s.task(prev).nr_cpus_allowed > 1 {
             enqueue_pushable_task(s, cpu, prev);
         }
@@ -434,6 +595,7 @@ impl SchedClass for RtClass {
     /// `set_next_task_rt`: the running task is never pushable; a first switch-in pushes
     /// away what can run elsewhere (`rt_queue_push_tasks`).
     fn set_next_task(&self, s: &mut Sched, cpu: u32, p: TaskId, first: bool) {
+        rt_rq_mut(s, cpu).exec_start = s.rq(cpu).clock_task;
         dequeue_pushable_task(s, cpu, p);
         if first && rt_rq(s, cpu).has_pushable_tasks() {
             push_rt_tasks(s, cpu, p);
@@ -462,6 +624,7 @@ impl SchedClass for RtClass {
     /// `task_tick_rt`: FIFO has no slice; RR counts ticks down, refills at zero and
     /// requeues at the tail (with a reschedule) only if not alone on its list.
     fn task_tick(&self, s: &mut Sched, cpu: u32, p: TaskId) {
+        update_curr_rt(s, cpu);
         if s.task(p).policy != Policy::Rr {
             return;
         }
@@ -483,8 +646,10 @@ impl SchedClass for RtClass {
         }
     }
 
-    /// `update_curr_rt`: only accounting (no throttling without RT groups).
-    fn update_curr(&self, _s: &mut Sched, _cpu: u32) {}
+    /// `update_curr_rt`.
+    fn update_curr(&self, s: &mut Sched, cpu: u32) {
+        update_curr_rt(s, cpu);
+    }
 
     /// `task_woken_rt`: push if the woken task will not run soon here.
     fn task_woken(&self, s: &mut Sched, cpu: u32, p: TaskId) {

@@ -79,6 +79,7 @@ impl Sched {
         let mut flags = wf::FORK;
         let prev = self.task(p).cpu;
         // __set_task_cpu: no sched_migrate_task for a new task.
+        self.this_cpu = this_cpu;
         let cpu = self.select_task_rq(p, prev, &mut flags);
         self.task_mut(p).cpu = cpu;
         self.task_mut(p).wake_cpu = cpu;

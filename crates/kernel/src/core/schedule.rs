@@ -71,7 +71,8 @@ impl Sched {
         let prev_state = self.task(prev).state;
         let mut voluntary = false;
         if mode == SchedMode::Idle {
-            if self.rq(cpu).nr_running == 0 {
+            // With sched_ext loaded an idle CPU always picks: its balance may dispatch.
+            if self.rq(cpu).nr_running == 0 && !self.ext.enabled {
                 self.clear_need_resched(cpu);
                 return;
             }
@@ -110,9 +111,13 @@ impl Sched {
     /// `__pick_next_task`: the fair fast path when only fair tasks are queued, else every
     /// class from the highest down.
     fn pick_next_task(&mut self, cpu: u32, prev: TaskId) -> TaskId {
-        let prev_class = self.task(prev).class;
+        let mut start = self.task(prev).class;
+        if self.ext.enabled && start > ClassId::Ext {
+            // ext balances (dispatches) before every pick, even from idle.
+            start = ClassId::Ext;
+        }
         for c in ClassId::ALL {
-            if c < prev_class {
+            if c < start || !self.class_active(c) {
                 continue;
             }
             if class_of(c).balance(self, cpu, prev) {
@@ -120,6 +125,10 @@ impl Sched {
             }
         }
         for c in ClassId::ALL {
+            if !self.class_active(c) {
+                // next_active_class: fair once ext switched all, ext while unloaded.
+                continue;
+            }
             if let Some(p) = class_of(c).pick_task(self, cpu) {
                 self.put_prev_set_next_task(cpu, prev, p);
                 return p;

@@ -3,7 +3,7 @@
 
 use schedsim_workload::{Policy, SchedAttr};
 
-use crate::class::{class_of, dequeue, enqueue, ClassId};
+use crate::class::{class_of, dequeue, dl, enqueue, ClassId};
 use crate::cpumask::CpuMask;
 use crate::prio::{nice_to_prio, prio_to_nice, LoadWeight, MAX_RT_PRIO};
 use crate::sched::{Ctx, Sched};
@@ -29,7 +29,8 @@ impl Sched {
     /// `rt_policy(policy) != (sched_priority != 0)`).
     pub fn check_attr(&self, attr: &SchedAttr) -> Result<(), String> {
         match attr.policy {
-            Policy::Normal | Policy::Batch | Policy::Idle => {
+            // SCHED_EXT takes the fair checks; without a loaded policy it runs in fair.
+            Policy::Normal | Policy::Batch | Policy::Idle | Policy::Ext => {
                 if !(-20..=19).contains(&attr.nice) {
                     return Err(format!("nice {} outside -20..19 (EINVAL)", attr.nice));
                 }
@@ -52,18 +53,34 @@ impl Sched {
                 }
                 Ok(())
             }
-            Policy::Deadline | Policy::Ext => Err(format!(
-                "{} is not simulated yet (only SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, SCHED_FIFO and SCHED_RR)",
-                attr.policy.name()
-            )),
+            Policy::Deadline => {
+                if attr.rt_priority != 0 {
+                    return Err(format!(
+                        "sched_priority {} must be 0 for SCHED_DEADLINE (EINVAL)",
+                        attr.rt_priority
+                    ));
+                }
+                dl::checkparam_dl(attr.runtime, attr.deadline, attr.period)
+            }
         }
     }
 
     /// Sets policy parameters on a task that is not queued (a new child).
     pub fn apply_attr_new(&mut self, p: TaskId, attr: &SchedAttr) -> Result<(), String> {
         self.check_attr(attr)?;
+        self.dl_admission(p, attr)?;
         self.set_params(p, attr);
         Ok(())
+    }
+
+    /// `sched_dl_overflow` (and the root-domain span rule) when the task enters, stays in
+    /// or leaves SCHED_DEADLINE; the root domain's bandwidth is updated on success.
+    fn dl_admission(&mut self, p: TaskId, attr: &SchedAttr) -> Result<(), String> {
+        let to_dl = attr.policy == Policy::Deadline;
+        if !to_dl && self.task(p).class != ClassId::Dl {
+            return Ok(());
+        }
+        dl::sched_dl_overflow(self, p, to_dl, attr.runtime, attr.deadline, attr.period)
     }
 
     /// `__setscheduler_params` + `set_load_weight` + `__setscheduler_class`: the task is
@@ -72,21 +89,31 @@ impl Sched {
     fn set_params(&mut self, p: TaskId, attr: &SchedAttr) {
         let old_class = self.task(p).class;
         let fair = attr.policy.is_fair();
+        // __setscheduler_class: task_should_scx → ext.
+        let to_ext = self.task_should_scx(attr.policy);
         let t = self.task_mut(p);
         t.policy = attr.policy;
         if fair {
             t.static_prio = nice_to_prio(attr.nice);
         }
         t.rt_priority = attr.rt_priority;
-        // normal_prio: RT 99 - rt_priority, else static_prio (no PI boost to keep).
-        t.normal_prio = if attr.policy.is_rt() {
+        // normal_prio: DL -1 (MAX_DL_PRIO - 1), RT 99 - rt_priority, else static_prio (no
+        // PI boost to keep).
+        let dl_policy = attr.policy == Policy::Deadline;
+        t.normal_prio = if dl_policy {
+            -1
+        } else if attr.policy.is_rt() {
             MAX_RT_PRIO - 1 - attr.rt_priority as i32
         } else {
             t.static_prio
         };
         t.prio = t.normal_prio;
-        t.class = if attr.policy.is_rt() {
+        t.class = if dl_policy {
+            ClassId::Dl
+        } else if attr.policy.is_rt() {
             ClassId::Rt
+        } else if to_ext {
+            ClassId::Ext
         } else {
             ClassId::Fair
         };
@@ -94,6 +121,17 @@ impl Sched {
         let se = t.se;
         let nice = prio_to_nice(t.static_prio);
         let lw = LoadWeight::for_task(nice, attr.policy == Policy::Idle);
+        if dl_policy {
+            // __setparam_dl
+            dl::setparam_dl(
+                self,
+                p,
+                attr.runtime,
+                attr.deadline,
+                attr.period,
+                attr.flags,
+            );
+        }
         let e = self.fair.se_mut(se);
         if fair {
             if attr.runtime != 0 {
@@ -106,7 +144,7 @@ impl Sched {
         if e.load != lw {
             // set_load_weight: through the old class's reweight_task (only fair has one),
             // else the weight is simply stored.
-            if old_class == ClassId::Fair {
+            if matches!(old_class, ClassId::Fair | ClassId::Ext) {
                 class_of(old_class).reweight_task(self, p, lw);
             } else {
                 self.fair.se_mut(se).load = lw;
@@ -123,7 +161,16 @@ impl Sched {
         let t = self.task(p);
         let se = self.fair.se(t.se);
         let unchanged = t.policy == attr.policy
-            && if attr.policy.is_rt() {
+            && if attr.policy == Policy::Deadline {
+                !dl::dl_param_changed(
+                    self,
+                    p,
+                    attr.runtime,
+                    attr.deadline,
+                    attr.period,
+                    attr.flags,
+                )
+            } else if attr.policy.is_rt() {
                 t.rt_priority == attr.rt_priority
             } else {
                 t.static_prio == nice_to_prio(attr.nice)
@@ -134,6 +181,8 @@ impl Sched {
             self.task_mut(p).sched_reset_on_fork = attr.flags & 1 != 0;
             return Ok(());
         }
+        self.dl_admission(p, attr)?;
+        let t = self.task(p);
         let (cpu, queued, oldprio, class) = (t.cpu, t.on_rq == OnRq::Queued, t.prio, t.class);
         self.update_rq_clock(cpu);
         let running = self.curr(cpu) == p;
@@ -161,7 +210,7 @@ impl Sched {
         if nc != class {
             class_of(class).switched_from(self, cpu, p);
             class_of(nc).switched_to(self, cpu, p);
-        } else if oldprio != self.task(p).prio {
+        } else if oldprio != self.task(p).prio || nc == ClassId::Dl {
             class_of(nc).prio_changed(self, cpu, p, oldprio);
         }
         Ok(())
@@ -180,6 +229,16 @@ impl Sched {
         }
         if mask.weight() == 0 {
             return Err("empty CPU mask (EINVAL)".into());
+        }
+        // __sched_setaffinity: a deadline task's mask must cover its root domain while DL
+        // admission control is on.
+        if self.task(p).class == ClassId::Dl
+            && self.cfg.rt_runtime_us >= 0
+            && (0..n).any(|c| !mask.test(c))
+        {
+            return Err(
+                "a SCHED_DEADLINE task's affinity must cover the root domain (EBUSY)".into(),
+            );
         }
         let t = self.task_mut(p);
         t.nr_cpus_allowed = mask.weight();

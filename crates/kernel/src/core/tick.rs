@@ -43,6 +43,7 @@ impl Sched {
             let c = self.task(curr).class;
             class_of(c).task_tick(self, cpu, curr);
         }
+        crate::class::fair::balance::sched_balance_trigger(self, cpu);
         if idle && self.cfg.nohz_idle {
             self.rqs[cpu as usize].tick_running = false;
         } else {

@@ -135,6 +135,7 @@ impl Sched {
         self.task_mut(p).state = tstate::WAKING;
         let prev_cpu = self.task(p).cpu;
         let wake_cpu = self.task(p).wake_cpu;
+        self.this_cpu = this_cpu;
         let cpu = self.select_task_rq(p, wake_cpu, &mut wake_flags);
         if cpu != prev_cpu {
             wake_flags |= wf::MIGRATED;
@@ -174,6 +175,9 @@ impl Sched {
             return false;
         }
         if !self.task(p).cpus_allowed.test(cpu) || self.rq(cpu).nr_running != 0 {
+            return false;
+        }
+        if !self.scx_allow_ttwu_queue(p) {
             return false;
         }
         self.rq_mut(cpu).ttwu_pending += 1;

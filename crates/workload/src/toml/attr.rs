@@ -254,3 +254,105 @@ pub(crate) fn policy_step(
     }
     Ok(attr)
 }
+
+const SETATTR_USAGE: &str = "setattr POLICY [nice=N] [priority=P] [runtime=DUR] [deadline=DUR] \
+                             [period=DUR] [flags=reset_on_fork,reclaim,dl_overrun]";
+
+/// A `setattr POLICY key=value...` step: every `sched_attr` field exactly as written, the
+/// others 0. Unlike `policy`, nothing is carried over and no combination is refused here:
+/// it is the raw system call, and the simulated kernel checks it as `sched_setattr` does.
+pub(crate) fn setattr_step(
+    ctx: &Ctx,
+    node: &Node,
+    words: &[(usize, &str)],
+    path: &str,
+) -> Res<SchedAttr> {
+    let at = |off: usize| ctx.str_pos(node, off);
+    let usage = || format!("write \"{SETATTR_USAGE}\"");
+    let Some(&(poff, pname)) = words.get(1) else {
+        return Err(ctx
+            .err(at(words[0].0), path, "`setattr` needs a policy name")
+            .with_hint(usage()));
+    };
+    let policy = values::policy(pname).map_err(|h| {
+        ctx.err(at(poff), path, format!("unknown policy `{pname}`"))
+            .with_hint(h)
+    })?;
+    let mut attr = SchedAttr {
+        policy,
+        ..SchedAttr::default()
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for &(off, word) in &words[2..] {
+        let Some((k, v)) = word.split_once('=') else {
+            return Err(ctx
+                .err(at(off), path, format!("expected key=value, found `{word}`"))
+                .with_hint(usage()));
+        };
+        if seen.contains(&k) {
+            return Err(ctx
+                .err(at(off), path, format!("`{k}` given twice"))
+                .with_hint(usage()));
+        }
+        seen.push(k);
+        let voff = off + k.len() + 1;
+        let bad = |what: &str| {
+            ctx.err(at(voff), path, format!("`{v}` is not {what}"))
+                .with_hint(usage())
+        };
+        let dur = || dur::parse_nanos(v).map_err(|e| dur_error(ctx, node, voff, path, e));
+        match k {
+            "nice" => {
+                attr.nice = v
+                    .parse::<i32>()
+                    .ok()
+                    .filter(|n| NICE_RANGE.contains(n))
+                    .ok_or_else(|| bad("a nice value in -20..=19"))?;
+            }
+            "priority" => {
+                attr.rt_priority = v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|p| *p <= *PRIO_RANGE.end())
+                    .ok_or_else(|| bad("a real-time priority in 0..=99"))?;
+            }
+            "runtime" => attr.runtime = dur()?,
+            "deadline" => attr.deadline = dur()?,
+            "period" => attr.period = dur()?,
+            "flags" => {
+                for f in v.split(',').filter(|f| !f.is_empty()) {
+                    attr.flags |= match FLAGS.iter().find(|x| x.0 == f) {
+                        Some(x) => x.1,
+                        None => f.parse::<u64>().map_err(|_| {
+                            let names: Vec<&str> = FLAGS.iter().map(|f| f.0).collect();
+                            ctx.err(at(voff), path, format!("unknown flag `{f}`"))
+                                .with_hint(format!("flags: {} (or a number)", names.join(", ")))
+                        })?,
+                    };
+                }
+            }
+            _ => {
+                return Err(ctx
+                    .err(at(off), path, format!("unknown setattr field `{k}`"))
+                    .with_hint(usage()))
+            }
+        }
+    }
+    Ok(attr)
+}
+
+/// The names of the `sched_attr` flag bits, for writers.
+pub(crate) fn flag_names(flags: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = flags;
+    for &(name, bit) in FLAGS {
+        if flags & bit != 0 {
+            out.push(name.to_string());
+            rest &= !bit;
+        }
+    }
+    if rest != 0 {
+        out.push(rest.to_string());
+    }
+    out
+}

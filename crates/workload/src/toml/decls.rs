@@ -6,6 +6,7 @@ use super::ctx::{get, join, Ctx, Res};
 use super::names::Registry;
 use super::tree::{Entry, Kind, Node};
 use super::values;
+use crate::model::Markers;
 
 /// Each `NAME = value` of a declaration table, with its name checked.
 fn named<'n>(
@@ -78,4 +79,76 @@ pub(crate) fn barriers(ctx: &Ctx, reg: &mut Registry, node: &Node, path: &str) -
         reg.barrier_parties[i] = Some(parties);
     }
     Ok(())
+}
+
+/// `cond = ["go", "done"]`: condition variables declared ahead of their use (they need no
+/// declaration; this only fixes their order, as `schedsim convert` writes it).
+pub(crate) fn conds(ctx: &Ctx, reg: &mut Registry, node: &Node, path: &str) -> Res<()> {
+    for (i, n) in ctx
+        .want_array(node, path, "an array of names")?
+        .iter()
+        .enumerate()
+    {
+        let key = super::ctx::index(path, i);
+        let name = ctx.want_str(n, &key, "a condition variable name")?;
+        values::check_name(name)
+            .map_err(|m| ctx.err(n.span.start, &key, m).with_hint(values::NAME_HINT))?;
+        reg.cond(name);
+    }
+    Ok(())
+}
+
+/// `[timer]`: `tick = "shared"` (every thread naming it wakes on the same ticks, the default
+/// for a named timer) or `tick = "private"` (each thread has its own).
+pub(crate) fn timers(ctx: &Ctx, reg: &mut Registry, node: &Node, path: &str) -> Res<()> {
+    for (e, key) in named(ctx, node, path, "[timer] tick = \"shared\"")? {
+        let shared = match ctx.want_str(&e.value, &key, "\"shared\" or \"private\"")? {
+            "shared" => true,
+            "private" => false,
+            other => {
+                return Err(ctx
+                    .err(
+                        e.value.span.start,
+                        &key,
+                        format!("unknown timer kind `{other}`"),
+                    )
+                    .with_hint(format!("write {} = \"shared\" or \"private\"", e.key)))
+            }
+        };
+        reg.timer(&e.key, shared);
+    }
+    Ok(())
+}
+
+/// rt-app's trace_marker categories, as in its `global.ftrace`.
+pub(crate) const MARKERS: &[&str] = &["main", "task", "loop", "event", "stats"];
+
+/// `markers = ["main", "task"]`: which rt-app trace_marker lines the simulation writes.
+pub(crate) fn markers(ctx: &Ctx, node: &Node, path: &str) -> Res<Markers> {
+    let mut m = Markers::default();
+    for (i, n) in ctx
+        .want_array(node, path, "an array of marker categories")?
+        .iter()
+        .enumerate()
+    {
+        let key = super::ctx::index(path, i);
+        let flag = match ctx.want_str(n, &key, "a marker category")? {
+            "main" => &mut m.main,
+            "task" => &mut m.task,
+            "loop" => &mut m.looping,
+            "event" => &mut m.event,
+            "stats" => &mut m.stats,
+            other => {
+                return Err(ctx
+                    .err(
+                        n.span.start,
+                        &key,
+                        format!("unknown marker category `{other}`"),
+                    )
+                    .with_hint(format!("categories: {}", MARKERS.join(", "))))
+            }
+        };
+        *flag = true;
+    }
+    Ok(m)
 }

@@ -19,7 +19,8 @@
 //!
 //! Layout: `tree` turns toml_edit's document into a spanned tree; `ctx` turns wrong types
 //! into located errors; `task`, `attr`, `step` read tasks; `names` resolves and checks
-//! object names; `decls` and `kernel` read the optional top-level tables.
+//! object names; `decls` and `kernel` read the optional top-level tables. `write` is the
+//! other direction: any `Workload` back to this format (`schedsim convert`).
 
 mod attr;
 mod ctx;
@@ -32,18 +33,22 @@ mod step;
 mod task;
 mod tree;
 mod values;
+pub mod write;
+
+pub use write::{to_toml, without_locations};
 
 use std::path::Path;
 
 use crate::error::WorkloadError;
-use crate::model::Workload;
+use crate::model::{Naming, Workload};
 
 use ctx::{get, index, join, Ctx};
 use names::Registry;
 use tree::Kind;
 
 const TOP_KEYS: &[&str] = &[
-    "duration", "task", "sysctl", "cgroup", "sem", "mutex", "barrier",
+    "duration", "task", "sysctl", "cgroup", "sem", "mutex", "barrier", "cond", "timer", "launcher",
+    "naming", "markers",
 ];
 
 /// Read and parse a workload file.
@@ -85,6 +90,22 @@ pub fn parse_toml(source_name: &str, text: &str) -> Result<Workload, WorkloadErr
         }
         w.duration = Some(d);
     }
+    if let Some(e) = get(top, "launcher") {
+        let s = ctx.want_str(&e.value, "launcher", "a process name like \"rt-app\"")?;
+        if s.is_empty() || s.chars().any(char::is_control) {
+            return Err(ctx
+                .err(e.value.span.start, "launcher", "the launcher needs a name")
+                .with_hint("write launcher = \"rt-app\" (default \"schedsim\")"));
+        }
+        w.launcher_comm = s.to_string();
+    }
+    let naming = match get(top, "naming") {
+        Some(e) => task::naming(&ctx, &e.value, "naming")?,
+        None => Naming::Plain,
+    };
+    if let Some(e) = get(top, "markers") {
+        w.ftrace_markers = decls::markers(&ctx, &e.value, "markers")?;
+    }
 
     // Declarations first, so declared objects come first in the index order.
     let mut reg = Registry::default();
@@ -97,8 +118,14 @@ pub fn parse_toml(source_name: &str, text: &str) -> Result<Workload, WorkloadErr
     if let Some(e) = get(top, "barrier") {
         decls::barriers(&ctx, &mut reg, &e.value, "barrier")?;
     }
+    if let Some(e) = get(top, "cond") {
+        decls::conds(&ctx, &mut reg, &e.value, "cond")?;
+    }
+    if let Some(e) = get(top, "timer") {
+        decls::timers(&ctx, &mut reg, &e.value, "timer")?;
+    }
 
-    w.tasks = tasks(&ctx, &mut reg, top)?;
+    w.tasks = tasks(&ctx, &mut reg, top, naming)?;
     let counts: Vec<u32> = w.tasks.iter().map(|t| t.count).collect();
     reg.finish(&ctx, &counts)?;
 
@@ -123,6 +150,7 @@ fn tasks(
     ctx: &Ctx,
     reg: &mut Registry,
     top: &[tree::Entry],
+    naming: Naming,
 ) -> Result<Vec<crate::model::TaskSpec>, WorkloadError> {
     let no_tasks = || {
         ctx.err(0, "task", "no tasks in this file")
@@ -172,7 +200,7 @@ fn tasks(
     let specs = list
         .iter()
         .enumerate()
-        .map(|(i, node)| task::task_spec(ctx, reg, i, node, &index("task", i)))
+        .map(|(i, node)| task::task_spec(ctx, reg, i, node, &index("task", i), naming))
         .collect::<Result<Vec<_>, _>>()?;
     if specs.iter().all(|t| t.count == 0) {
         return Err(ctx

@@ -3,7 +3,7 @@
 
 use crate::model::{Dur, SchedAttr, Step};
 
-use super::attr::{policy_step, NICE_RANGE};
+use super::attr::{policy_step, setattr_step, NICE_RANGE};
 use super::ctx::{get, index, join, Ctx, Res};
 use super::dur;
 use super::hint::did_you_mean;
@@ -42,10 +42,11 @@ const VERBS: &[&str] = &[
     "affinity",
     "cgroup",
     "marker",
+    "setattr",
 ];
 
 const STEP_HINT: &str =
-    "a step is a string like \"run 2ms\" or a loop table like { loop = 3, do = [\"run 1ms\", \"sleep 1ms\"] }";
+    "a step is a string like \"run 2ms\", a loop table like { loop = 3, do = [\"run 1ms\", \"sleep 1ms\"] } or { marker = \"text\" }";
 
 /// Reads the steps of one task's program.
 pub(crate) struct Steps<'c, 'a> {
@@ -153,6 +154,14 @@ impl Steps<'_, '_> {
 
     fn loop_table(&mut self, entries: &[Entry], node: &Node, path: &str) -> Res<Step> {
         let ctx = self.ctx;
+        if let Some(m) = get(entries, "marker") {
+            // `{ marker = "text" }`: the text exactly, spaces at either end included.
+            ctx.check_keys(entries, path, &["marker"])?;
+            let key = join(path, "marker");
+            return Ok(Step::Marker(
+                ctx.want_str(&m.value, &key, "the marker text")?.to_string(),
+            ));
+        }
         ctx.check_keys(entries, path, &["loop", "do"])?;
         let Some(count) = get(entries, "loop") else {
             return Err(ctx
@@ -232,7 +241,7 @@ impl Steps<'_, '_> {
             "runwall" => Step::RunWall(duration("runwall 2ms")?),
             "sleep" => Step::Sleep(duration("sleep 2ms")?),
             "timer" => {
-                arity(1, 3, "timer 10ms [NAME] [relative]")?;
+                arity(1, 4, "timer 10ms [NAME] [relative] [private]")?;
                 let period = fixed(0)?;
                 if period == 0 {
                     return Err(ctx
@@ -241,11 +250,13 @@ impl Steps<'_, '_> {
                 }
                 let mut absolute = true;
                 let mut shared_name = None;
+                let mut private = None;
                 for i in 1..args.len() {
                     match args[i].1 {
                         "relative" => absolute = false,
                         "absolute" => absolute = true,
-                        _ if shared_name.is_none() => shared_name = Some(name(i)?),
+                        "private" => private = Some(args[i].0),
+                        _ if shared_name.is_none() => shared_name = Some((i, name(i)?)),
                         other => {
                             return Err(ctx
                                 .err(at(args[i].0), path, format!("unexpected `{other}`"))
@@ -253,9 +264,24 @@ impl Steps<'_, '_> {
                         }
                     }
                 }
-                let timer = match shared_name {
-                    Some(n) => self.reg.timer(n, true),
-                    None => {
+                let timer = match (shared_name, private) {
+                    (None, Some(off)) => {
+                        return Err(ctx
+                            .err(at(off), path, "`private` needs a timer name")
+                            .with_hint("write \"timer 10ms NAME private\" (an unnamed timer is already private to its step)"))
+                    }
+                    (Some((i, n)), private) => {
+                        let shared = private.is_none();
+                        let t = self.reg.timer(n, shared);
+                        if self.reg.timers.decls[t].shared != shared {
+                            let (was, now) = if shared { ("private", "shared") } else { ("shared", "private") };
+                            return Err(ctx
+                                .err(at(args[i].0), path, format!("timer `{n}` is {was} elsewhere, {now} here"))
+                                .with_hint("a named timer is either shared by every thread naming it or private to each thread; write `private` at every use or at none"));
+                        }
+                        t
+                    }
+                    (None, None) => {
                         // A private timer per step; `#` cannot occur in user names.
                         self.unnamed_timers += 1;
                         let auto = format!("{}#{}", self.task_name, self.unnamed_timers);
@@ -372,6 +398,10 @@ impl Steps<'_, '_> {
                 self.attr = policy_step(ctx, node, &w.words, path, self.attr)?;
                 Step::SetAttr(self.attr)
             }
+            "setattr" => {
+                self.attr = setattr_step(ctx, node, &w.words, path)?;
+                Step::SetAttr(self.attr)
+            }
             "affinity" => {
                 let (off, rest) = w.rest();
                 let rest_t = rest.trim();
@@ -446,6 +476,11 @@ impl Steps<'_, '_> {
 
 /// `loop = N` (N >= 1) or `loop = "forever"`; `None` means forever.
 pub(crate) fn loop_count(ctx: &Ctx, node: &Node, key: &str) -> Res<Option<u64>> {
+    loop_count_or(ctx, node, key, "write loop = 5 or loop = \"forever\"")
+}
+
+/// [`loop_count`] with the hint for a value of the wrong type.
+pub(crate) fn loop_count_or(ctx: &Ctx, node: &Node, key: &str, hint: &str) -> Res<Option<u64>> {
     match &node.kind {
         Kind::Str(s) if s == "forever" => Ok(None),
         Kind::Int(_) => Ok(Some(
@@ -457,6 +492,6 @@ pub(crate) fn loop_count(ctx: &Ctx, node: &Node, key: &str) -> Res<Option<u64>> 
                 key,
                 format!("expected a loop count, found {}", node.kind.type_name()),
             )
-            .with_hint("write loop = 5 or loop = \"forever\"")),
+            .with_hint(hint)),
     }
 }

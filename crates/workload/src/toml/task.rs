@@ -5,14 +5,27 @@ use crate::model::{Naming, Step, TaskSpec};
 use super::attr::task_attr;
 use super::ctx::{get, join, Ctx, Res};
 use super::names::Registry;
-use super::step::{loop_count, spin_error, takes_time, Steps};
-use super::tree::{Entry, Node};
+use super::step::{loop_count_or, spin_error, takes_time, Steps};
+use super::tree::{Entry, Kind, Node};
 use super::values;
 
 const TASK_KEYS: &[&str] = &[
     "name", "count", "template", "policy", "nice", "priority", "slice", "runtime", "deadline",
-    "period", "flags", "affinity", "cgroup", "delay", "run", "program", "loop",
+    "period", "flags", "affinity", "cgroup", "delay", "run", "program", "loop", "naming",
 ];
+
+/// `naming = "plain"` or `"rt-app"`: how thread names are formed.
+pub(crate) fn naming(ctx: &Ctx, node: &Node, key: &str) -> Res<Naming> {
+    let hint = "write naming = \"plain\" (name, name-0, name-1, ...) or naming = \"rt-app\" \
+                (name-<thread index>, forks name-<parent>-<nnnn>)";
+    match ctx.want_str(node, key, "a naming scheme")? {
+        "plain" => Ok(Naming::Plain),
+        "rt-app" => Ok(Naming::RtApp),
+        other => Err(ctx
+            .err(node.span.start, key, format!("unknown naming `{other}`"))
+            .with_hint(hint)),
+    }
+}
 
 /// The entries of task table `node`, after checking it is a table with only known keys.
 pub(crate) fn task_table<'n>(ctx: &Ctx, node: &'n Node, path: &str) -> Res<&'n [Entry]> {
@@ -49,6 +62,7 @@ pub(crate) fn task_spec(
     index: usize,
     node: &Node,
     path: &str,
+    default_naming: Naming,
 ) -> Res<TaskSpec> {
     let t = task_table(ctx, node, path)?;
     let (name, _) = task_name(ctx, node, t, path)?;
@@ -136,8 +150,15 @@ pub(crate) fn task_spec(
 
     // The program repeats forever unless the task says how often, or it ends in `exit`.
     let program = match get(t, "loop") {
+        // As written, no loop around it: the thread exits at its end.
+        Some(e) if matches!(&e.value.kind, Kind::Str(s) if s == "once") => body,
         Some(e) => {
-            let count = loop_count(ctx, &e.value, &join(path, "loop"))?;
+            let count = loop_count_or(
+                ctx,
+                &e.value,
+                &join(path, "loop"),
+                "write loop = 5, loop = \"forever\" or loop = \"once\"",
+            )?;
             if count.is_none() && !takes_time(&body) {
                 return Err(spin_error(ctx, body_at, &body_key));
             }
@@ -160,7 +181,10 @@ pub(crate) fn task_spec(
         cgroup,
         start_delay,
         program,
-        naming: Naming::Plain,
+        naming: match get(t, "naming") {
+            Some(e) => naming(ctx, &e.value, &join(path, "naming"))?,
+            None => default_naming,
+        },
         loc: ctx.loc(node.span.start),
     })
 }

@@ -38,6 +38,10 @@ pub struct SchedEntity {
     /// The task this entity is, or None for a group entity.
     pub task: Option<TaskId>,
     pub node: RunNode,
+    /// PELT averages (`se->avg`).
+    pub avg: super::pelt::SchedAvg,
+    /// The task's waker-side placement state (wakee flips, recent_used_cpu).
+    pub wake: super::placement::WakeeState,
 }
 
 impl SchedEntity {
@@ -61,6 +65,8 @@ impl SchedEntity {
             cfs_rq,
             task,
             node: RunNode::default(),
+            avg: Default::default(),
+            wake: Default::default(),
         }
     }
 }
@@ -87,6 +93,9 @@ pub struct CfsRq {
     pub curr: Option<SeId>,
     pub next: Option<SeId>,
     pub timeline: Timeline,
+    /// PELT averages of the queue (`cfs_rq->avg`) and load removed lazily.
+    pub avg: super::pelt::SchedAvg,
+    pub removed: super::pelt::Removed,
 }
 
 impl CfsRq {
@@ -105,6 +114,8 @@ impl CfsRq {
             curr: None,
             next: None,
             timeline: Timeline::default(),
+            avg: Default::default(),
+            removed: Default::default(),
         }
     }
 }

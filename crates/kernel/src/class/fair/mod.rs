@@ -4,8 +4,11 @@
 //! The hierarchy is flat for now (every task entity is queued on its CPU's root cfs_rq);
 //! group entities join the same arena with the cgroup work.
 
+pub mod balance;
 pub mod eevdf;
 pub mod entity;
+pub mod pelt;
+pub mod placement;
 pub mod tree;
 
 use schedsim_workload::Policy;
@@ -25,6 +28,8 @@ pub const NORMALIZED_BASE_SLICE: u64 = 700_000;
 pub struct FairState {
     pub se: Vec<SchedEntity>,
     pub cfs_rq: Vec<CfsRq>,
+    /// `nohz.next_balance` (jiffies).
+    pub nohz_next_balance: u64,
 }
 
 pub struct FairClass;
@@ -88,6 +93,7 @@ fn enqueue_entity(s: &mut Sched, c: CfsRqId, se: SeId, flags: u32) {
         s.fair.place_entity(c, se, pflags, &feat, base);
     }
     update_curr(s, c);
+    pelt::update_load_avg(s, c, se, pelt::UPDATE_TG | pelt::DO_ATTACH);
     if !is_curr {
         s.fair.place_entity(c, se, pflags, &feat, base);
     }
@@ -95,6 +101,11 @@ fn enqueue_entity(s: &mut Sched, c: CfsRqId, se: SeId, flags: u32) {
     let cfs = s.fair.cfs_mut(c);
     cfs.load_weight += w;
     cfs.nr_queued += 1;
+    // account_entity_enqueue: the task joins the head of rq->cfs_tasks.
+    if let Some(p) = s.fair.se(se).task {
+        let cpu = s.fair.cfs(c).cpu;
+        s.rq_mut(cpu).smp.cfs_tasks.push_front(p);
+    }
     if flags & enqueue::MIGRATED != 0 {
         s.fair.se_mut(se).exec_start = 0;
     }
@@ -112,27 +123,41 @@ fn dequeue_entity(s: &mut Sched, c: CfsRqId, se: SeId, flags: u32) -> bool {
     if flags & dequeue::DELAYED == 0 {
         let delay = sleep && flags & dequeue::SPECIAL == 0;
         if s.cfg.features.delay_dequeue && delay && !s.fair.entity_eligible(c, se) {
+            pelt::update_load_avg(s, c, se, 0);
             // set_delayed: stays in the tree and the sums until picked or woken.
             s.fair.se_mut(se).sched_delayed = true;
             s.fair.cfs_mut(c).h_nr_runnable -= 1;
             return false;
         }
     }
+    // A queued task leaving for another CPU takes its load with it (DO_DETACH).
+    let action = if flags & dequeue::MIGRATING != 0 {
+        pelt::UPDATE_TG | pelt::DO_DETACH
+    } else {
+        pelt::UPDATE_TG
+    };
+    pelt::update_load_avg(s, c, se, action);
     let tick = s.cfg.tick_nsec();
     s.fair.update_entity_lag(c, se, tick);
+    // The kernel makes the deadline relative before __dequeue_entity; the rbtree erase
+    // does not compare keys, but our treap's removal does, so leave the tree first.
+    if s.fair.cfs(c).curr != Some(se) {
+        s.fair.dequeue_tree(c, se);
+    }
     if s.cfg.features.place_rel_deadline && !sleep {
         let e = s.fair.se_mut(se);
         e.deadline = e.deadline.wrapping_sub(e.vruntime);
         e.rel_deadline = true;
-    }
-    if s.fair.cfs(c).curr != Some(se) {
-        s.fair.dequeue_tree(c, se);
     }
     let w = s.fair.se(se).load.weight;
     s.fair.se_mut(se).on_rq = false;
     let cfs = s.fair.cfs_mut(c);
     cfs.load_weight -= w;
     cfs.nr_queued -= 1;
+    if let Some(p) = s.fair.se(se).task {
+        let cpu = s.fair.cfs(c).cpu;
+        s.rq_mut(cpu).smp.cfs_tasks.retain(|&x| x != p);
+    }
     if flags & dequeue::DELAYED != 0 {
         // finish_delayed_dequeue_entity
         s.fair.se_mut(se).sched_delayed = false;
@@ -218,6 +243,18 @@ impl SchedClass for FairClass {
     /// `enqueue_task_fair`.
     fn enqueue_task(&self, s: &mut Sched, cpu: u32, p: TaskId, flags: u32) {
         let se = se_of(s, p);
+        let migrating = flags & (enqueue::MIGRATING | enqueue::MIGRATED) != 0;
+        if !(s.fair.se(se).sched_delayed && (migrating || flags & enqueue::RESTORE != 0)) {
+            pelt::util_est_enqueue(s, cpu, p);
+        }
+        if flags & enqueue::WAKEUP != 0 {
+            balance::note_wakeup(s, cpu);
+        }
+        if flags & enqueue::INITIAL != 0 && s.fair.se(se).avg.last_update_time == 0 {
+            // init_entity_runnable_average + post_init_entity_util_avg.
+            let c = s.rq(cpu).cfs;
+            pelt::init_new_task_avg(s, c, se);
+        }
         if flags & enqueue::DELAYED != 0 {
             requeue_delayed_entity(s, se);
             return;
@@ -239,7 +276,29 @@ impl SchedClass for FairClass {
 
     /// `dequeue_task_fair`.
     fn dequeue_task(&self, s: &mut Sched, cpu: u32, p: TaskId, flags: u32) -> bool {
+        let migrating = flags & dequeue::MIGRATING != 0;
+        if !(s.fair.se(se_of(s, p)).sched_delayed && (migrating || flags & dequeue::SAVE != 0)) {
+            pelt::util_est_dequeue(s, cpu, p);
+        }
+        pelt::util_est_update(s, cpu, p, flags & dequeue::SLEEP != 0);
         dequeue_entities(s, cpu, p, flags)
+    }
+
+    /// `balance_fair`: with no fair task queued, try to pull one (`sched_balance_newidle`).
+    fn balance(&self, s: &mut Sched, cpu: u32, prev: TaskId) -> bool {
+        balance::active_load_balance(s, cpu, prev);
+        let c = s.rq(cpu).cfs;
+        if s.fair.cfs(c).h_nr_runnable == 0 && s.fair.cfs(c).nr_queued > 0 {
+            // pick_next_task_fair: picking a delayed entity dequeues it; with only delayed
+            // entities queued the pick comes up empty and newidle balancing follows.
+            if self.pick_task(s, cpu).is_some() {
+                return true;
+            }
+        }
+        if s.fair.cfs(c).nr_queued > 0 {
+            return true;
+        }
+        balance::sched_balance_newidle(s, cpu) != 0
     }
 
     /// `yield_task_fair` (6.18): an eligible task forfeits the rest of its request.
@@ -320,14 +379,23 @@ impl SchedClass for FairClass {
     }
 
     /// `put_prev_task_fair` → `put_prev_entity`: curr goes back into the tree.
-    fn put_prev_task(&self, s: &mut Sched, _cpu: u32, prev: TaskId, _next: TaskId) {
+    fn put_prev_task(&self, s: &mut Sched, cpu: u32, prev: TaskId, next: TaskId) {
         let se = se_of(s, prev);
         let c = cfs_of(s, se);
+        if s.fair.cfs(c).cpu != cpu {
+            // Already put and moved away by active balancing during this schedule().
+            return;
+        }
         if s.fair.se(se).on_rq {
             update_curr(s, c);
             s.fair.enqueue_tree(c, se);
+            pelt::update_load_avg(s, c, se, 0);
         }
         s.fair.cfs_mut(c).curr = None;
+        // A real switch-out (not a change-pattern put): a pending active balance moves prev.
+        if next != prev {
+            balance::active_balance_at_switch(s, cpu, prev);
+        }
     }
 
     /// `set_next_task_fair` → `set_next_entity`: curr leaves the tree, its slice is
@@ -338,6 +406,7 @@ impl SchedClass for FairClass {
         clear_buddies(s, c, se);
         if s.fair.se(se).on_rq {
             s.fair.dequeue_tree(c, se);
+            pelt::update_load_avg(s, c, se, pelt::UPDATE_TG);
             let feat = s.cfg.features;
             s.fair.set_protect_slice(c, se, &feat);
         }
@@ -346,26 +415,26 @@ impl SchedClass for FairClass {
         e.exec_start = now;
         e.prev_sum_exec_runtime = e.sum_exec_runtime;
         s.fair.cfs_mut(c).curr = Some(se);
+        // pick_next_task_fair: the picked task moves to the head of rq->cfs_tasks (MRU).
+        let q = &mut s.rq_mut(cpu).smp.cfs_tasks;
+        if let Some(i) = q.iter().position(|&x| x == p) {
+            q.remove(i);
+            q.push_front(p);
+        }
     }
 
-    /// Placement until the topology issue brings `select_task_rq_fair`: the previous CPU
-    /// if idle, else the first idle allowed CPU after it, else the previous CPU.
-    fn select_task_rq(&self, s: &mut Sched, p: TaskId, prev_cpu: u32, _wake_flags: u32) -> u32 {
-        let n = s.nr_cpus();
-        let t = s.task(p);
-        if t.cpus_allowed.test(prev_cpu) && s.idle_cpu(prev_cpu) {
-            return prev_cpu;
-        }
-        (1..n)
-            .map(|i| (prev_cpu + i) % n)
-            .find(|&c| s.task(p).cpus_allowed.test(c) && s.idle_cpu(c))
-            .unwrap_or(prev_cpu)
+    /// `select_task_rq_fair` (placement.rs).
+    fn select_task_rq(&self, s: &mut Sched, p: TaskId, prev_cpu: u32, wake_flags: u32) -> u32 {
+        placement::select_task_rq_fair(s, p, prev_cpu, wake_flags)
     }
 
     /// `task_tick_fair` → `entity_tick`: update_curr is the tick's preemption check.
     fn task_tick(&self, s: &mut Sched, cpu: u32, _p: TaskId) {
         let c = s.rq(cpu).cfs;
         update_curr(s, c);
+        if let Some(curr) = s.fair.cfs(c).curr {
+            pelt::update_load_avg(s, c, curr, pelt::UPDATE_TG);
+        }
     }
 
     fn update_curr(&self, s: &mut Sched, cpu: u32) {
@@ -383,6 +452,9 @@ impl SchedClass for FairClass {
         let tick = s.cfg.tick_nsec();
         if on_rq {
             update_curr(s, c);
+        }
+        pelt::reweight_begin(s, se);
+        if on_rq {
             s.fair.update_entity_lag(c, se, tick);
             let e = s.fair.se_mut(se);
             e.deadline = e.deadline.wrapping_sub(e.vruntime);
@@ -416,6 +488,7 @@ impl SchedClass for FairClass {
             s.fair.cfs_mut(c).nr_queued += 1;
         }
         s.fair.se_mut(se).load = lw;
+        pelt::reweight_end(s, se);
     }
 
     /// `prio_changed_fair`.
@@ -440,7 +513,23 @@ impl SchedClass for FairClass {
     /// queue; its lag and relative deadline came with it from dequeue.
     fn migrate_task_rq(&self, s: &mut Sched, p: TaskId, new_cpu: u32) {
         let se = se_of(s, p);
+        let a = s.fair.se(se).avg;
+        if !a.detached && a.last_update_time != 0 {
+            // A blocked task leaves: its load is removed from the old queue lazily.
+            pelt::remove_entity_load_avg(s, se);
+        }
+        // Tell the new CPU we migrated: attach at the next enqueue.
+        s.fair.se_mut(se).avg.last_update_time = 0;
         let c = s.rq(new_cpu).cfs;
         s.fair.se_mut(se).cfs_rq = c;
+    }
+
+    /// `task_dead_fair`: the dead task's blocked load leaves its queue.
+    fn task_dead(&self, s: &mut Sched, p: TaskId) {
+        let se = se_of(s, p);
+        if s.fair.se(se).avg.last_update_time != 0 && !s.fair.se(se).on_rq {
+            pelt::remove_entity_load_avg(s, se);
+            s.fair.se_mut(se).avg.last_update_time = 0;
+        }
     }
 }
