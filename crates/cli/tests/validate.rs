@@ -1,0 +1,51 @@
+//! `schedsim validate` over the oracle scenarios whose every headline schedsim already
+//! reproduces (docs/fidelity.md lists all scenarios with their verdicts): they must stay
+//! inside the real kernel's range, and the command must fail when a headline falls outside.
+
+use std::path::Path;
+use std::process::Command;
+
+fn oracle() -> Option<std::path::PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracle");
+    let ok =
+        p.join("analyze.py").exists() && Command::new("python3").arg("--version").output().is_ok();
+    if !ok {
+        eprintln!("skipping: ../shared/oracle or python3 is missing");
+    }
+    ok.then_some(p)
+}
+
+fn validate(only: &[&str]) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_schedsim"));
+    c.arg("validate").arg(oracle().unwrap());
+    for o in only {
+        c.args(["--only", o]);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn reproduced_scenarios_stay_in_range() {
+    if oracle().is_none() {
+        return;
+    }
+    let out = validate(&["01_", "02_", "12_", "21_"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("17 of 17 headlines in range"), "{text}");
+}
+
+#[test]
+fn a_scenario_outside_the_band_fails_the_command() {
+    if oracle().is_none() {
+        return;
+    }
+    // 04's wakeup latencies need the kernel path costs schedsim does not model yet.
+    let out = validate(&["04_"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OUTSIDE"));
+}
