@@ -60,6 +60,60 @@ pub fn run(w: Workload, cpus: u32, duration: u64, trace: bool) -> SimResult {
     sim::run(w, cfg, &opts, &mut ()).expect("simulation runs")
 }
 
+/// Runs `tasks` on a machine with tracing and the invariant checker on.
+pub fn simulate_cfg(tasks: Vec<TaskSpec>, cfg: Config, duration: u64) -> SimResult {
+    let opts = SimOptions {
+        duration: Some(duration),
+        seed: 1,
+        trace: true,
+        check: true,
+    };
+    sim::run(workload(tasks), cfg, &opts, &mut ()).unwrap_or_else(|e| panic!("{}", e.message))
+}
+
+/// `simulate_cfg` on `cpus` CPUs of the default machine.
+pub fn simulate(tasks: Vec<TaskSpec>, cpus: u32, duration: u64) -> SimResult {
+    let cfg = Config {
+        nr_cpus: cpus,
+        ..Config::default()
+    };
+    simulate_cfg(tasks, cfg, duration)
+}
+
+/// A task spec with explicit attributes and start delay.
+pub fn spec(name: &str, attr: SchedAttr, start_delay: u64, program: Vec<Step>) -> TaskSpec {
+    TaskSpec {
+        attr,
+        start_delay,
+        ..task(name, 0, None, program)
+    }
+}
+
+pub fn fifo(prio: u32) -> SchedAttr {
+    SchedAttr {
+        policy: Policy::Fifo,
+        rt_priority: prio,
+        ..SchedAttr::default()
+    }
+}
+
+pub fn rr(prio: u32) -> SchedAttr {
+    SchedAttr {
+        policy: Policy::Rr,
+        rt_priority: prio,
+        ..SchedAttr::default()
+    }
+}
+
+pub fn pid_of(r: &SimResult, comm: &str) -> i32 {
+    r.sched
+        .tasks
+        .iter()
+        .find(|t| t.comm.as_str() == comm)
+        .unwrap_or_else(|| panic!("no task {comm}"))
+        .pid
+}
+
 pub fn report(w: Workload, cpus: u32, duration: u64) -> Report {
     Report::from_result(&run(w, cpus, duration, false))
 }

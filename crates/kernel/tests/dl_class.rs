@@ -2,26 +2,13 @@
 //! the period, EDF order, DL above RT, admission control with the fair servers' 5 %, and
 //! the fair server rescuing a fair task from an RT hog (core-and-classes.md §3).
 
+mod common;
+
+use common::*;
 use schedsim_kernel::sim::{self, SimOptions, SimResult};
 use schedsim_kernel::{Config, Sched};
 use schedsim_trace::{Comm, Event};
 use schedsim_workload::*;
-
-const MS: u64 = 1_000_000;
-
-fn spec(name: &str, attr: SchedAttr, start_delay: u64, program: Vec<Step>) -> TaskSpec {
-    TaskSpec {
-        name: name.into(),
-        count: 1,
-        attr,
-        affinity: None,
-        cgroup: None,
-        start_delay,
-        program,
-        naming: Naming::Plain,
-        loc: Loc::default(),
-    }
-}
 
 fn dl(runtime: u64, deadline: u64, period: u64) -> SchedAttr {
     SchedAttr {
@@ -33,47 +20,11 @@ fn dl(runtime: u64, deadline: u64, period: u64) -> SchedAttr {
     }
 }
 
-fn fifo(prio: u32) -> SchedAttr {
-    SchedAttr {
-        policy: Policy::Fifo,
-        rt_priority: prio,
-        ..SchedAttr::default()
-    }
-}
-
 fn hog_program() -> Vec<Step> {
     vec![Step::Loop {
         count: None,
         body: vec![Step::Run(Dur::Fixed(MS))],
     }]
-}
-
-fn simulate(tasks: Vec<TaskSpec>, cpus: u32, duration: u64) -> SimResult {
-    let w = Workload {
-        source: "dl-test".into(),
-        tasks,
-        ..Workload::default()
-    };
-    let cfg = Config {
-        nr_cpus: cpus,
-        ..Config::default()
-    };
-    let opts = SimOptions {
-        duration: Some(duration),
-        seed: 1,
-        trace: true,
-        check: true,
-    };
-    sim::run(w, cfg, &opts, &mut ()).expect("simulation runs")
-}
-
-fn pid_of(r: &SimResult, comm: &str) -> i32 {
-    r.sched
-        .tasks
-        .iter()
-        .find(|t| t.comm.as_str() == comm)
-        .unwrap_or_else(|| panic!("no task {comm}"))
-        .pid
 }
 
 /// The run intervals (start, end) of `pid` on CPU `cpu`, from sched_switch.

@@ -14,20 +14,13 @@ use schedsim_kernel::task::TaskId;
 use schedsim_kernel::Config;
 use schedsim_workload::*;
 
-fn simulate(tasks: Vec<TaskSpec>, cpus: u32, duration: u64, scx: Option<ScxSpec>) -> SimResult {
+fn simulate_scx(tasks: Vec<TaskSpec>, cpus: u32, duration: u64, scx: Option<ScxSpec>) -> SimResult {
     let cfg = Config {
         nr_cpus: cpus,
         scx,
         ..Config::default()
     };
-    let opts = SimOptions {
-        duration: Some(duration),
-        seed: 1,
-        trace: true,
-        // The invariant checker runs after every event.
-        check: true,
-    };
-    sim::run(workload(tasks), cfg, &opts, &mut ()).unwrap_or_else(|e| panic!("{}", e.message))
+    simulate_cfg(tasks, cfg, duration)
 }
 
 fn builtin(name: &str) -> Option<ScxSpec> {
@@ -62,7 +55,7 @@ fn ext_hog(name: &str) -> TaskSpec {
 #[test]
 fn simple_fifo_gives_equal_hogs_equal_shares_in_20ms_slices() {
     let tasks = vec![hog("a", 0, None), hog("b", 0, None), hog("c", 0, None)];
-    let r = simulate(tasks, 1, 3000 * MS, builtin("simple"));
+    let r = simulate_scx(tasks, 1, 3000 * MS, builtin("simple"));
     assert!(r.sched.ext.exit.is_none(), "{:?}", r.sched.ext.exit);
     for n in ["a", "b", "c"] {
         let p = id(&r, n);
@@ -83,7 +76,7 @@ fn simple_fifo_gives_equal_hogs_equal_shares_in_20ms_slices() {
 #[test]
 fn simple_fifo_on_two_cpus_shares_four_hogs() {
     let tasks = (0..4).map(|i| hog(&format!("h{i}"), 0, None)).collect();
-    let r = simulate(tasks, 2, 2000 * MS, builtin("simple"));
+    let r = simulate_scx(tasks, 2, 2000 * MS, builtin("simple"));
     assert!(r.sched.ext.exit.is_none());
     for i in 0..4 {
         let t = cpu_time(&r, &format!("h{i}")) as f64 / (2000 * MS) as f64;
@@ -96,7 +89,7 @@ fn simple_vtime_weights_shares_by_nice() {
     // Two waiting tasks at every dispatch (with two, the dispatch before prev is put back
     // always finds just the other one and they alternate, as in the kernel).
     let tasks = vec![hog("n0", 0, None), hog("m0", 0, None), hog("n5", 5, None)];
-    let r = simulate(tasks, 1, 6000 * MS, builtin("simple-vtime"));
+    let r = simulate_scx(tasks, 1, 6000 * MS, builtin("simple-vtime"));
     assert!(r.sched.ext.exit.is_none());
     // scx weights 100 and 33: a 3:1 split.
     let (a, b) = (cpu_time(&r, "n0") as f64, cpu_time(&r, "n5") as f64);
@@ -108,7 +101,7 @@ fn simple_vtime_weights_shares_by_nice() {
 fn partial_mode_a_fair_hog_starves_an_ext_task() {
     let tasks = vec![hog("fairhog", 0, None), ext_hog("exthog")];
     let spec = ScxSpec::builtin("simple").unwrap().partial(true);
-    let r = simulate(tasks, 1, 2000 * MS, Some(spec));
+    let r = simulate_scx(tasks, 1, 2000 * MS, Some(spec));
     assert!(r.sched.ext.exit.is_none());
     assert_eq!(r.sched.task(id(&r, "fairhog")).class, ClassId::Fair);
     assert_eq!(r.sched.task(id(&r, "exthog")).class, ClassId::Ext);
@@ -129,7 +122,7 @@ fn partial_mode_ext_task_runs_when_fair_sleeps() {
     );
     let tasks = vec![sleeper, ext_hog("exthog")];
     let spec = ScxSpec::builtin("simple").unwrap().partial(true);
-    let r = simulate(tasks, 1, 2000 * MS, Some(spec));
+    let r = simulate_scx(tasks, 1, 2000 * MS, Some(spec));
     let (f, e) = (cpu_time(&r, "sleeper"), cpu_time(&r, "exthog"));
     // The fair task preempts the ext one on every wakeup and runs its 10 ms each 40 ms.
     assert!(
@@ -146,7 +139,7 @@ fn full_mode_runs_fair_policy_tasks_under_ext_and_sched_ext_without_policy_in_fa
         t.attr.policy = Policy::Batch;
         t
     }];
-    let r = simulate(tasks.clone(), 1, 1000 * MS, builtin("simple"));
+    let r = simulate_scx(tasks.clone(), 1, 1000 * MS, builtin("simple"));
     for n in ["normal", "batch"] {
         assert_eq!(r.sched.task(id(&r, n)).class, ClassId::Ext);
         assert!(cpu_time(&r, n) > 400 * MS, "{n}");
@@ -154,7 +147,7 @@ fn full_mode_runs_fair_policy_tasks_under_ext_and_sched_ext_without_policy_in_fa
     // The launcher was switched too when the policy loaded.
     assert_eq!(r.sched.task(id(&r, "schedsim")).class, ClassId::Ext);
     // No policy: SCHED_EXT is accepted and runs in fair.
-    let r = simulate(vec![ext_hog("x")], 1, 100 * MS, None);
+    let r = simulate_scx(vec![ext_hog("x")], 1, 100 * MS, None);
     assert_eq!(r.sched.task(id(&r, "x")).class, ClassId::Fair);
     assert!(cpu_time(&r, "x") > 90 * MS);
 }
@@ -175,7 +168,7 @@ impl ExtOps for NeverDispatch {
 #[test]
 fn watchdog_ejects_a_policy_that_never_dispatches_and_tasks_fall_back_to_fair() {
     let spec = ScxSpec::custom("never", || Box::new(NeverDispatch)).partial(true);
-    let r = simulate(vec![ext_hog("victim")], 1, 60_000 * MS, Some(spec));
+    let r = simulate_scx(vec![ext_hog("victim")], 1, 60_000 * MS, Some(spec));
     let e = r.sched.ext.exit.clone().expect("the policy was ejected");
     assert_eq!(e.kind, ScxExitKind::ErrorStall);
     assert_eq!(e.policy, "never");
@@ -203,13 +196,13 @@ fn watchdog_timeout_is_configurable() {
     let spec = ScxSpec::custom("never", || Box::new(NeverDispatch))
         .partial(true)
         .timeout_ms(Some(2000));
-    let r = simulate(vec![ext_hog("victim")], 1, 5000 * MS, Some(spec));
+    let r = simulate_scx(vec![ext_hog("victim")], 1, 5000 * MS, Some(spec));
     let e = r.sched.ext.exit.clone().expect("ejected");
     assert_eq!(e.at, 3000 * MS);
     assert!(e.msg.ends_with("failed to run for 3.000s"), "{}", e.msg);
     // Full mode: the launcher itself stalls; after ejection it forks its tasks in fair.
     let spec = ScxSpec::custom("never", || Box::new(NeverDispatch)).timeout_ms(Some(1000));
-    let r = simulate(vec![hog("late", 0, None)], 1, 3000 * MS, Some(spec));
+    let r = simulate_scx(vec![hog("late", 0, None)], 1, 3000 * MS, Some(spec));
     let e = r.sched.ext.exit.clone().expect("ejected");
     assert!(e.task.as_deref().unwrap().starts_with("schedsim["), "{e}");
     assert_eq!(r.sched.task(id(&r, "late")).class, ClassId::Fair);
@@ -235,7 +228,7 @@ impl ExtOps for AllToCpu1 {
 fn local_on_a_disallowed_cpu_is_a_policy_error() {
     let spec = ScxSpec::custom("cpu1", || Box::new(AllToCpu1));
     let tasks = vec![hog("pinned", 0, Some(vec![0]))];
-    let r = simulate(tasks, 2, 500 * MS, Some(spec));
+    let r = simulate_scx(tasks, 2, 500 * MS, Some(spec));
     let e = r.sched.ext.exit.clone().expect("ejected");
     assert_eq!(e.kind, ScxExitKind::Error);
     let pid = r.sched.task(id(&r, "pinned")).pid;
@@ -272,7 +265,7 @@ impl ExtOps for BadKfunc {
 #[test]
 fn a_kfunc_from_the_wrong_callback_is_a_policy_error() {
     let spec = ScxSpec::custom("badkf", || Box::new(BadKfunc));
-    let r = simulate(vec![hog("h", 0, None)], 1, 100 * MS, Some(spec));
+    let r = simulate_scx(vec![hog("h", 0, None)], 1, 100 * MS, Some(spec));
     let e = r.sched.ext.exit.clone().expect("ejected");
     assert_eq!(e.kind, ScxExitKind::Error);
     assert!(e.msg.contains("scx_bpf_create_dsq"), "{}", e.msg);
@@ -289,7 +282,7 @@ fn default_ops_use_the_global_dsq() {
     }
     let spec = ScxSpec::custom("minimal", || Box::new(Minimal));
     let tasks = (0..3).map(|i| hog(&format!("m{i}"), 0, None)).collect();
-    let r = simulate(tasks, 2, 1200 * MS, Some(spec));
+    let r = simulate_scx(tasks, 2, 1200 * MS, Some(spec));
     assert!(r.sched.ext.exit.is_none());
     let total: u64 = (0..3).map(|i| cpu_time(&r, &format!("m{i}"))).sum();
     assert!(total > 2350 * MS, "both CPUs busy: {total}");
@@ -302,7 +295,7 @@ fn default_ops_use_the_global_dsq() {
 #[test]
 fn central_dispatches_from_cpu_0() {
     let tasks = (0..8).map(|i| hog(&format!("c{i}"), 0, None)).collect();
-    let r = simulate(tasks, 4, 2000 * MS, builtin("central"));
+    let r = simulate_scx(tasks, 4, 2000 * MS, builtin("central"));
     assert!(r.sched.ext.exit.is_none(), "{:?}", r.sched.ext.exit);
     let st = &r.sched.ext.stats;
     assert!(st.dispatch_inserts[0] > 0);
@@ -346,7 +339,7 @@ impl ExtOps for Spinner {
 #[test]
 fn a_dispatch_livelock_is_ejected_instead_of_hanging() {
     let spec = ScxSpec::custom("spinner", || Box::<Spinner>::default());
-    let r = simulate(vec![hog("h", 0, None)], 1, 100 * MS, Some(spec));
+    let r = simulate_scx(vec![hog("h", 0, None)], 1, 100 * MS, Some(spec));
     let e = r.sched.ext.exit.clone().expect("ejected");
     assert_eq!(e.kind, ScxExitKind::ErrorStall);
     assert!(e.msg.contains("dispatch livelock"), "{}", e.msg);

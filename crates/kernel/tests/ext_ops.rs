@@ -12,7 +12,7 @@ use schedsim_kernel::class::ext::kfuncs::ScxCtx;
 use schedsim_kernel::class::ext::ops::{CpuPreemptReason, ExtOps, ScxExitInfo, SCX_SLICE_DFL};
 use schedsim_kernel::class::ext::ScxSpec;
 use schedsim_kernel::class::ClassId;
-use schedsim_kernel::sim::{self, SimOptions, SimResult};
+use schedsim_kernel::sim::SimResult;
 use schedsim_kernel::task::TaskId;
 use schedsim_kernel::Config;
 use schedsim_workload::*;
@@ -99,13 +99,7 @@ fn simulate(tasks: Vec<TaskSpec>, cpus: u32, duration: u64, scx: ScxSpec) -> Sim
         scx: Some(scx),
         ..Config::default()
     };
-    let opts = SimOptions {
-        duration: Some(duration),
-        seed: 1,
-        trace: true,
-        check: true,
-    };
-    sim::run(workload(tasks), cfg, &opts, &mut ()).unwrap_or_else(|e| panic!("{}", e.message))
+    simulate_cfg(tasks, cfg, duration)
 }
 
 fn count(log: &Log, line: &str) -> usize {

@@ -3,42 +3,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+mod common;
+
+use common::*;
 use schedsim_kernel::sim::{self, SimOptions, SimResult};
 use schedsim_kernel::Config;
 use schedsim_trace::{state, Event};
 use schedsim_workload::*;
-
-const MS: u64 = 1_000_000;
-
-fn spec(name: &str, attr: SchedAttr, start_delay: u64, program: Vec<Step>) -> TaskSpec {
-    TaskSpec {
-        name: name.into(),
-        count: 1,
-        attr,
-        affinity: None,
-        cgroup: None,
-        start_delay,
-        program,
-        naming: Naming::Plain,
-        loc: Loc::default(),
-    }
-}
-
-fn fifo(prio: u32) -> SchedAttr {
-    SchedAttr {
-        policy: Policy::Fifo,
-        rt_priority: prio,
-        ..SchedAttr::default()
-    }
-}
-
-fn rr(prio: u32) -> SchedAttr {
-    SchedAttr {
-        policy: Policy::Rr,
-        rt_priority: prio,
-        ..SchedAttr::default()
-    }
-}
 
 fn run_ms(ms: u64) -> Step {
     Step::Run(Dur::Fixed(ms * MS))
@@ -46,38 +17,6 @@ fn run_ms(ms: u64) -> Step {
 
 fn sleep_ms(ms: u64) -> Step {
     Step::Sleep(Dur::Fixed(ms * MS))
-}
-
-fn forever(body: Vec<Step>) -> Vec<Step> {
-    vec![Step::Loop { count: None, body }]
-}
-
-fn simulate(tasks: Vec<TaskSpec>, cpus: u32, duration: u64) -> SimResult {
-    let w = Workload {
-        source: "rt-test".into(),
-        tasks,
-        ..Workload::default()
-    };
-    let cfg = Config {
-        nr_cpus: cpus,
-        ..Config::default()
-    };
-    let opts = SimOptions {
-        duration: Some(duration),
-        seed: 1,
-        trace: true,
-        check: true,
-    };
-    sim::run(w, cfg, &opts, &mut ()).expect("simulation runs")
-}
-
-fn pid_of(r: &SimResult, comm: &str) -> i32 {
-    r.sched
-        .tasks
-        .iter()
-        .find(|t| t.comm.as_str() == comm)
-        .unwrap_or_else(|| panic!("no task {comm}"))
-        .pid
 }
 
 fn exited_at(r: &SimResult, comm: &str) -> u64 {
@@ -443,7 +382,9 @@ fn bad_rt_priorities_are_refused() {
     assert!(s.check_attr(&bad_fair).unwrap_err().contains("EINVAL"));
 }
 
-fn simulate_cfg(tasks: Vec<TaskSpec>, cfg: Config, duration: u64) -> SimResult {
+/// Without the invariant checker: it does not yet know that a throttled rt_rq leaves
+/// `nr_running` (RT group throttling).
+fn simulate_unchecked(tasks: Vec<TaskSpec>, cfg: Config, duration: u64) -> SimResult {
     let w = Workload {
         source: "rt-test".into(),
         tasks,
@@ -469,7 +410,7 @@ fn rt_group_sched_throttles_rt_to_its_runtime_per_period() {
         ..Config::default()
     };
     let tasks = vec![spec("rt", fifo(10), MS, forever(vec![run_ms(10)]))];
-    let r = simulate_cfg(tasks, cfg, 3000 * MS);
+    let r = simulate_unchecked(tasks, cfg, 3000 * MS);
     let rt = pid_of(&r, "rt");
     let iv: Vec<_> = intervals(&r)[0]
         .iter()
@@ -492,7 +433,7 @@ fn rt_group_sched_throttles_rt_to_its_runtime_per_period() {
         spec("fair", SchedAttr::default(), 0, forever(vec![run_ms(10)])),
         spec("rt", fifo(10), MS, forever(vec![run_ms(10)])),
     ];
-    let r = simulate_cfg(tasks, cfg, 3000 * MS);
+    let r = simulate_unchecked(tasks, cfg, 3000 * MS);
     let fair = pid_of(&r, "fair");
     let ran: u64 = intervals(&r)[0]
         .iter()
@@ -510,7 +451,7 @@ fn rt_group_sched_throttles_rt_to_its_runtime_per_period() {
         ..Config::default()
     };
     let tasks = vec![spec("rt", fifo(10), MS, forever(vec![run_ms(10)]))];
-    let r = simulate_cfg(tasks, cfg, 2000 * MS);
+    let r = simulate_unchecked(tasks, cfg, 2000 * MS);
     assert_eq!(intervals(&r)[0].last().unwrap().2, pid_of(&r, "rt"));
     assert_eq!(intervals(&r)[0].last().unwrap().0, MS);
 }
