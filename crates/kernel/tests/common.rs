@@ -60,15 +60,20 @@ pub fn run(w: Workload, cpus: u32, duration: u64, trace: bool) -> SimResult {
     sim::run(w, cfg, &opts, &mut ()).expect("simulation runs")
 }
 
-/// Runs `tasks` on a machine with tracing and the invariant checker on.
-pub fn simulate_cfg(tasks: Vec<TaskSpec>, cfg: Config, duration: u64) -> SimResult {
+/// Runs a workload with tracing and the invariant checker on.
+pub fn simulate_workload(w: Workload, cfg: Config, duration: u64) -> SimResult {
     let opts = SimOptions {
         duration: Some(duration),
         seed: 1,
         trace: true,
         check: true,
     };
-    sim::run(workload(tasks), cfg, &opts, &mut ()).unwrap_or_else(|e| panic!("{}", e.message))
+    sim::run(w, cfg, &opts, &mut ()).unwrap_or_else(|e| panic!("{}", e.message))
+}
+
+/// Runs `tasks` on a machine with tracing and the invariant checker on.
+pub fn simulate_cfg(tasks: Vec<TaskSpec>, cfg: Config, duration: u64) -> SimResult {
+    simulate_workload(workload(tasks), cfg, duration)
 }
 
 /// `simulate_cfg` on `cpus` CPUs of the default machine.

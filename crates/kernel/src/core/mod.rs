@@ -3,6 +3,7 @@
 //! through `class_of(..)`.
 
 pub mod fork;
+pub mod pi;
 pub mod schedule;
 pub mod syscalls;
 pub mod tick;

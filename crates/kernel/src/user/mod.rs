@@ -411,9 +411,14 @@ impl Userspace {
                             ),
                         ))
                     }
-                    Some(_) => {
-                        let prio = futex_prio(s, t);
+                    Some(o) => {
+                        let prio = self.mutex_waiter_prio(s, m, t);
                         self.sync.mutexes[m].waiters.push(prio, t);
+                        // rt_mutex_adjust_prio_chain: boost the owner (and whoever it waits
+                        // for) before sleeping.
+                        if self.workload.mutexes[m].pi {
+                            self.adjust_pi_chain(s, cpu, o);
+                        }
                         self.block(s, t, Blocked::Mutex(m));
                     }
                 }
@@ -490,13 +495,65 @@ impl Userspace {
                 ),
             ));
         }
-        // Hand the mutex to the first waiter (futex order).
+        // Hand the mutex to the first waiter (futex order; PI mutexes by priority).
         let next = self.sync.mutexes[m].waiters.pop();
         self.sync.mutexes[m].owner = next;
+        if let Some(w) = next {
+            // The new owner no longer waits on this mutex.
+            self.threads[&w].blocked = None;
+        }
+        if self.workload.mutexes[m].pi {
+            // mark_wakeup_next_waiter: the unlocking task drops this mutex's boost first,
+            // then the new owner inherits from the waiters left.
+            let cpu = ctx.cpu();
+            self.adjust_pi_chain(s, cpu, t);
+            if let Some(w) = next {
+                self.adjust_pi_chain(s, cpu, w);
+            }
+        }
         if let Some(w) = next {
             self.wake(s, ctx, w);
         }
         Ok(())
+    }
+
+    /// The queue priority of a mutex waiter: the task's effective priority for a PI mutex
+    /// (rt_mutex waiter order), else the futex priority.
+    fn mutex_waiter_prio(&self, s: &Sched, m: usize, t: TaskId) -> i32 {
+        if self.workload.mutexes[m].pi {
+            s.task(t).prio
+        } else {
+            futex_prio(s, t)
+        }
+    }
+
+    /// `rt_mutex_adjust_prio_chain`: `owner` runs at the priority of the top waiter of the
+    /// PI mutexes it holds; if it is itself blocked on a PI mutex, its new priority requeues
+    /// it there and the walk continues with that mutex's owner.
+    fn adjust_pi_chain(&mut self, s: &mut Sched, cpu: u32, mut owner: TaskId) {
+        for _ in 0..=self.sync.mutexes.len() {
+            let boost = (0..self.sync.mutexes.len())
+                .filter(|&i| self.workload.mutexes[i].pi)
+                .filter(|&i| self.sync.mutexes[i].owner == Some(owner))
+                .filter_map(|i| self.sync.mutexes[i].waiters.top_prio())
+                .min();
+            s.rt_mutex_setprio(cpu, owner, boost);
+            let Some(Blocked::Mutex(m2)) = self.threads[&owner].blocked.clone() else {
+                return;
+            };
+            if !self.workload.mutexes[m2].pi {
+                return;
+            }
+            let prio = s.task(owner).prio;
+            if !self.sync.mutexes[m2].waiters.remove(owner) {
+                return;
+            }
+            self.sync.mutexes[m2].waiters.push(prio, owner);
+            match self.sync.mutexes[m2].owner {
+                Some(next) => owner = next,
+                None => return,
+            }
+        }
     }
 
     fn fork(&mut self, s: &mut Sched, parent: TaskId, spec_i: usize) -> Result<(), UserError> {

@@ -35,6 +35,18 @@ impl WaitQueue {
         self.waiters.is_empty()
     }
 
+    /// The priority the first waiter was queued with (the top waiter of a PI mutex).
+    pub fn top_prio(&self) -> Option<i32> {
+        self.waiters.front().map(|&(p, _)| p)
+    }
+
+    /// Takes a waiter out (to requeue it at a new priority).
+    pub fn remove(&mut self, t: TaskId) -> bool {
+        let before = self.waiters.len();
+        self.waiters.retain(|&(_, w)| w != t);
+        self.waiters.len() != before
+    }
+
     pub fn contains(&self, t: TaskId) -> bool {
         self.waiters.iter().any(|&(_, w)| w == t)
     }

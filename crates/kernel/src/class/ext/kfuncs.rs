@@ -118,8 +118,8 @@ impl<'a> ScxCtx<'a> {
             return;
         }
         if self.s.task(p).class != ClassId::Ext {
-            let n = self.name(p);
-            self.err(format!("{kfunc}: {n} is not on sched_ext"), Some(p));
+            // finish_dispatch: a task that left sched_ext (a class change, a PI boost) since
+            // the policy queued it is a stale dispatch, and is dropped without an error.
             return;
         }
         // scx_dsq_insert_preamble

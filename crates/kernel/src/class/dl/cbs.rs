@@ -1,0 +1,319 @@
+//! The constant bandwidth server (deadline.c): replenishment, `update_dl_entity`, the
+//! replenishment timer's arming, the EDF tree (`__enqueue_dl_entity`/`__dequeue_dl_entity`),
+//! `enqueue_dl_entity`, and charging (`update_curr_dl_se`, `update_curr_dl`).
+
+use super::*;
+
+/// `replenish_dl_new_period`: a fresh period from now (a deferred server re-arms).
+pub(super) fn replenish_dl_new_period(s: &mut Sched, cpu: u32, k: DlKey) {
+    let now = s.rq(cpu).clock;
+    let e = se_mut(s, cpu, k);
+    e.deadline = now + e.dl_deadline;
+    e.runtime = e.dl_runtime as i64;
+    if e.dl_defer && !e.dl_defer_running {
+        e.dl_throttled = true;
+        e.dl_defer_armed = true;
+    }
+}
+
+/// `setup_new_dl_entity`.
+pub(super) fn setup_new_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
+    if se(s, cpu, k).dl_throttled {
+        return;
+    }
+    replenish_dl_new_period(s, cpu, k);
+}
+
+/// `replenish_dl_entity`: add periods until the runtime is positive (the overrun is
+/// carried), restart if it lags behind now; a deferred server may re-arm.
+pub(super) fn replenish_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
+    let now = s.rq(cpu).clock;
+    {
+        let e = se_mut(s, cpu, k);
+        if e.dl_deadline == 0 || (e.dl_defer_armed && e.overflow(now)) {
+            e.deadline = now + e.dl_deadline;
+            e.runtime = e.dl_runtime as i64;
+        }
+        if e.dl_yielded && e.runtime > 0 {
+            e.runtime = 0;
+        }
+        while e.runtime <= 0 {
+            e.deadline += e.dl_period;
+            e.runtime += e.dl_runtime as i64;
+        }
+    }
+    if dl_time_before(se(s, cpu, k).deadline, now) {
+        // "DL replenish lagged too much"
+        replenish_dl_new_period(s, cpu, k);
+    }
+    let e = se_mut(s, cpu, k);
+    e.dl_yielded = false;
+    e.dl_throttled = false;
+    if e.dl_defer_armed {
+        e.dl_defer_armed = false;
+        return;
+    }
+    if e.dl_defer
+        && !e.dl_defer_running
+        && dl_time_before(now, e.deadline.wrapping_sub(e.runtime as u64))
+    {
+        e.dl_defer_armed = true;
+        e.dl_throttled = true;
+        if !start_dl_timer(s, cpu, k) {
+            cancel_dl_timer(s, cpu, k);
+            let e = se_mut(s, cpu, k);
+            e.dl_defer_armed = false;
+            e.dl_throttled = false;
+        }
+    }
+}
+
+/// `update_dl_entity`: a wakeup keeps the current deadline and runtime unless they would
+/// overflow the bandwidth; a constrained (or running deferred) entity then gets the revised
+/// runtime `dl_density · (deadline − now)` instead of a new period.
+pub(super) fn update_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
+    let now = s.rq(cpu).clock;
+    let e = se(s, cpu, k);
+    if dl_time_before(e.deadline, now) || e.overflow(now) {
+        if (!e.is_implicit() || (e.dl_defer && e.dl_defer_running))
+            && !dl_time_before(e.deadline, now)
+        {
+            // update_dl_revised_wakeup
+            let laxity = e.deadline - now;
+            let rt = ((e.dl_density as u128 * laxity as u128) >> BW_SHIFT) as i64;
+            se_mut(s, cpu, k).runtime = rt;
+            return;
+        }
+        se_mut(s, cpu, k).dl_defer_running = false;
+        replenish_dl_new_period(s, cpu, k);
+    } else if e.dl_server && e.dl_defer && !e.dl_defer_running {
+        let e = se_mut(s, cpu, k);
+        e.dl_defer_armed = true;
+        e.dl_throttled = true;
+    }
+}
+
+/// `start_dl_timer`: arm the replenishment timer at the next period (or, for an armed
+/// deferred server, at the zero-laxity instant `deadline − runtime`). False if that is
+/// already in the past.
+pub(super) fn start_dl_timer(s: &mut Sched, cpu: u32, k: DlKey) -> bool {
+    let now = s.now;
+    let e = se(s, cpu, k);
+    let act = if e.dl_defer_armed {
+        e.deadline.wrapping_sub(e.runtime as u64)
+    } else {
+        e.next_period()
+    };
+    // ktime_us_delta(act, now) < 0
+    if (act as i64 - now as i64) / 1000 < 0 {
+        return false;
+    }
+    if e.timer_at.is_none() {
+        let at = act.max(now);
+        let e = se_mut(s, cpu, k);
+        e.timer_at = Some(at);
+        e.timer_gen = e.timer_gen.wrapping_add(1);
+        let gen = e.timer_gen;
+        let task = match k {
+            DlKey::Task(p) => Some(p),
+            DlKey::Server => None,
+        };
+        s.queue.push(at, EventKind::DlTimer { cpu, task, gen });
+    }
+    true
+}
+
+/// `hrtimer_try_to_cancel(&dl_se->dl_timer)`.
+pub(super) fn cancel_dl_timer(s: &mut Sched, cpu: u32, k: DlKey) {
+    let e = se_mut(s, cpu, k);
+    e.timer_at = None;
+    e.timer_gen = e.timer_gen.wrapping_add(1);
+}
+
+/// `inc_dl_deadline`/`dec_dl_deadline`: `earliest_dl.curr`, cpudl and cpupri follow the
+/// tree.
+pub(super) fn update_earliest(s: &mut Sched, cpu: u32) {
+    let dl = &s.rq(cpu).dl;
+    let was = dl.earliest_curr;
+    let now_e = dl.tree.first().map_or(0, |&(d, _, _)| d);
+    s.rq_mut(cpu).dl.earliest_curr = now_e;
+    if was == 0 && now_e != 0 {
+        cpupri_set(s, cpu, CPUPRI_HIGHER_PRIO);
+    } else if was != 0 && now_e == 0 {
+        let p = s.rq(cpu).rt.highest_prio_curr;
+        cpupri_set(s, cpu, p);
+    }
+}
+
+/// The task prio `cpupri_set` maps to `CPUPRI_HIGHER` (deadline work present).
+pub(super) const CPUPRI_HIGHER_PRIO: i32 = MAX_RT_PRIO;
+
+/// `__enqueue_dl_entity` + `inc_dl_tasks`.
+pub(super) fn __enqueue_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
+    if se(s, cpu, k).node.is_some() {
+        return;
+    }
+    let d = se(s, cpu, k).deadline;
+    let dl = &mut s.rq_mut(cpu).dl;
+    dl.seq += 1;
+    let key = (d, dl.seq);
+    dl.tree.insert((d, dl.seq, k));
+    dl.dl_nr_running += 1;
+    se_mut(s, cpu, k).node = Some(key);
+    if matches!(k, DlKey::Task(_)) {
+        s.add_nr_running(cpu, 1);
+    }
+    update_earliest(s, cpu);
+}
+
+/// `__dequeue_dl_entity` + `dec_dl_tasks` (nothing if not queued).
+pub(super) fn __dequeue_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
+    let Some((d, seq)) = se(s, cpu, k).node else {
+        return;
+    };
+    se_mut(s, cpu, k).node = None;
+    let dl = &mut s.rq_mut(cpu).dl;
+    dl.tree.remove(&(d, seq, k));
+    dl.dl_nr_running -= 1;
+    if matches!(k, DlKey::Task(_)) {
+        s.add_nr_running(cpu, -1);
+    }
+    update_earliest(s, cpu);
+}
+
+/// `dl_check_constrained_dl`: a constrained task waking after its deadline but before its
+/// next period would overrun its bandwidth: throttle it until the next period.
+pub(super) fn dl_check_constrained_dl(s: &mut Sched, cpu: u32, k: DlKey) {
+    let now = s.rq(cpu).clock;
+    let e = se(s, cpu, k);
+    if dl_time_before(e.deadline, now) && dl_time_before(now, e.next_period()) {
+        if !start_dl_timer(s, cpu, k) {
+            return;
+        }
+        let e = se_mut(s, cpu, k);
+        e.dl_throttled = true;
+        if e.runtime > 0 {
+            e.runtime = 0;
+        }
+    }
+}
+
+/// `enqueue_dl_entity`.
+pub(super) fn enqueue_dl_entity(s: &mut Sched, cpu: u32, k: DlKey, flags: u32) {
+    let e = se(s, cpu, k);
+    if !e.dl_throttled && !e.is_implicit() {
+        dl_check_constrained_dl(s, cpu, k);
+    }
+    let e = se(s, cpu, k);
+    if !e.dl_defer && e.dl_throttled && flags & enqueue::REPLENISH == 0 {
+        // Throttled: stays off the tree until its timer.
+        return;
+    }
+    if flags & enqueue::WAKEUP != 0 {
+        update_dl_entity(s, cpu, k);
+    } else if flags & enqueue::REPLENISH != 0 {
+        replenish_dl_entity(s, cpu, k);
+    } else if flags & enqueue::RESTORE != 0
+        && dl_time_before(se(s, cpu, k).deadline, s.rq(cpu).clock)
+    {
+        setup_new_dl_entity(s, cpu, k);
+    }
+    if se(s, cpu, k).dl_throttled && start_dl_timer(s, cpu, k) {
+        return;
+    }
+    if se(s, cpu, k).dl_throttled {
+        cancel_dl_timer(s, cpu, k);
+        let e = se_mut(s, cpu, k);
+        e.dl_defer_armed = false;
+        e.dl_throttled = false;
+    }
+    __enqueue_dl_entity(s, cpu, k);
+}
+
+/// `dequeue_dl_entity`.
+pub(super) fn dequeue_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
+    __dequeue_dl_entity(s, cpu, k);
+}
+
+/// `update_curr_dl_se`: charge `delta` and throttle at exhaustion (or yield), with the
+/// replenishment timer at the next period; a deferred server that ran out while armed
+/// restarts its period and re-arms instead (`idle`: the charge is idle time).
+pub(super) fn update_curr_dl_se(s: &mut Sched, cpu: u32, k: DlKey, delta: i64, idle: bool) {
+    let e = se(s, cpu, k);
+    let throttle_now;
+    if delta <= 0 {
+        if !e.dl_yielded {
+            return;
+        }
+        throttle_now = true;
+    } else {
+        if e.dl_server && e.dl_throttled && !e.dl_defer {
+            return;
+        }
+        let e = se_mut(s, cpu, k);
+        e.runtime -= delta;
+        if e.dl_defer && e.dl_throttled && e.runtime_exceeded() {
+            // Fair work ran in the background: back to the initial deferred state.
+            if e.dl_defer_idle {
+                return;
+            }
+            e.dl_defer_running = false;
+            cancel_dl_timer(s, cpu, k);
+            replenish_dl_new_period(s, cpu, k);
+            if idle {
+                se_mut(s, cpu, k).dl_defer_idle = true;
+            }
+            start_dl_timer(s, cpu, k);
+            return;
+        }
+        throttle_now = false;
+    }
+    let e = se(s, cpu, k);
+    if e.runtime_exceeded() || e.dl_yielded || throttle_now {
+        let e = se_mut(s, cpu, k);
+        e.dl_throttled = true;
+        if e.runtime_exceeded() && e.flags & SCHED_FLAG_DL_OVERRUN != 0 {
+            e.dl_overrun = true;
+        }
+        dequeue_dl_entity(s, cpu, k);
+        if let DlKey::Task(p) = k {
+            dequeue_pushable_dl_task(s, cpu, p);
+        }
+        if !start_dl_timer(s, cpu, k) {
+            match k {
+                DlKey::Server => enqueue_dl_entity(s, cpu, k, enqueue::REPLENISH),
+                DlKey::Task(p) => enqueue_task_dl(s, cpu, p, enqueue::REPLENISH),
+            }
+        }
+        if s.rq(cpu).dl.leftmost() != Some(k) {
+            s.resched_curr(cpu);
+        }
+    }
+}
+
+/// `update_curr_dl`: charge the running deadline task.
+pub(super) fn update_curr_dl(s: &mut Sched, cpu: u32) {
+    let curr = s.curr(cpu);
+    if !dl_task(s, curr) || !on_dl_rq(s, cpu, DlKey::Task(curr)) {
+        return;
+    }
+    let now = s.rq(cpu).clock_task;
+    let delta = now as i64 - s.rq(cpu).dl.exec_start as i64;
+    if delta > 0 {
+        s.rq_mut(cpu).dl.exec_start = now;
+    }
+    update_curr_dl_se(s, cpu, DlKey::Task(curr), delta, false);
+}
+
+/// `enqueue_task_dl`.
+pub(super) fn enqueue_task_dl(s: &mut Sched, cpu: u32, p: TaskId, flags: u32) {
+    if s.task(p).normal_prio >= 0 {
+        // De-boosted: nothing to queue.
+        se_mut(s, cpu, DlKey::Task(p)).dl_throttled = false;
+        return;
+    }
+    enqueue_dl_entity(s, cpu, DlKey::Task(p), flags);
+    if s.curr(cpu) != p && !task_se(s, p).dl_throttled && s.task(p).nr_cpus_allowed > 1 {
+        enqueue_pushable_dl_task(s, cpu, p);
+    }
+}

@@ -1,0 +1,90 @@
+//! The replenishment timer: `dl_task_timer` and `dl_server_timer`, reached from the event
+//! loop through `dl_timer_fired`.
+
+use super::*;
+
+/// A `dl_timer` expired (`dl_task_timer` / `dl_server_timer`), from the event loop.
+pub fn dl_timer_fired(s: &mut Sched, cpu: u32, task: Option<TaskId>, gen: u32) {
+    let (cpu, k) = match task {
+        Some(p) => {
+            if dl_home(s, p).is_none() {
+                return;
+            }
+            (s.task(p).cpu, DlKey::Task(p))
+        }
+        None => (cpu, DlKey::Server),
+    };
+    let e = se(s, cpu, k);
+    if e.timer_gen != gen || e.timer_at.is_none() {
+        return;
+    }
+    se_mut(s, cpu, k).timer_at = None;
+    s.update_rq_clock(cpu);
+    match k {
+        DlKey::Server => dl_server_timer(s, cpu),
+        DlKey::Task(p) => dl_task_timer(s, cpu, p),
+    }
+    s.mark_dirty(cpu);
+}
+
+/// `dl_task_timer`.
+pub(super) fn dl_task_timer(s: &mut Sched, cpu: u32, p: TaskId) {
+    let k = DlKey::Task(p);
+    if !dl_task(s, p) || !se(s, cpu, k).dl_throttled {
+        return;
+    }
+    if s.task(p).on_rq != OnRq::Queued {
+        replenish_dl_entity(s, cpu, k);
+        return;
+    }
+    enqueue_task_dl(s, cpu, p, enqueue::REPLENISH);
+    if dl_task(s, s.curr(cpu)) {
+        DlClass.wakeup_preempt(s, cpu, p, 0);
+    } else {
+        s.resched_curr(cpu);
+    }
+    push_dl_tasks(s, cpu, s.curr(cpu));
+}
+
+/// `dl_server_timer`: a deferred server still far from zero laxity pushes its timer on;
+/// otherwise it starts running (`dl_defer_running`) and is queued with a replenishment.
+pub(super) fn dl_server_timer(s: &mut Sched, cpu: u32) {
+    let k = DlKey::Server;
+    let e = se(s, cpu, k);
+    if !e.dl_throttled || e.dl_runtime == 0 {
+        return;
+    }
+    if e.dl_defer_idle {
+        // Only idle time used the period: nothing to serve.
+        dl_server_stop(s, cpu);
+        return;
+    }
+    let now = s.rq(cpu).clock;
+    if e.dl_defer_armed {
+        let zero_lax = e.deadline.wrapping_sub(e.runtime as u64);
+        if dl_time_before(now, zero_lax.wrapping_sub(DL_SERVER_MIN_RES)) {
+            // hrtimer_forward_now
+            let e = se_mut(s, cpu, k);
+            e.timer_at = Some(zero_lax);
+            e.timer_gen = e.timer_gen.wrapping_add(1);
+            let gen = e.timer_gen;
+            s.queue.push(
+                zero_lax,
+                EventKind::DlTimer {
+                    cpu,
+                    task: None,
+                    gen,
+                },
+            );
+            return;
+        }
+        se_mut(s, cpu, k).dl_defer_running = true;
+    }
+    enqueue_dl_entity(s, cpu, k, enqueue::REPLENISH);
+    let server = se(s, cpu, k).clone();
+    match curr_dl_entity(s, cpu) {
+        Some(c) if !dl_entity_preempt(&server, &c) => {}
+        _ => s.resched_curr(cpu),
+    }
+    push_dl_tasks(s, cpu, s.curr(cpu));
+}
