@@ -86,13 +86,12 @@ pub fn calc_delta(delta_exec: u64, weight: u64, lw: &LoadWeight) -> u64 {
     let inv = if lw.inv_weight != 0 {
         lw.inv_weight as u64
     } else {
+        // __update_inv_weight: weight 0 divides to the largest inverse.
         let w = scale_load_down(lw.weight);
         if w >= WMULT_CONST {
             1
-        } else if w == 0 {
-            WMULT_CONST
         } else {
-            WMULT_CONST / w
+            WMULT_CONST.checked_div(w).unwrap_or(WMULT_CONST)
         }
     };
     // __update_inv_weight + mul_u32_u32 / fls normalisation.

@@ -159,9 +159,9 @@ impl Sched {
         } else {
             match p.state & 0x7f {
                 0 => state::RUNNING,
-                s => 1 << (31 - s.leading_zeros()),
+                s => 1u64 << (31 - s.leading_zeros()),
             }
-        } as u64;
+        };
         let ev = Event::Switch {
             prev_comm: p.comm,
             prev_pid: p.pid,
