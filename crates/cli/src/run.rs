@@ -104,7 +104,9 @@ pub fn run(a: RunArgs) -> Result<(), String> {
         cfg.scx = Some(spec);
     }
     let duration = match &a.duration {
-        Some(d) => Some(parse_ns(d).ok_or_else(|| format!("--duration {d}: expected e.g. 10s"))?),
+        Some(d) => Some(parse_ns(d).ok_or_else(|| {
+            format!("--duration {d}: expected a duration such as 500ms, 10s, 2min or 1h")
+        })?),
         None => None,
     };
     if duration.is_none() && wl.duration.is_none() {

@@ -333,13 +333,20 @@ impl Config {
     }
 }
 
-/// `100ns`, `2us`, `1.5ms`, `1s`, or a bare number of ns.
+/// `100ns`, `2us`, `1.5ms`, `1s`, `2min`, `1h`, or a bare number of ns.
 pub fn parse_ns(s: &str) -> Option<u64> {
     let s = s.trim();
-    let (num, mul) = [("ns", 1.0), ("us", 1e3), ("ms", 1e6), ("s", 1e9)]
-        .iter()
-        .find_map(|(u, m)| s.strip_suffix(u).map(|n| (n, *m)))
-        .unwrap_or((s, 1.0));
+    let (num, mul) = [
+        ("ns", 1.0),
+        ("us", 1e3),
+        ("ms", 1e6),
+        ("min", 6e10),
+        ("h", 3.6e12),
+        ("s", 1e9),
+    ]
+    .iter()
+    .find_map(|(u, m)| s.strip_suffix(u).map(|n| (n, *m)))
+    .unwrap_or((s, 1.0));
     let v: f64 = num.trim().parse().ok()?;
     (v >= 0.0 && v.is_finite()).then(|| (v * mul).round() as u64)
 }
@@ -367,6 +374,14 @@ mod tests {
         assert_eq!(c.base_slice(), 700_000);
         c.nr_cpus = 64;
         assert_eq!(c.base_slice(), 2_800_000);
+    }
+
+    #[test]
+    fn durations_take_units_up_to_hours() {
+        assert_eq!(parse_ns("1.5ms"), Some(1_500_000));
+        assert_eq!(parse_ns("2min"), Some(120_000_000_000));
+        assert_eq!(parse_ns("1h"), Some(3_600_000_000_000));
+        assert_eq!(parse_ns("-1s"), None);
     }
 
     #[test]
