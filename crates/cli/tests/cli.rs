@@ -108,3 +108,18 @@ fn same_seed_gives_byte_identical_outputs() {
     };
     assert_eq!(run("a"), run("b"));
 }
+
+#[test]
+fn more_tasks_than_pid_max_fail_like_fork_does() {
+    let f = tmp(
+        "many.toml",
+        "duration = \"10ms\"\n[[task]]\nname = \"many\"\ncount = 40000\nprogram = [\"sleep 1s\"]\n",
+    );
+    let out = schedsim(&["run", &f, "-q"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("EAGAIN") && err.contains("pid_max is 32768"),
+        "{err}"
+    );
+}

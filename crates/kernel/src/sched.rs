@@ -59,6 +59,8 @@ pub struct Sched {
     pub this_cpu: u32,
     dirty_flag: Vec<bool>,
     next_pid: i32,
+    /// Live user tasks (`nr_threads`), bounded by `pid_max`.
+    pub nr_threads: u32,
 }
 
 impl Sched {
@@ -78,6 +80,7 @@ impl Sched {
             dirty: VecDeque::new(),
             dirty_flag: vec![false; n],
             next_pid: 1000,
+            nr_threads: 0,
             this_cpu: 0,
             now: 0,
             cfg,
@@ -98,6 +101,12 @@ impl Sched {
 
     pub fn nr_cpus(&self) -> u32 {
         self.cfg.nr_cpus
+    }
+
+    /// `pid_max` as the kernel sizes it at boot (`pid_idr_init`): the default 32768, or
+    /// 1024 per possible CPU if that is more.
+    pub fn pid_max(&self) -> u32 {
+        32_768.max(1024 * self.nr_cpus())
     }
 
     pub fn task(&self, p: TaskId) -> &Task {
@@ -171,6 +180,7 @@ impl Sched {
     pub fn new_task(&mut self, comm: Comm, cpu: u32) -> TaskId {
         let pid = self.next_pid;
         self.next_pid += 1;
+        self.nr_threads += 1;
         let cfs = self.rqs[cpu as usize].cfs;
         self.alloc_task(pid, comm, cpu, cfs)
     }

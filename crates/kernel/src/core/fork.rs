@@ -21,6 +21,14 @@ impl Sched {
         affinity: Option<&CpuMask>,
     ) -> Result<TaskId, String> {
         let this_cpu = self.task(parent).cpu;
+        // alloc_pid: no free pid once pid_max tasks are alive.
+        if self.nr_threads >= self.pid_max() {
+            return Err(format!(
+                "fork failed with EAGAIN: {} tasks alive, pid_max is {}",
+                self.nr_threads,
+                self.pid_max()
+            ));
+        }
         let child = self.new_task(Comm::new(comm), this_cpu);
         // sched_fork: the child starts from the parent's policy and priority; the
         // attributes it is created with are then applied as a sched_setattr would.

@@ -231,6 +231,7 @@ impl Sched {
         if self.task(prev).state == tstate::DEAD && !self.task(prev).exited {
             // finish_task_switch: the dead task's last switch-out.
             self.task_mut(prev).exited = true;
+            self.nr_threads -= 1;
             self.task_stats[prev.0 as usize].exited_at = Some(now);
             let c = self.task(prev).class;
             class_of(c).task_dead(self, prev);
