@@ -123,3 +123,14 @@ fn more_tasks_than_pid_max_fail_like_fork_does() {
         "{err}"
     );
 }
+
+#[test]
+fn cgroup_settings_are_refused_not_ignored() {
+    let out = schedsim(&["run", "examples/cgroups.toml", "-q"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("examples/cgroups.toml:") && err.contains("not simulated yet"),
+        "{err}"
+    );
+}

@@ -96,6 +96,7 @@ pub fn try_run(
     opts: &SimOptions,
     progress: &mut dyn Progress,
 ) -> Result<SimResult, SimError> {
+    refuse_cgroups(&workload).map_err(SimError::User)?;
     let mut checker = opts.check.then(crate::check::Checker::new);
     let mut last_event = None;
     let duration = opts.duration.or(workload.duration);
@@ -205,6 +206,33 @@ fn check_now(
             violation,
         }))
     })
+}
+
+/// Group scheduling is not simulated yet: a workload that configures cgroups or starts a
+/// task in one is refused, naming the place, rather than run as if the groups did not exist.
+fn refuse_cgroups(w: &Workload) -> Result<(), UserError> {
+    let why = "group scheduling (cgroups) is not simulated yet";
+    if let Some(c) = w.cgroup_files.first() {
+        return Err(UserError {
+            task: "(setup)".into(),
+            message: format!(
+                "{}:{}: cgroup {} {}: {why}",
+                w.source, c.loc, c.path, c.file
+            ),
+        });
+    }
+    if let Some(t) = w.tasks.iter().find(|t| t.cgroup.is_some()) {
+        return Err(UserError {
+            task: t.name.clone(),
+            message: format!(
+                "{}:{}: starts in cgroup `{}`: {why}",
+                w.source,
+                t.loc,
+                t.cgroup.as_deref().unwrap_or("")
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn all_exited(s: &Sched, user: &Userspace) -> bool {
