@@ -91,6 +91,7 @@ fn first_difference(a: &Workload, b: &Workload) -> String {
     field!(barriers);
     field!(timers);
     field!(sysctls);
+    field!(cgroups);
     field!(cgroup_files);
     "the models differ".into()
 }

@@ -1,6 +1,7 @@
 //! `schedsim`: run a workload through the simulated Linux 6.18 scheduler and write what the
 //! kernel would have traced, plus the metrics scheduler developers quote.
 
+mod cgroup;
 mod convert;
 mod load;
 mod run;

@@ -7,9 +7,10 @@ use clap::Args;
 use schedsim_kernel::config::parse_ns;
 use schedsim_kernel::report::Report;
 use schedsim_kernel::sim::{self, Progress, SimOptions};
-use schedsim_output::write_atomically;
+use schedsim_output::{write_atomically, FileSink, Format};
+use schedsim_trace::TraceSink;
 
-use crate::load;
+use crate::{cgroup, load};
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -39,6 +40,11 @@ pub struct RunArgs {
     /// Set a scheduler sysctl or debugfs knob: NAME=VALUE (repeatable).
     #[arg(long = "sysctl", value_name = "NAME=VALUE")]
     pub sysctls: Vec<String>,
+    /// Create a cgroup and write one of its files, in the file's v1 or v2 name
+    /// (repeatable): /q50:cpu.cfs_quota_us=50000, /web:cpu.max="50000 100000"; a bare PATH
+    /// only creates the group. Applied after the workload's [cgroup] tables.
+    #[arg(long = "cgroup", value_name = "PATH[:FILE=VALUE]")]
+    pub cgroups: Vec<String>,
     /// Verify the simulated kernel's invariants after every event; stop at the first
     /// broken one with a report.
     #[arg(long)]
@@ -72,7 +78,10 @@ impl Progress for Bar {
 }
 
 pub fn run(a: RunArgs) -> Result<(), String> {
-    let wl = load::workload(&a.workload)?;
+    let mut wl = load::workload(&a.workload)?;
+    for c in &a.cgroups {
+        cgroup::parse_flag(c)?.add_to(&mut wl);
+    }
     let mut cfg = load::machine(&a.machine)?;
     for s in &wl.sysctls {
         cfg.apply_sysctl(&s.name, &s.value)
@@ -133,35 +142,38 @@ pub fn run(a: RunArgs) -> Result<(), String> {
     });
     let mut progress = Bar(bar);
     let source = wl.source.clone();
-    let res = if a.determinism_check {
-        schedsim_kernel::check::determinism::run_twice(wl, cfg, &opts, &mut progress)
-            .map_err(|e| format!("{source}: {e}"))?
+    // The trace files are streamed: records reach the writers as the run goes (spooled
+    // next to each file) and the files appear, atomically, once the run succeeded.
+    let nr_cpus = cfg.nr_cpus as usize;
+    let mut sinks: Vec<Box<dyn TraceSink>> = Vec::new();
+    for (path, format) in [
+        (&a.trace, Format::Ftrace),
+        (&a.trace_dat, Format::TraceDat),
+        (&a.perfetto, Format::Perfetto),
+    ] {
+        if let Some(p) = path {
+            let sink = FileSink::create(format, p, nr_cpus).map_err(|e| e.to_string())?;
+            sinks.push(Box::new(sink));
+        }
+    }
+    let sink = (!sinks.is_empty()).then(|| Box::new(sinks) as Box<dyn TraceSink>);
+    let mut res = if a.determinism_check {
+        // Both runs keep their records to compare them; the first run's then go out.
+        let mut res = schedsim_kernel::check::determinism::run_twice(wl, cfg, &opts, &mut progress)
+            .map_err(|e| format!("{source}: {e}"))?;
+        if let Some(sink) = sink {
+            res.sched.trace.stream_to(sink);
+        }
+        res
     } else {
-        sim::try_run(wl, cfg, &opts, &mut progress).map_err(|e| format!("{source}: {e}"))?
+        sim::try_run_streamed(wl, cfg, &opts, &mut progress, sink)
+            .map_err(|e| format!("{source}: {e}"))?
     };
     if let Some(b) = &progress.0 {
         b.finish_and_clear();
     }
-    let nr_cpus = res.sched.nr_cpus() as usize;
+    res.sched.trace.finish().map_err(|e| e.to_string())?;
     let io = |p: &PathBuf, e: std::io::Error| format!("{}: {e}", p.display());
-    if let Some(p) = &a.trace {
-        write_atomically(p, |w| {
-            schedsim_output::write_ftrace_text(w, &res.sched.trace, nr_cpus)
-        })
-        .map_err(|e| io(p, e))?;
-    }
-    if let Some(p) = &a.trace_dat {
-        write_atomically(p, |w| {
-            schedsim_output::write_trace_dat(w, &res.sched.trace, nr_cpus)
-        })
-        .map_err(|e| io(p, e))?;
-    }
-    if let Some(p) = &a.perfetto {
-        write_atomically(p, |w| {
-            schedsim_output::write_perfetto(w, &res.sched.trace, nr_cpus)
-        })
-        .map_err(|e| io(p, e))?;
-    }
     let report = Report::from_result(&res);
     if let Some(p) = &a.report {
         let json = serde_json::to_string_pretty(&report).expect("report serialises");

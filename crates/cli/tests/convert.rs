@@ -277,3 +277,35 @@ fn convert_writes_stdout_or_file_and_refuses_what_toml_cannot_say() {
     assert!(!toml.exists(), "nothing is written on failure");
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[test]
+fn taskgroups_convert_to_declared_groups() {
+    let tmp = tmpdir("groups");
+    let json = tmp.join("groups.json");
+    std::fs::write(
+        &json,
+        r#"{ "global": { "duration": 1 }, "tasks": {
+            "a": { "taskgroup": "/A", "run": 1000 },
+            "b": { "phases": { "p": { "taskgroup": "/B/inner", "run": 1000 } } } } }"#,
+    )
+    .unwrap();
+    let toml = tmp.join("groups.toml");
+    let out = schedsim(&[Path::new("convert"), &json, Path::new("-o"), &toml]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&toml).unwrap();
+    // rt-app creates its taskgroups: empty tables declare them, with default settings.
+    assert!(
+        text.contains("\n[cgroup.\"/A\"]\n\n[cgroup.\"/B/inner\"]\n"),
+        "{text}"
+    );
+    let again = schedsim(&[Path::new("convert"), &toml]);
+    assert!(again.status.success());
+    assert!(String::from_utf8(again.stdout)
+        .unwrap()
+        .ends_with(&text[text.find('\n').unwrap()..]));
+    let _ = std::fs::remove_dir_all(&tmp);
+}

@@ -167,6 +167,11 @@ impl Config {
     }
 
     /// `sysctl_sched_base_slice`.
+    /// `sched_cfs_bandwidth_slice()`, ns.
+    pub fn cfs_bandwidth_slice_ns(&self) -> u64 {
+        self.cfs_bandwidth_slice_us * 1000
+    }
+
     pub fn base_slice(&self) -> u64 {
         self.base_slice_override
             .unwrap_or(self.base_slice_normalized * self.sysctl_factor())

@@ -42,6 +42,12 @@ pub enum EventKind {
     RtPeriodTimer {
         gen: u32,
     },
+    /// A task group's CFS bandwidth period or slack timer.
+    CfsBandwidth {
+        tg: crate::class::fair::group::TgId,
+        timer: crate::class::fair::bandwidth::BwTimer,
+        gen: u32,
+    },
     /// sched_ext asynchronous work (watchdog, BPF timer, kick irq_work, deferred local
     /// dispatch, disable); see class/ext.
     Scx {
@@ -69,6 +75,7 @@ impl EventKind {
             EventKind::Timer { .. }
             | EventKind::DlTimer { .. }
             | EventKind::RtPeriodTimer { .. }
+            | EventKind::CfsBandwidth { .. }
             | EventKind::Scx { .. } => 1,
             EventKind::WakeList { .. } => 2,
             EventKind::Resched { .. } => 3,

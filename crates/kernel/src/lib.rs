@@ -6,6 +6,8 @@
 //! `user/` models what the workload's threads do in user space (run, sleep, sync objects)
 //! and calls into the kernel as syscalls would. `sim` drives the event loop.
 
+pub mod cgroup;
+pub mod cgroup_stat;
 pub mod check;
 pub mod class;
 pub mod config;

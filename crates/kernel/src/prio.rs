@@ -59,6 +59,14 @@ pub struct LoadWeight {
 }
 
 impl LoadWeight {
+    /// `update_load_set`: a weight whose inverse is computed when first needed.
+    pub fn from_weight(weight: u64) -> LoadWeight {
+        LoadWeight {
+            weight,
+            inv_weight: 0,
+        }
+    }
+
     /// `set_load_weight` for a fair task of this nice value (or SCHED_IDLE).
     pub fn for_task(nice: i32, idle_policy: bool) -> LoadWeight {
         if idle_policy {

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::class::dl::{dl_task_report, DlReport};
 use crate::sim::SimResult;
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -60,6 +61,9 @@ pub struct TaskReport {
     pub wakeup_latency_ns: Percentiles,
     pub slice_ns: Percentiles,
     pub exited: bool,
+    /// Jobs, misses, lateness and throttling of a task that was SCHED_DEADLINE.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DlReport>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -82,6 +86,8 @@ pub struct Report {
     pub blocked_forever: Vec<String>,
     pub tasks: Vec<TaskReport>,
     pub cpus: Vec<CpuReport>,
+    /// One entry per cgroup the workload created.
+    pub cgroups: Vec<crate::cgroup_stat::CgroupReport>,
 }
 
 fn round4(x: f64) -> f64 {
@@ -113,9 +119,10 @@ impl Report {
                 nr_switches_voluntary: st.nvcsw,
                 nr_switches_involuntary: st.nivcsw,
                 nr_migrations: st.migrations,
-                wakeup_latency_ns: Percentiles::of(&st.wakeup_latency),
-                slice_ns: Percentiles::of(&st.slices),
+                wakeup_latency_ns: Percentiles::of(&st.wakeup_latency.histogram()),
+                slice_ns: Percentiles::of(&st.slices.histogram()),
                 exited: t.exited,
+                deadline: dl_task_report(s, t.id, end),
             });
         }
         let cpus = s
@@ -152,6 +159,7 @@ impl Report {
             blocked_forever: r.blocked_forever.clone(),
             tasks,
             cpus,
+            cgroups: crate::cgroup_stat::cgroup_reports(r),
         }
     }
 
@@ -202,6 +210,15 @@ impl Report {
             let _ = writeln!(o, "\t  99.9th: {:<10}", us(w.p999));
             let _ = writeln!(o, "\t  max:    {:<10}", us(w.max));
         }
+        let dl: Vec<_> = self.tasks.iter().filter(|t| t.deadline.is_some()).collect();
+        if !dl.is_empty() {
+            let _ = writeln!(o, "\n{}", DlReport::summary_header());
+        }
+        for t in dl {
+            let row = t.deadline.as_ref().map(|d| d.summary_row(&t.comm, t.pid));
+            let _ = writeln!(o, "{}", row.unwrap_or_default());
+        }
+        crate::cgroup_stat::summary(&self.cgroups, &mut o);
         let _ = writeln!(
             o,
             "\n{:<5} {:>12} {:>12} {:>10} {:>10} {:>8}",

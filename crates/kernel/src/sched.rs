@@ -9,6 +9,7 @@ use schedsim_workload::Policy;
 
 use crate::class::ext::ScxState;
 use crate::class::fair::entity::{CfsRq, CfsRqId, SchedEntity, SeId};
+use crate::class::fair::group::ROOT_TG;
 use crate::class::fair::FairState;
 use crate::class::ClassId;
 use crate::config::Config;
@@ -87,7 +88,7 @@ impl Sched {
         };
         for cpu in 0..n as u32 {
             let cfs = CfsRqId(s.fair.cfs_rq.len() as u32);
-            s.fair.cfs_rq.push(CfsRq::new(cpu));
+            s.fair.cfs_rq.push(CfsRq::new(cpu, ROOT_TG));
             let idle = s.alloc_task(0, Comm::new(&format!("swapper/{cpu}")), cpu, cfs);
             let t = &mut s.tasks[idle.0 as usize];
             t.class = ClassId::Idle;
@@ -95,6 +96,8 @@ impl Sched {
             t.state = tstate::RUNNING;
             s.rqs.push(Rq::new(cpu, idle, cfs));
         }
+        let root_cfs = s.rqs.iter().map(|rq| rq.cfs).collect();
+        s.fair.init_root_group(root_cfs);
         crate::class::fair::balance::init_rq(&mut s);
         s
     }
@@ -158,6 +161,9 @@ impl Sched {
             cpus_allowed: CpuMask::full(n),
             nr_cpus_allowed: n as u32,
             se,
+            sched_task_group: ROOT_TG,
+            cgroup: ROOT_TG,
+            throttled: false,
             rt_time_slice: 0,
             sched_reset_on_fork: false,
             exited: false,

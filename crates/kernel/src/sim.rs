@@ -2,6 +2,7 @@
 //! order, lets the kernel and user space handle each, and visits every CPU that reached a
 //! preemption point (see `events` for the same-instant order).
 
+use schedsim_trace::TraceSink;
 use schedsim_workload::Workload;
 
 use crate::config::Config;
@@ -96,11 +97,29 @@ pub fn try_run(
     opts: &SimOptions,
     progress: &mut dyn Progress,
 ) -> Result<SimResult, SimError> {
-    refuse_cgroups(&workload).map_err(SimError::User)?;
+    try_run_streamed(workload, cfg, opts, progress, None)
+}
+
+/// `try_run`, streaming the trace to `sink` as the run goes (tracing is on whatever
+/// `opts.trace` says): records reach it in the `trace` file's order once final (as they
+/// are written, since each is stamped with the current instant), and the result's
+/// `sched.trace` keeps none. Call `sched.trace.finish()` on the result to complete
+/// the output; on an error the sink is dropped unfinished.
+pub fn try_run_streamed(
+    workload: Workload,
+    cfg: Config,
+    opts: &SimOptions,
+    progress: &mut dyn Progress,
+    sink: Option<Box<dyn TraceSink>>,
+) -> Result<SimResult, SimError> {
     let mut checker = opts.check.then(crate::check::Checker::new);
     let mut last_event = None;
     let duration = opts.duration.or(workload.duration);
     let mut s = Sched::new(cfg, opts.trace);
+    crate::cgroup::setup(&mut s, &workload).map_err(SimError::User)?;
+    if let Some(sink) = sink {
+        s.trace.stream_to(sink);
+    }
     let mut user = Userspace::new(workload, opts.seed);
     s.boot_ticks();
     user.boot(&mut s);
@@ -144,6 +163,9 @@ pub fn try_run(
             break;
         };
         s.now = t;
+        // Every record is stamped with `now`, which never goes back: none will be
+        // stamped before `t` (a streamed trace hands on what is final).
+        s.trace.advance(t);
         if checker.is_some() {
             last_event = Some(ev);
         }
@@ -176,6 +198,9 @@ pub fn try_run(
             EventKind::RtPeriodTimer { gen } => {
                 crate::class::rt::sched_rt_period_timer(&mut s, gen)
             }
+            EventKind::CfsBandwidth { tg, timer, gen } => {
+                crate::class::fair::bandwidth::timer_fired(&mut s, tg, timer, gen)
+            }
             EventKind::Scx { cpu, work } => crate::class::ext::handle_work(&mut s, cpu, work),
             EventKind::Resched { cpu } => s.mark_dirty(cpu),
             EventKind::Tick { cpu } => s.sched_tick(cpu),
@@ -206,33 +231,6 @@ fn check_now(
             violation,
         }))
     })
-}
-
-/// Group scheduling is not simulated yet: a workload that configures cgroups or starts a
-/// task in one is refused, naming the place, rather than run as if the groups did not exist.
-fn refuse_cgroups(w: &Workload) -> Result<(), UserError> {
-    let why = "group scheduling (cgroups) is not simulated yet";
-    if let Some(c) = w.cgroup_files.first() {
-        return Err(UserError {
-            task: "(setup)".into(),
-            message: format!(
-                "{}:{}: cgroup {} {}: {why}",
-                w.source, c.loc, c.path, c.file
-            ),
-        });
-    }
-    if let Some(t) = w.tasks.iter().find(|t| t.cgroup.is_some()) {
-        return Err(UserError {
-            task: t.name.clone(),
-            message: format!(
-                "{}:{}: starts in cgroup `{}`: {why}",
-                w.source,
-                t.loc,
-                t.cgroup.as_deref().unwrap_or("")
-            ),
-        });
-    }
-    Ok(())
 }
 
 fn all_exited(s: &Sched, user: &Userspace) -> bool {

@@ -65,6 +65,15 @@ pub struct Task {
     pub cpus_allowed: CpuMask,
     pub nr_cpus_allowed: u32,
     pub se: SeId,
+    /// The task group (cgroup, or autogroup) the task's entity is queued under
+    /// (`sched_task_group`).
+    pub sched_task_group: crate::class::fair::group::TgId,
+    /// The cgroup the task is in (its cpu css); `sched_task_group` is this, or the
+    /// session's autogroup for the root cgroup.
+    pub cgroup: crate::class::fair::group::TgId,
+    /// Taken off its queue by CFS bandwidth throttling and parked on the queue's limbo
+    /// list, still runnable (`p->throttled`, 6.18).
+    pub throttled: bool,
     /// RR time slice left, in ticks (`p->rt.time_slice`).
     pub rt_time_slice: u32,
     pub sched_reset_on_fork: bool,

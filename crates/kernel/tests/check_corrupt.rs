@@ -26,8 +26,19 @@ fn busy_run() -> SimResult {
     r
 }
 
+/// CPU 0's queue of the tasks: their session's autogroup (on by default).
 fn cpu0_cfs(r: &SimResult) -> usize {
-    r.sched.rq(0).cfs.0 as usize
+    let g = r.sched.fair.autogroup.expect("autogroup is on by default");
+    r.sched.fair.tg(g).cfs_rq[0].0 as usize
+}
+
+#[test]
+fn a_group_count_out_of_step_with_its_tasks_is_reported() {
+    let mut r = busy_run();
+    let c = cpu0_cfs(&r);
+    r.sched.fair.cfs_rq[c].h_nr_queued += 1;
+    let v = check::verify(&r.sched).unwrap_err();
+    assert_eq!(v.rule, rule::H_NR_QUEUED, "{v}");
 }
 
 #[test]

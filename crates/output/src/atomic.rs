@@ -43,10 +43,7 @@ where
             format!("not a file path: {}", path.display()),
         )
     })?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = parent_dir(path);
     let (file, tmp) = create_temp(&dir, &name.to_string_lossy())?;
     let mut guard = TempGuard(Some(tmp.clone()));
     let mut w = BufWriter::with_capacity(1 << 16, file);
@@ -59,11 +56,25 @@ where
     Ok(())
 }
 
-fn create_temp(dir: &Path, name: &str) -> io::Result<(File, PathBuf)> {
+/// The directory a file at `path` goes in (`.` for a bare name).
+pub(crate) fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// A fresh file `.{name}.tmp-{pid}-{n}` in `dir`, open for reading and writing.
+pub(crate) fn create_temp(dir: &Path, name: &str) -> io::Result<(File, PathBuf)> {
     loop {
         let n = SEQ.fetch_add(1, Ordering::Relaxed);
         let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
-        match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
             Ok(f) => return Ok((f, tmp)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),

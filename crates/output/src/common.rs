@@ -1,40 +1,38 @@
-//! Helpers the binary writers share: input checks and the pid → comm table.
+//! Helpers the writers share: the CPU check and the pid → comm table.
 
 use std::collections::BTreeMap;
 use std::io;
 
-use schedsim_trace::{Comm, Event, TraceBuffers};
+use schedsim_trace::{Comm, Event, Record};
 
-/// Records may sit only in the first `nr_cpus` buffers.
-pub(crate) fn check_cpus(bufs: &TraceBuffers, nr_cpus: usize) -> io::Result<()> {
-    match bufs
-        .cpus
-        .iter()
-        .enumerate()
-        .skip(nr_cpus)
-        .find(|(_, b)| !b.is_empty())
-    {
-        Some((c, _)) => Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("records on CPU {c} but nr_cpus is {nr_cpus}"),
-        )),
-        None => Ok(()),
+/// Records may sit only on the first `nr_cpus` CPUs.
+pub(crate) fn check_cpu(rec: &Record, nr_cpus: usize) -> io::Result<()> {
+    if (rec.cpu as usize) < nr_cpus {
+        return Ok(());
     }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("records on CPU {} but nr_cpus is {nr_cpus}", rec.cpu),
+    ))
 }
 
 /// Every pid > 0 with the comm the kernel's `saved_cmdlines` would end with: the last comm
 /// it was current with (`tracing_record_cmdline` on its own events), or, for a task never
-/// current, the last comm an event named it by. Sorted by pid (deterministic).
-pub(crate) fn task_comms(bufs: &TraceBuffers) -> BTreeMap<i32, Comm> {
-    let mut named: BTreeMap<i32, Comm> = BTreeMap::new();
-    let mut current: BTreeMap<i32, Comm> = BTreeMap::new();
-    for rec in bufs.merged() {
+/// current, the last comm an event named it by. Fed the records in merged order.
+#[derive(Default)]
+pub(crate) struct TaskComms {
+    named: BTreeMap<i32, Comm>,
+    current: BTreeMap<i32, Comm>,
+}
+
+impl TaskComms {
+    pub(crate) fn note(&mut self, rec: &Record) {
         if rec.pid > 0 {
-            current.insert(rec.pid, rec.comm);
+            self.current.insert(rec.pid, rec.comm);
         }
         let mut name = |pid: i32, c: &Comm| {
             if pid > 0 {
-                named.insert(pid, *c);
+                self.named.insert(pid, *c);
             }
         };
         match &rec.event {
@@ -67,6 +65,11 @@ pub(crate) fn task_comms(bufs: &TraceBuffers) -> BTreeMap<i32, Comm> {
             Event::Print { .. } => {}
         }
     }
-    named.extend(current);
-    named
+
+    /// The table, sorted by pid (deterministic).
+    pub(crate) fn table(&self) -> BTreeMap<i32, Comm> {
+        let mut t = self.named.clone();
+        t.extend(self.current.iter().map(|(&p, &c)| (p, c)));
+        t
+    }
 }

@@ -12,8 +12,12 @@
 //! back into records.
 
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 
 use schedsim_trace::{Event, RecFlags, Record, TraceBuffers};
+
+use crate::spool::Spool;
+use crate::stream::{write_kept, TraceWriter};
 
 mod parse;
 pub use parse::parse_line;
@@ -119,16 +123,43 @@ pub fn write_ftrace_text<W: Write + ?Sized>(
     bufs: &TraceBuffers,
     nr_cpus: usize,
 ) -> io::Result<()> {
-    let mut w = BufWriter::with_capacity(1 << 16, w);
-    let n = bufs.len();
-    w.write_all(header(n, n, nr_cpus).as_bytes())?;
-    let mut line = String::with_capacity(256);
-    for rec in bufs.merged() {
-        line.clear();
-        format_record(&mut line, rec);
-        w.write_all(line.as_bytes())?;
+    write_kept(w, bufs, FtraceWriter::new(nr_cpus, None)?)
+}
+
+/// [`write_ftrace_text`] record by record: the lines are spooled (in memory, or in a
+/// temporary file in `spool_dir`) until the count the header starts with is known.
+pub struct FtraceWriter {
+    nr_cpus: usize,
+    n: usize,
+    body: Spool,
+    line: String,
+}
+
+impl FtraceWriter {
+    pub fn new(nr_cpus: usize, spool_dir: Option<&Path>) -> io::Result<FtraceWriter> {
+        Ok(FtraceWriter {
+            nr_cpus,
+            n: 0,
+            body: Spool::new(spool_dir, 1)?,
+            line: String::with_capacity(256),
+        })
     }
-    w.flush()
+}
+
+impl TraceWriter for FtraceWriter {
+    fn record(&mut self, rec: &Record) -> io::Result<()> {
+        self.line.clear();
+        format_record(&mut self.line, rec);
+        self.n += 1;
+        self.body.write(0, self.line.as_bytes())
+    }
+
+    fn finish(&mut self, w: &mut dyn Write) -> io::Result<()> {
+        let mut w = BufWriter::with_capacity(1 << 16, w);
+        w.write_all(header(self.n, self.n, self.nr_cpus).as_bytes())?;
+        self.body.copy_lane(0, &mut w)?;
+        w.flush()
+    }
 }
 
 /// Appends one record's line, newline included.

@@ -7,15 +7,6 @@ use std::io;
 use common::*;
 use schedsim_output::{write_atomically, write_ftrace_text, write_perfetto, write_trace_dat};
 
-fn entries(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn success_replaces_failure_leaves_old_file_and_no_temp() {
     let dir = scratch("atomic");

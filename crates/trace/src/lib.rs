@@ -1,9 +1,13 @@
 //! schedsim-trace: trace events as the kernel records them (include/trace/events/sched.h): plain records in
-//! per-CPU ring buffers, in the order each CPU wrote them. Writers in `schedsim-output` turn
+//! per-CPU ring buffers, in the order each CPU wrote them, or streamed to a [`TraceSink`] in
+//! the `trace` file's order as they become final. Writers in `schedsim-output` turn
 //! them into ftrace text, trace.dat or Perfetto; the records carry exactly the fields the
 //! kernel's events carry, plus the common header (current pid and comm, flags, preempt count).
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
+use std::io;
 
 /// A task's `comm`: at most 15 bytes and a NUL, as in `task_struct::comm[TASK_COMM_LEN]`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -186,15 +190,163 @@ pub struct Record {
     pub event: Event,
 }
 
-/// Per-CPU ring buffers (unbounded here; each keeps its CPU's write order).
+/// Where finished records go when the trace is streamed ([`TraceBuffers::stream_to`]): each
+/// record once, in the `trace` file's order ([`TraceBuffers::merged`]), then `finish` once.
+pub trait TraceSink {
+    fn record(&mut self, rec: &Record) -> io::Result<()>;
+    /// After the last record: complete the output.
+    fn finish(&mut self) -> io::Result<()>;
+}
+
+/// Several sinks fed the same records, finished in order (the first error stops).
+impl TraceSink for Vec<Box<dyn TraceSink>> {
+    fn record(&mut self, rec: &Record) -> io::Result<()> {
+        self.iter_mut().try_for_each(|s| s.record(rec))
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.iter_mut().try_for_each(|s| s.finish())
+    }
+}
+
+/// The streaming form of [`TraceBuffers::merged`]: records come in in write order, each
+/// CPU's queue in that CPU's order, and leave in merged order (timestamp, then write order,
+/// then CPU) once final, that is once no record can come before them any more. A record
+/// stamped at or before the trace clock is final: any later one has a later timestamp or,
+/// at the same instant, a later write order. So only records stamped ahead of the clock
+/// ever wait here (the simulator stamps every record with the current instant: none do).
 #[derive(Clone, Debug, Default)]
+pub struct Merger {
+    /// Per CPU: (write order, record), oldest first.
+    pending: Vec<VecDeque<(u64, Record)>>,
+    /// CPUs with pending records (each once).
+    active: Vec<usize>,
+    len: usize,
+    heap: BinaryHeap<Reverse<(u64, u64, usize)>>,
+}
+
+impl Merger {
+    /// Queues `rec`, the `order`-th record written (orders increase with every push).
+    pub fn push(&mut self, order: u64, rec: Record) {
+        let cpu = rec.cpu as usize;
+        if cpu >= self.pending.len() {
+            self.pending.resize_with(cpu + 1, VecDeque::new);
+        }
+        if self.pending[cpu].is_empty() {
+            self.active.push(cpu);
+        }
+        self.pending[cpu].push_back((order, rec));
+        self.len += 1;
+    }
+
+    /// Records queued and not yet released.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Hands `out`, in merged order, every queued record stamped at or before `clock`: the
+    /// caller promises that no record pushed later is stamped before `clock`. The order is
+    /// `merged`'s (a heap of each CPU's oldest record keyed by timestamp, write order, CPU).
+    pub fn release(&mut self, clock: u64, out: impl FnMut(Record)) {
+        self.release_while(|ts| ts <= clock, out);
+    }
+
+    /// Hands `out` every queued record, in merged order (the end of the trace).
+    pub fn release_all(&mut self, out: impl FnMut(Record)) {
+        self.release_while(|_| true, out);
+    }
+
+    fn release_while(&mut self, fin: impl Fn(u64) -> bool, mut out: impl FnMut(Record)) {
+        if self.len == 0 {
+            return;
+        }
+        let key = |q: &VecDeque<(u64, Record)>, c: usize| {
+            q.front()
+                .filter(|(_, r)| fin(r.ts))
+                .map(|(o, r)| Reverse((r.ts, *o, c)))
+        };
+        for &c in &self.active {
+            if let Some(k) = key(&self.pending[c], c) {
+                self.heap.push(k);
+            }
+        }
+        while let Some(Reverse((_, _, c))) = self.heap.pop() {
+            let q = &mut self.pending[c];
+            if let Some((_, rec)) = q.pop_front() {
+                self.len -= 1;
+                out(rec);
+            }
+            if let Some(k) = key(q, c) {
+                self.heap.push(k);
+            }
+        }
+        let pending = &self.pending;
+        self.active.retain(|&c| !pending[c].is_empty());
+    }
+}
+
+/// A streamed trace: the trace clock, the records not yet final, the sink, the first error
+/// the sink returned.
+struct Stream {
+    clock: u64,
+    merger: Merger,
+    sink: Box<dyn TraceSink>,
+    error: Option<io::Error>,
+}
+
+impl Stream {
+    fn send(sink: &mut dyn TraceSink, error: &mut Option<io::Error>, rec: &Record) {
+        if error.is_none() {
+            if let Err(e) = sink.record(rec) {
+                *error = Some(e);
+            }
+        }
+    }
+}
+
+/// Per-CPU ring buffers (unbounded here; each keeps its CPU's write order), or, once
+/// [`stream_to`](TraceBuffers::stream_to) is called, a stream: records are handed to a
+/// [`TraceSink`] in merged order as soon as they are final (see [`Merger`] and
+/// [`advance`](TraceBuffers::advance)), so none is held: a record stamped with the current
+/// instant goes straight to the sink.
+#[derive(Default)]
 pub struct TraceBuffers {
+    /// The records kept in memory, per CPU (empty while streaming).
     pub cpus: Vec<Vec<Record>>,
     pub enabled: bool,
     /// Global write order of each record (parallel to `cpus`): the causal order of
     /// records that share a timestamp (see `merged`).
     order: Vec<Vec<u64>>,
     written: u64,
+    stream: Option<Stream>,
+}
+
+/// A clone holds the in-memory records only (a stream's sink is not cloned).
+impl Clone for TraceBuffers {
+    fn clone(&self) -> TraceBuffers {
+        TraceBuffers {
+            cpus: self.cpus.clone(),
+            enabled: self.enabled,
+            order: self.order.clone(),
+            written: self.written,
+            stream: None,
+        }
+    }
+}
+
+impl fmt::Debug for TraceBuffers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceBuffers")
+            .field("cpus", &self.cpus)
+            .field("enabled", &self.enabled)
+            .field("written", &self.written)
+            .field("streaming", &self.stream.is_some())
+            .finish()
+    }
 }
 
 impl TraceBuffers {
@@ -204,24 +356,96 @@ impl TraceBuffers {
             enabled,
             order: vec![Vec::new(); nr_cpus],
             written: 0,
+            stream: None,
         }
+    }
+
+    /// From now on, hand records to `sink` instead of keeping them (and enable tracing).
+    /// Records already kept move to the stream, so the sink sees the whole trace.
+    pub fn stream_to(&mut self, sink: Box<dyn TraceSink>) {
+        let mut merger = Merger::default();
+        let n = self.cpus.len();
+        let cpus = std::mem::take(&mut self.cpus);
+        let order = std::mem::take(&mut self.order);
+        for (recs, ords) in cpus.into_iter().zip(order) {
+            for (rec, o) in recs.into_iter().zip(ords) {
+                merger.push(o, rec);
+            }
+        }
+        self.cpus = vec![Vec::new(); n];
+        self.order = vec![Vec::new(); n];
+        self.enabled = true;
+        self.stream = Some(Stream {
+            clock: 0,
+            merger,
+            sink,
+            error: None,
+        });
+    }
+
+    pub fn is_streaming(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// Records written so far (kept or streamed).
+    pub fn written(&self) -> u64 {
+        self.written
     }
 
     pub fn push(&mut self, rec: Record) {
-        if self.enabled {
-            let cpu = rec.cpu as usize;
-            if cpu >= self.cpus.len() {
-                self.cpus.resize(cpu + 1, Vec::new());
+        if !self.enabled {
+            return;
+        }
+        if let Some(st) = &mut self.stream {
+            if rec.ts <= st.clock {
+                // Final: whatever waits is stamped later, whatever comes is written later.
+                Stream::send(st.sink.as_mut(), &mut st.error, &rec);
+            } else {
+                st.merger.push(self.written, rec);
             }
-            if self.order.len() < self.cpus.len() {
-                self.order.resize(self.cpus.len(), Vec::new());
-            }
-            self.cpus[cpu].push(rec);
-            self.order[cpu].push(self.written);
             self.written += 1;
+            return;
+        }
+        let cpu = rec.cpu as usize;
+        if cpu >= self.cpus.len() {
+            self.cpus.resize(cpu + 1, Vec::new());
+        }
+        if self.order.len() < self.cpus.len() {
+            self.order.resize(self.cpus.len(), Vec::new());
+        }
+        self.cpus[cpu].push(rec);
+        self.order[cpu].push(self.written);
+        self.written += 1;
+    }
+
+    /// The trace clock reached `now`: no record written from here on is stamped earlier,
+    /// so every streamed record stamped up to `now` is final and goes to the sink. (The
+    /// event loop calls this as it takes each event; nothing to do when not streaming.)
+    pub fn advance(&mut self, now: u64) {
+        if let Some(st) = &mut self.stream {
+            st.clock = st.clock.max(now);
+            let (sink, error) = (&mut st.sink, &mut st.error);
+            st.merger
+                .release(now, |rec| Stream::send(sink.as_mut(), error, &rec));
         }
     }
 
+    /// Ends a stream: the remaining records go to the sink, which then finishes its output.
+    /// Returns the sink's first error. Without a stream, does nothing.
+    pub fn finish(&mut self) -> io::Result<()> {
+        let Some(mut st) = self.stream.take() else {
+            return Ok(());
+        };
+        let (sink, error) = (&mut st.sink, &mut st.error);
+        st.merger
+            .release_all(|rec| Stream::send(sink.as_mut(), error, &rec));
+        match st.error {
+            Some(e) => Err(e),
+            None => st.sink.finish(),
+        }
+    }
+
+    /// Records kept in memory (none while streaming; see `written`).
     pub fn len(&self) -> usize {
         self.cpus.iter().map(Vec::len).sum()
     }
@@ -235,8 +459,6 @@ impl TraceBuffers {
     /// write the same nanosecond for events that cause one another; in the simulation they
     /// can, so ties go to the record written first (its cause), then to the lowest CPU.
     pub fn merged(&self) -> Vec<&Record> {
-        use std::cmp::Reverse;
-        use std::collections::BinaryHeap;
         let order_of = |c: usize, i: usize| self.order.get(c).and_then(|o| o.get(i)).copied();
         let mut heap = BinaryHeap::with_capacity(self.cpus.len());
         for (c, buf) in self.cpus.iter().enumerate() {
@@ -252,5 +474,163 @@ impl TraceBuffers {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    fn rec(ts: u64, cpu: u32, pid: i32) -> Record {
+        Record {
+            ts,
+            cpu,
+            pid,
+            comm: Comm::new("t"),
+            flags: RecFlags::default(),
+            event: Event::Print {
+                text: format!("{ts} {cpu} {pid}"),
+            },
+        }
+    }
+
+    /// A run's records in write order, each with the trace clock when it was written:
+    /// the clock never goes back, several CPUs write at the same instant in any CPU order
+    /// (a wakeup on CPU 3 before the switch it causes on CPU 0), sometimes many records
+    /// per instant, sometimes instants with none. With `ahead`, some records are stamped
+    /// later than the clock (each CPU's stamps still in order), as a writer that stamps
+    /// an event with its future time would.
+    fn run_records(seed: u64, n: usize, nr_cpus: u32, ahead: bool) -> Vec<(u64, Record)> {
+        let mut x = seed | 1;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut now = 0;
+        let mut last = vec![0; nr_cpus as usize];
+        (0..n as i32)
+            .map(|i| {
+                if rnd() % 3 == 0 {
+                    now += rnd() % 4; // often 0: the same instant again
+                }
+                let cpu = (rnd() % nr_cpus as u64) as u32;
+                let mut ts = now.max(last[cpu as usize]);
+                if ahead && rnd() % 4 == 0 {
+                    ts += rnd() % 6;
+                }
+                last[cpu as usize] = ts;
+                (now, rec(ts, cpu, i))
+            })
+            .collect()
+    }
+
+    #[derive(Clone, Default)]
+    struct Collect(Rc<RefCell<Vec<Record>>>, Rc<RefCell<bool>>);
+
+    impl TraceSink for Collect {
+        fn record(&mut self, rec: &Record) -> io::Result<()> {
+            assert!(!*self.1.borrow(), "record after finish");
+            self.0.borrow_mut().push(rec.clone());
+            Ok(())
+        }
+        fn finish(&mut self) -> io::Result<()> {
+            *self.1.borrow_mut() = true;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn streaming_merge_equals_end_of_run_merge() {
+        for seed in 1..60u64 {
+            let nr_cpus = 1 + (seed % 5) as u32;
+            let ahead = seed % 2 == 0;
+            let recs = run_records(seed, 2_000, nr_cpus, ahead);
+            let mut whole = TraceBuffers::new(nr_cpus as usize, true);
+            let sink = Collect::default();
+            let mut streamed = TraceBuffers::new(nr_cpus as usize, true);
+            streamed.stream_to(Box::new(sink.clone()));
+            let mut most_pending = 0;
+            for (now, r) in &recs {
+                // The event loop: the clock moves to the next event's instant first.
+                streamed.advance(*now);
+                whole.push(r.clone());
+                streamed.push(r.clone());
+                let pending = streamed.stream.as_ref().unwrap().merger.len();
+                most_pending = most_pending.max(pending);
+            }
+            assert_eq!(streamed.written(), recs.len() as u64);
+            assert!(streamed.is_empty(), "nothing kept in memory");
+            streamed.finish().unwrap();
+            assert!(*sink.1.borrow());
+            let want: Vec<Record> = whole.merged().into_iter().cloned().collect();
+            assert_eq!(*sink.0.borrow(), want, "seed {seed}");
+            // Only records stamped ahead of the clock ever wait.
+            if ahead {
+                assert!(most_pending > 0, "seed {seed}: the merge was exercised");
+            } else {
+                assert_eq!(most_pending, 0, "seed {seed}");
+            }
+        }
+    }
+
+    #[test]
+    fn same_instant_records_leave_in_write_order_across_cpus() {
+        let mut m = Merger::default();
+        // At t=5: CPU 2 writes first (the cause), then CPU 0, then CPU 2, then CPU 1.
+        m.push(0, rec(4, 1, 0));
+        m.push(1, rec(5, 2, 1));
+        m.push(2, rec(5, 0, 2));
+        m.push(3, rec(5, 2, 3));
+        m.push(4, rec(5, 1, 4));
+        m.push(5, rec(6, 0, 5));
+        let mut out = Vec::new();
+        m.release(4, |r| out.push(r.pid));
+        assert_eq!(out, [0], "t=5 is not final while the clock is at 4");
+        m.release(5, |r| out.push(r.pid));
+        assert_eq!(out, [0, 1, 2, 3, 4]);
+        assert_eq!(m.len(), 1);
+        m.release_all(|r| out.push(r.pid));
+        assert_eq!(out, [0, 1, 2, 3, 4, 5]);
+        assert!(m.is_empty());
+    }
+
+    #[test]
+    fn records_kept_before_streaming_reach_the_sink() {
+        let mut b = TraceBuffers::new(2, true);
+        b.push(rec(1, 1, 0));
+        b.push(rec(1, 0, 1));
+        let sink = Collect::default();
+        b.stream_to(Box::new(sink.clone()));
+        b.push(rec(2, 1, 2));
+        b.finish().unwrap();
+        let pids: Vec<i32> = sink.0.borrow().iter().map(|r| r.pid).collect();
+        assert_eq!(pids, [0, 1, 2]);
+        // A second finish has nothing left to do.
+        b.finish().unwrap();
+    }
+
+    #[test]
+    fn a_sink_error_is_kept_and_returned_by_finish() {
+        struct Fail(u32);
+        impl TraceSink for Fail {
+            fn record(&mut self, _: &Record) -> io::Result<()> {
+                self.0 += 1;
+                assert_eq!(self.0, 1, "no record after the first error");
+                Err(io::Error::other("disk full"))
+            }
+            fn finish(&mut self) -> io::Result<()> {
+                panic!("finish after an error")
+            }
+        }
+        let mut b = TraceBuffers::new(1, false);
+        b.stream_to(Box::new(Fail(0)));
+        b.push(rec(1, 0, 0));
+        b.advance(2);
+        b.push(rec(2, 0, 1));
+        assert_eq!(b.finish().unwrap_err().to_string(), "disk full");
     }
 }

@@ -10,6 +10,8 @@ use std::fmt;
 pub type Nanos = u64;
 
 /// Where something was written in the input file (1-based), for run-time error messages.
+/// Line 0: not written in the file (a command-line flag such as `--cgroup`, or a
+/// scenario's setup line).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Loc {
     pub line: u32,
@@ -39,12 +41,30 @@ pub struct Workload {
     pub timers: Vec<TimerDecl>,
     /// Kernel knobs set by the workload (sysctls, debugfs tunables and features).
     pub sysctls: Vec<Setting>,
-    /// cgroup files written by the workload (`/path`, `cpu.max`, `"50000 100000"`).
+    /// Every cgroup the workload creates, in creation order (`[cgroup."/web"]` tables, rt-app
+    /// taskgroups, `--cgroup` flags). The root `/` always exists and is never listed; a
+    /// group's missing parents are created implicitly, like `mkdir -p`. Whether the groups
+    /// named by tasks and steps exist is the simulator's check.
+    pub cgroups: Vec<CgroupDecl>,
+    /// cgroup files written by the workload (`/path`, `cpu.max`, `"50000 100000"`), in
+    /// order, after every group is created. Names and values are the simulator's check.
     pub cgroup_files: Vec<CgroupSetting>,
     /// Name of the launcher process that forks the tasks (`rt-app` for rt-app imports).
     pub launcher_comm: String,
     /// rt-app `global.ftrace` categories that ask for trace_marker lines.
     pub ftrace_markers: Markers,
+}
+
+impl Workload {
+    /// Declare cgroup `path` (created at `loc`) unless it is the root or already declared.
+    pub fn declare_cgroup(&mut self, path: &str, loc: Loc) {
+        if path != "/" && !self.cgroups.iter().any(|g| g.path == path) {
+            self.cgroups.push(CgroupDecl {
+                path: path.to_string(),
+                loc,
+            });
+        }
+    }
 }
 
 /// rt-app's trace_marker categories (`global.ftrace`).
@@ -64,6 +84,16 @@ pub struct Setting {
     pub loc: Loc,
 }
 
+/// A cgroup the workload creates (`mkdir -p /sys/fs/cgroup/<path>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CgroupDecl {
+    /// Absolute path below the cgroup root: `/web`, `/web/child`; never `/`.
+    pub path: String,
+    /// Where it is declared; line 0 when it came from the command line (`--cgroup`).
+    pub loc: Loc,
+}
+
+/// One cgroup file write: `echo <value> > /sys/fs/cgroup/<path>/<file>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CgroupSetting {
     pub path: String,

@@ -330,6 +330,13 @@ fn per_phase_affinity_policy_and_taskgroup() {
             Step::Exit,
         ]
     );
+    // rt-app creates each taskgroup it meets (task-level, then phase-level), once.
+    let groups: Vec<(&str, u32)> = w
+        .cgroups
+        .iter()
+        .map(|g| (g.path.as_str(), g.loc.line))
+        .collect();
+    assert_eq!(groups, [("/g0", 2), ("/g1", 5)]);
 }
 
 #[test]

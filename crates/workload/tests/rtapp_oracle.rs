@@ -182,6 +182,13 @@ fn cgroup_scenarios_move_threads_into_their_taskgroup() {
             forever(vec![run_ms(10)])
         ]
     );
+    let groups = |w: &Workload| -> Vec<(String, u32)> {
+        w.cgroups
+            .iter()
+            .map(|g| (g.path.clone(), g.loc.line))
+            .collect()
+    };
+    assert_eq!(groups(&w), [("/oracle-q50".to_string(), 16)]);
     let Some(w) = load("16_cgroup_shares") else {
         return;
     };
@@ -194,6 +201,10 @@ fn cgroup_scenarios_move_threads_into_their_taskgroup() {
             Step::SetAffinity(Some(vec![0])),
             forever(vec![run_ms(10)]),
         ]
+    );
+    assert_eq!(
+        groups(&w),
+        [("/oracle-A".to_string(), 18), ("/oracle-B".to_string(), 26)]
     );
 }
 

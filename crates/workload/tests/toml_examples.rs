@@ -181,6 +181,8 @@ fn cgroups() {
             ("/batch", "cpu.max", "50000 100000"),
         ]
     );
+    let groups: Vec<&str> = w.cgroups.iter().map(|g| g.path.as_str()).collect();
+    assert_eq!(groups, ["/web", "/batch"]);
     assert_eq!(task(&w, "web").cgroup.as_deref(), Some("/web"));
     assert_eq!(task(&w, "batch").affinity, Some(vec![0, 1]));
 }

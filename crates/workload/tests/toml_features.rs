@@ -680,6 +680,11 @@ kernel.sched_child_runs_first = true
 
 [cgroup."/batch"]
 cpu.weight = 50
+
+[cgroup."/idle"]
+
+[cgroup."/"]
+"cpu.weight" = 10
 "#,
     );
     let s = |name: &str, value: &str, line, col| Setting {
@@ -708,7 +713,17 @@ cpu.weight = 50
             c("/web", "cpu.max", "50000 100000", 12, 1),
             c("/web", "cpu.weight", "200", 13, 1),
             c("/batch", "cpu.weight", "50", 16, 5),
+            c("/", "cpu.weight", "10", 21, 1),
         ]
+    );
+    // Every table declares its group, the empty one too; the root is never declared.
+    let d = |path: &str, line, col| CgroupDecl {
+        path: path.into(),
+        loc: Loc { line, col },
+    };
+    assert_eq!(
+        w.cgroups,
+        vec![d("/web", 11, 9), d("/batch", 15, 9), d("/idle", 18, 9)]
     );
 }
 

@@ -223,6 +223,10 @@ fn exact_forms() {
             value: "NO_PLACE_LAG".into(),
             loc: Loc::default(),
         }],
+        cgroups: vec![CgroupDecl {
+            path: "/a/b".into(),
+            loc: Loc::default(),
+        }],
         cgroup_files: vec![CgroupSetting {
             path: "/a/b".into(),
             file: "cpu.max".into(),
@@ -245,6 +249,42 @@ fn exact_forms() {
     ] {
         assert!(text.contains(needle), "no `{needle}` in:\n{text}");
     }
+}
+
+#[test]
+fn declared_cgroups_round_trip() {
+    let decl = |path: &str| CgroupDecl {
+        path: path.into(),
+        loc: Loc::default(),
+    };
+    let file = |path: &str, file: &str, value: &str| CgroupSetting {
+        path: path.into(),
+        file: file.into(),
+        value: value.into(),
+        loc: Loc::default(),
+    };
+    let mut w = parse_toml("t.toml", "[[task]]\nname = \"t\"\nrun = \"1ms\"\n").unwrap();
+    // Declared without files, before and after groups with files, and the root's files
+    // (never declared) between them.
+    w.cgroups = vec![decl("/empty"), decl("/web"), decl("/web/child"), decl("/q")];
+    w.cgroup_files = vec![
+        file("/web", "cpu.weight", "200"),
+        file("/", "cpu.weight", "50"),
+        file("/q", "cpu.cfs_quota_us", "50000"),
+    ];
+    let text = round_trip(&w, "declared groups");
+    let tables: Vec<&str> = text.lines().filter(|l| l.starts_with("[cgroup.")).collect();
+    assert_eq!(
+        tables,
+        [
+            "[cgroup.\"/empty\"]",
+            "[cgroup.\"/web\"]",
+            "[cgroup.\"/web/child\"]",
+            "[cgroup.\"/\"]",
+            "[cgroup.\"/q\"]"
+        ],
+        "{text}"
+    );
 }
 
 fn task_with(program: &str) -> String {

@@ -238,15 +238,19 @@ fn poster() -> TaskSpec {
     }
 }
 
-fn settings() -> impl Strategy<Value = (Vec<Setting>, Vec<CgroupSetting>)> {
+/// Sysctls, and cgroup tables in any order: declared groups with 0 or more files, the root's
+/// files (the root is never declared).
+fn settings() -> impl Strategy<Value = (Vec<Setting>, Vec<CgroupDecl>, Vec<CgroupSetting>)> {
     let value = prop_oneof!["-?[0-9]{1,6}", "[A-Za-z_ 0-9\"\\\\]{0,12}", "0[0-9]"];
     (
         prop::collection::btree_map("[a-z_./]{1,12}", value.clone(), 0..4),
         prop::collection::btree_map(
             cgroup(),
-            prop::collection::btree_map("[a-z]{1,4}\\.[a-z_]{1,6}", value, 1..3),
+            prop::collection::btree_map("[a-z]{1,4}\\.[a-z_]{1,6}", value, 0..3),
             0..3,
-        ),
+        )
+        .prop_map(|m| m.into_iter().collect::<Vec<_>>())
+        .prop_shuffle(),
     )
         .prop_map(|(sys, groups)| {
             let sysctls = sys
@@ -254,6 +258,14 @@ fn settings() -> impl Strategy<Value = (Vec<Setting>, Vec<CgroupSetting>)> {
                 .map(|(name, value)| Setting {
                     name,
                     value,
+                    loc: Loc::default(),
+                })
+                .collect();
+            let decls = groups
+                .iter()
+                .filter(|(path, _)| path != "/")
+                .map(|(path, _)| CgroupDecl {
+                    path: path.clone(),
                     loc: Loc::default(),
                 })
                 .collect();
@@ -268,7 +280,7 @@ fn settings() -> impl Strategy<Value = (Vec<Setting>, Vec<CgroupSetting>)> {
                     })
                 })
                 .collect();
-            (sysctls, cgs)
+            (sysctls, decls, cgs)
         })
 }
 
@@ -289,7 +301,7 @@ fn workload() -> impl Strategy<Value = Workload> {
             (t0, t1, t2),
             (initial, pi, parties, shared),
             (duration, launcher, m),
-            (sysctls, cgroup_files),
+            (sysctls, cgroups, cgroup_files),
         )| {
             Workload {
                 source: "gen".into(),
@@ -334,6 +346,7 @@ fn workload() -> impl Strategy<Value = Workload> {
                     })
                     .collect(),
                 sysctls,
+                cgroups,
                 cgroup_files,
                 launcher_comm: launcher.into(),
                 ftrace_markers: Markers {

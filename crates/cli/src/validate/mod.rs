@@ -15,6 +15,7 @@ use std::process::Command;
 use clap::Args;
 use schedsim_kernel::sim::{self, SimOptions};
 use schedsim_output::write_atomically;
+use schedsim_workload::Workload;
 use serde_json::Value;
 
 use crate::load;
@@ -83,8 +84,10 @@ fn simulate(dir: &Path, meta: &Value, tmp: &Path) -> Result<PathBuf, String> {
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    setup::apply(&mut cfg, &lines)?;
-    let wl = load::workload(&dir.join("workload.json"))?;
+    let mut groups = Workload::default();
+    setup::apply(&mut cfg, &mut groups, &lines)?;
+    let mut wl = load::workload(&dir.join("workload.json"))?;
+    crate::cgroup::prepend(groups, &mut wl);
     let opts = SimOptions {
         duration: None,
         seed: 1,
@@ -102,7 +105,29 @@ fn simulate(dir: &Path, meta: &Value, tmp: &Path) -> Result<PathBuf, String> {
         schedsim_output::write_ftrace_text(w, &res.sched.trace, n)
     })
     .map_err(|e| e.to_string())?;
+    write_cgroup_stats(&res, &trace.with_extension("cgroup_stats.json"))?;
     Ok(trace)
+}
+
+/// The groups' `cpu.stat` counters in the oracle's `cgroup_stats.json` form (the run's
+/// whole life is the delta; names without the leading `/`), for the headlines that read
+/// `M["cgroups"]`.
+fn write_cgroup_stats(res: &sim::SimResult, path: &Path) -> Result<(), String> {
+    let groups = schedsim_kernel::cgroup_stat::cgroup_reports(res);
+    let mut out = serde_json::Map::new();
+    for g in groups {
+        let delta = serde_json::json!({
+            "nr_periods": g.nr_periods,
+            "nr_throttled": g.nr_throttled,
+            "throttled_time": g.throttled_usec * 1000,
+            "nr_bursts": g.nr_bursts,
+            "burst_time": g.burst_usec * 1000,
+        });
+        let name = g.path.trim_start_matches('/').to_string();
+        out.insert(name, serde_json::json!({ "delta": delta }));
+    }
+    let text = serde_json::to_string(&out).map_err(|e| e.to_string())?;
+    std::fs::write(path, text).map_err(|e| e.to_string())
 }
 
 fn score(python: &str, dir: &Path, trace: &Path) -> Result<Value, String> {
@@ -111,6 +136,7 @@ fn score(python: &str, dir: &Path, trace: &Path) -> Result<Value, String> {
         .arg("-")
         .arg(dir)
         .arg(trace)
+        .arg(trace.with_extension("cgroup_stats.json"))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

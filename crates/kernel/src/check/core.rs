@@ -159,7 +159,7 @@ fn task_states(s: &Sched) -> Result<(), Violation> {
             }
             _ => return bad("unknown __state".into()),
         }
-        if t.class == ClassId::Fair {
+        if t.class == ClassId::Fair && !t.throttled {
             let se = s.fair.se(t.se);
             if se.on_rq != (t.on_rq == OnRq::Queued) {
                 return bad(format!("p->on_rq disagrees with se->on_rq={}", se.on_rq));
@@ -179,7 +179,8 @@ fn nr_running(s: &Sched) -> Result<(), Violation> {
     let n = s.nr_cpus();
     let mut per_class: Vec<Vec<(ClassId, u32)>> = vec![Vec::new(); n as usize];
     for t in &s.tasks {
-        if t.on_rq != OnRq::Queued || t.cpu >= n {
+        // A throttled task stays QUEUED on its limbo list, outside h_nr_queued.
+        if t.on_rq != OnRq::Queued || t.cpu >= n || t.throttled {
             continue;
         }
         let c = t.cpu as usize;

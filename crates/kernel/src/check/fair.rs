@@ -36,10 +36,17 @@ pub mod rule {
     pub const NR_QUEUED: &str = "cfs_rq->nr_queued == tree + curr (account_entity_enqueue)";
     /// `account_entity_enqueue`: `update_load_add(&cfs_rq->load, se->load.weight)`.
     pub const LOAD: &str = "cfs_rq->load.weight == Σ se->load.weight (account_entity_enqueue)";
-    pub const H_NR_QUEUED: &str = "h_nr_queued counts the queued task entities";
+    pub const H_NR_QUEUED: &str = "h_nr_queued counts the task entities queued in the hierarchy";
     pub const H_NR_RUNNABLE: &str =
         "h_nr_runnable == h_nr_queued - delayed (set_delayed/clear_delayed)";
-    pub const H_NR_IDLE: &str = "h_nr_idle counts the queued SCHED_IDLE tasks";
+    pub const H_NR_IDLE: &str =
+        "h_nr_idle counts the queued SCHED_IDLE tasks and the tasks under idle groups";
+    /// A group entity is queued while its own queue has entities, or as delayed.
+    pub const GROUP_QUEUED: &str =
+        "a group entity is queued iff its cfs_rq has entities, or it is delayed (dequeue_entities)";
+    /// 6.18 `throttle_cfs_rq_work`: a throttled task waits on its queue's limbo list.
+    pub const LIMBO: &str =
+        "a throttled task is on its cfs_rq's limbo list once, under a throttled queue (throttle_cfs_rq_work)";
     /// fair.c's comment on lag: `\Sum lag_i = 0` (up to avg_vruntime's rounding).
     pub const LAG_SUM: &str = "Σ lag_i == 0 (lag_i = w_i * (V - v_i))";
     /// `set_next_buddy`: `WARN_ON_ONCE(!se->on_rq)`; a buddy is cleared when it leaves.
@@ -74,7 +81,48 @@ pub fn verify(s: &Sched) -> Result<(), Violation> {
     for i in 0..s.fair.cfs_rq.len() {
         cfs_rq(s, CfsRqId(i as u32), &mut seen)?;
     }
-    entities(s, &seen)
+    entities(s, &seen)?;
+    limbo(s)
+}
+
+/// The hierarchical counts of a queue recomputed from its entities: (queued, runnable,
+/// idle) tasks, through the group entities' own queues.
+fn h_counts(s: &Sched, c: CfsRqId) -> (u32, u32, u32) {
+    let cfs = s.fair.cfs(c);
+    let members = cfs.timeline.in_order(&s.fair.se);
+    let curr = cfs.curr.filter(|&x| s.fair.se(x).on_rq);
+    let (mut q, mut r, mut i) = (0, 0, 0);
+    for n in members.into_iter().chain(curr) {
+        let e = s.fair.se(n);
+        match (e.task, e.my_q) {
+            (Some(p), _) => {
+                q += 1;
+                r += !e.sched_delayed as u32;
+                i += (s.task(p).policy == schedsim_workload::Policy::Idle) as u32;
+            }
+            (None, Some(g)) => {
+                let (gq, gr, gi) = h_counts(s, g);
+                q += gq;
+                r += gr;
+                i += if s.fair.cfs_rq_is_idle(g) { gq } else { gi };
+            }
+            (None, None) => {}
+        }
+    }
+    (q, r, i)
+}
+
+/// The entity the running fair task has queued on `c` (itself or an ancestor), if any.
+fn expected_curr(s: &Sched, c: CfsRqId) -> Option<SeId> {
+    let rq = s.rq(s.fair.cfs(c).cpu);
+    let t = s.task(rq.curr);
+    if rq.curr == rq.idle || t.class != ClassId::Fair || t.throttled {
+        return None;
+    }
+    s.fair
+        .ancestors(t.se)
+        .into_iter()
+        .find(|&e| s.fair.cfs_rq_of(e) == c)
 }
 
 /// Recomputes a subtree's minima, checking each node's augmented fields on the way up.
@@ -173,6 +221,7 @@ fn cfs_rq(s: &Sched, c: CfsRqId, seen: &mut [u32]) -> Result<(), Violation> {
             let ok = e.on_rq
                 && e.cfs_rq == c
                 && e.task.is_none_or(|p| rq.curr == p)
+                && (e.task.is_some() || expected_curr(s, c) == Some(cs))
                 && !tree.contains(&cs);
             if !ok {
                 return err(
@@ -193,15 +242,13 @@ fn cfs_rq(s: &Sched, c: CfsRqId, seen: &mut [u32]) -> Result<(), Violation> {
         }
         None => None,
     };
-    let rq = s.rq(cpu);
-    if rq.cfs == c && rq.curr != rq.idle && s.task(rq.curr).class == ClassId::Fair {
-        let se = s.task(rq.curr).se;
+    if let Some(se) = expected_curr(s, c) {
         if cfs.curr != Some(se) {
             return err(
                 rule::CURR,
                 Some(se),
                 format!(
-                    "rq->curr is fair but cfs_rq->curr is {:?}, not se[{}]",
+                    "rq->curr is fair but cfs_rq->curr is {:?}, not se[{}] of its branch",
                     cfs.curr.map(|x| x.0),
                     se.0
                 ),
@@ -210,7 +257,7 @@ fn cfs_rq(s: &Sched, c: CfsRqId, seen: &mut [u32]) -> Result<(), Violation> {
     }
     // Members, sums and counters.
     let (mut sum_kw, mut sum_w, mut load) = (0i128, 0i128, 0u128);
-    let (mut tasks, mut delayed, mut idle, mut groups) = (0u32, 0u32, 0u32, 0u32);
+
     for &n in tree.iter().chain(curr_q.iter()) {
         let e = s.fair.se(n);
         let in_tree = Some(n) != curr_q;
@@ -244,17 +291,16 @@ fn cfs_rq(s: &Sched, c: CfsRqId, seen: &mut [u32]) -> Result<(), Violation> {
             sum_w += wdown(s, n) as i128;
         }
         load += e.load.weight as u128;
-        match e.task {
-            Some(p) => {
-                tasks += 1;
-                if s.task(p).policy == schedsim_workload::Policy::Idle {
-                    idle += 1;
-                }
+        if let Some(g) = e.my_q {
+            if s.fair.cfs(g).nr_queued == 0 && !e.sched_delayed {
+                return err(
+                    rule::GROUP_QUEUED,
+                    Some(n),
+                    format!("group se[{}] queued but its cfs_rq {} is empty", n.0, g.0),
+                );
             }
-            None => groups += 1,
         }
         if e.sched_delayed {
-            delayed += 1;
             let t = e.task.map(|p| s.task(p));
             let ok = !e.on_rq
                 || (in_tree
@@ -315,32 +361,39 @@ fn cfs_rq(s: &Sched, c: CfsRqId, seen: &mut [u32]) -> Result<(), Violation> {
             ),
         );
     }
-    // The hierarchy is flat while there are no group entities: h_* count this queue.
-    if groups == 0 {
-        if cfs.h_nr_queued != tasks {
+    if let Some(gse) = s.fair.tg(cfs.tg).se[cpu as usize] {
+        if cfs.nr_queued > 0 && !s.fair.se(gse).on_rq {
             return err(
-                rule::H_NR_QUEUED,
-                None,
-                format!("h_nr_queued={} but {tasks} task entities", cfs.h_nr_queued),
+                rule::GROUP_QUEUED,
+                Some(gse),
+                format!("cfs_rq has {} entities but its group se[{}] is not queued", cfs.nr_queued, gse.0),
             );
         }
-        if cfs.h_nr_runnable + delayed != cfs.h_nr_queued {
-            return err(
-                rule::H_NR_RUNNABLE,
-                None,
-                format!(
-                    "h_nr_runnable={} h_nr_queued={} delayed={delayed}",
-                    cfs.h_nr_runnable, cfs.h_nr_queued
-                ),
-            );
-        }
-        if cfs.h_nr_idle != idle {
-            return err(
-                rule::H_NR_IDLE,
-                None,
-                format!("h_nr_idle={} but {idle} SCHED_IDLE tasks", cfs.h_nr_idle),
-            );
-        }
+    }
+    let (tasks, runnable, idle) = h_counts(s, c);
+    if cfs.h_nr_queued != tasks {
+        return err(
+            rule::H_NR_QUEUED,
+            None,
+            format!("h_nr_queued={} but {tasks} task entities below", cfs.h_nr_queued),
+        );
+    }
+    if cfs.h_nr_runnable != runnable {
+        return err(
+            rule::H_NR_RUNNABLE,
+            None,
+            format!(
+                "h_nr_runnable={} h_nr_queued={} but {runnable} runnable below",
+                cfs.h_nr_runnable, cfs.h_nr_queued
+            ),
+        );
+    }
+    if cfs.h_nr_idle != idle {
+        return err(
+            rule::H_NR_IDLE,
+            None,
+            format!("h_nr_idle={} but {idle} idle tasks below", cfs.h_nr_idle),
+        );
     }
     // Σ lag_i = Σ w_i (V − v_i) with V as avg_vruntime() computes it (floored), curr in.
     let (mut runtime, mut weight) = (sum_kw, sum_w);
@@ -407,20 +460,65 @@ fn entities(s: &Sched, seen: &[u32]) -> Result<(), Violation> {
         }
         if let Some(p) = e.task {
             let t = s.task(p);
-            if e.on_rq && s.rq(t.cpu).cfs != e.cfs_rq {
+            let want = s.fair.tg(t.sched_task_group).cfs_rq[t.cpu as usize];
+            if e.on_rq && want != e.cfs_rq {
                 return Err(violation(
                     s,
                     rule::ONCE,
                     Some(t.cpu),
                     Some(p),
                     format!(
-                        "se[{i}] queued on cfs_rq {} of CPU {} but task_cpu is {}",
+                        "se[{i}] queued on cfs_rq {} of CPU {} but task_cpu is {} and its \
+                         group's queue there is {}",
                         e.cfs_rq.0,
                         s.fair.cfs(e.cfs_rq).cpu,
-                        t.cpu
+                        t.cpu,
+                        want.0
                     ),
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Throttled tasks and the limbo lists agree.
+fn limbo(s: &Sched) -> Result<(), Violation> {
+    let mut found = vec![0u32; s.tasks.len()];
+    for (i, cfs) in s.fair.cfs_rq.iter().enumerate() {
+        for &p in &cfs.bw.limbo {
+            found[p.0 as usize] += 1;
+            let t = s.task(p);
+            let ok = t.throttled
+                && t.on_rq == OnRq::Queued
+                && s.fair.cfs_rq_of(t.se).0 as usize == i
+                && cfs.bw.throttle_count > 0;
+            if !ok {
+                return Err(violation(
+                    s,
+                    rule::LIMBO,
+                    Some(cfs.cpu),
+                    Some(p),
+                    format!(
+                        "in cfs_rq {i}'s limbo: throttled={} on_rq={:?} its cfs_rq={} throttle_count={}",
+                        t.throttled,
+                        t.on_rq,
+                        s.fair.cfs_rq_of(t.se).0,
+                        cfs.bw.throttle_count
+                    ),
+                ));
+            }
+        }
+    }
+    for t in &s.tasks {
+        if t.throttled && found[t.id.0 as usize] != 1 {
+            return Err(violation(
+                s,
+                rule::LIMBO,
+                Some(t.cpu),
+                Some(t.id),
+                format!("throttled task on {} limbo lists", found[t.id.0 as usize]),
+            ));
         }
     }
     Ok(())

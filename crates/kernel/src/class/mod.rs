@@ -100,6 +100,9 @@ pub trait SchedClass: Sync {
     fn switched_to(&self, _s: &mut Sched, _cpu: u32, _p: TaskId) {}
     /// `migrate_task_rq`: the task is moving to `new_cpu` (called before the move).
     fn migrate_task_rq(&self, _s: &mut Sched, _p: TaskId, _new_cpu: u32) {}
+    /// The running task returns to user space after `__schedule` (its pending task work
+    /// runs: fair's bandwidth throttle, `throttle_cfs_rq_work`).
+    fn return_to_user(&self, _s: &mut Sched, _cpu: u32, _p: TaskId) {}
 }
 
 /// The class table (`DEFINE_SCHED_CLASS` and the linker-ordered array).

@@ -715,8 +715,6 @@ impl SchedClass for RtClass {
 
     /// `set_task_rq` (core, every class): the fair entity follows the task's CPU.
     fn migrate_task_rq(&self, s: &mut Sched, p: TaskId, new_cpu: u32) {
-        let se = s.task(p).se;
-        let c = s.rq(new_cpu).cfs;
-        s.fair.se_mut(se).cfs_rq = c;
+        crate::class::fair::group::set_task_rq(s, p, new_cpu);
     }
 }

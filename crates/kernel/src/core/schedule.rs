@@ -82,14 +82,17 @@ impl Sched {
         }
         let next = self.pick_next_task(cpu, prev);
         self.clear_need_resched(cpu);
-        if next == prev {
-            return;
+        if next != prev {
+            self.rqs[cpu as usize].nr_switches += 1;
+            self.cpu_stats[cpu as usize].nr_switches += 1;
+            let preempt = mode == SchedMode::Preempt;
+            self.trace_switch(cpu, prev, next, preempt);
+            self.context_switch(cpu, prev, next, voluntary);
         }
-        self.rqs[cpu as usize].nr_switches += 1;
-        self.cpu_stats[cpu as usize].nr_switches += 1;
-        let preempt = mode == SchedMode::Preempt;
-        self.trace_switch(cpu, prev, next, preempt);
-        self.context_switch(cpu, prev, next, voluntary);
+        if next != self.rq(cpu).idle {
+            let c = self.task(next).class;
+            class_of(c).return_to_user(self, cpu, next);
+        }
     }
 
     fn clear_need_resched(&mut self, cpu: u32) {

@@ -28,13 +28,6 @@ impl Sched {
     /// (`__sched_setscheduler`: `valid_policy`, the sched_priority range and
     /// `rt_policy(policy) != (sched_priority != 0)`).
     pub fn check_attr(&self, attr: &SchedAttr) -> Result<(), String> {
-        // SCHED_FLAG_RECLAIM asks for GRUB, which is not modelled: refuse rather than run
-        // without it.
-        if attr.policy == Policy::Deadline && attr.flags & 2 != 0 {
-            return Err(
-                "SCHED_FLAG_RECLAIM (GRUB bandwidth reclaiming) is not simulated yet".into(),
-            );
-        }
         match attr.policy {
             // SCHED_EXT takes the fair checks; without a loaded policy it runs in fair.
             Policy::Normal | Policy::Batch | Policy::Idle | Policy::Ext => {

@@ -142,6 +142,7 @@ impl Userspace {
             self.workload.launcher_comm.clone()
         };
         let t = s.new_task(schedsim_trace::Comm::new(&comm), 0);
+        s.autogroup_create(t);
         self.launcher = Some(t);
         self.add_thread(t, None);
         s.start_boot_task(0, t);
@@ -466,11 +467,8 @@ impl Userspace {
                     .map_err(|e| self.err(s, t, format!("sched_setaffinity refused: {e}")))?;
             }
             Op::SetCgroup(g) => {
-                return Err(self.err(
-                    s,
-                    t,
-                    format!("moving to cgroup `{g}`: group scheduling is not simulated yet"),
-                ))
+                let tg = s.fair.group_by_path(&g).expect("checked at set-up");
+                s.sched_move_task(t, tg);
             }
             Op::Marker(mut text) => {
                 // `{loopN}`: the 0-based iteration of the enclosing loop at depth N.
@@ -587,6 +585,11 @@ impl Userspace {
             .fork_task(parent, &comm, &attr, affinity.as_ref())
             .map_err(|e| self.err(s, parent, format!("cannot create `{comm}`: {e}")))?;
         self.add_thread(child, Some(spec_i));
+        if let Some(g) = &self.workload.tasks[spec_i].cgroup {
+            // The thread's first act is to join its cgroup (rt-app's taskgroup).
+            let tg = s.fair.group_by_path(g).expect("checked at set-up");
+            s.sched_move_task(child, tg);
+        }
         if start_delay > 0 {
             // The thread exists but sleeps until its start.
             self.delayed_start(s, child, start_delay);

@@ -16,11 +16,14 @@ pub mod proto;
 
 use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 
 use schedsim_trace::{Event, Record, TraceBuffers};
 
-use crate::common::{check_cpus, task_comms};
+use crate::common::{check_cpu, TaskComms};
 use crate::ftrace::common_flags;
+use crate::spool::Spool;
+use crate::stream::{write_kept, TraceWriter};
 use proto::Msg;
 
 /// Events per FtraceEventBundle packet.
@@ -60,77 +63,135 @@ pub fn write_perfetto<W: Write + ?Sized>(
     bufs: &TraceBuffers,
     nr_cpus: usize,
 ) -> io::Result<()> {
-    check_cpus(bufs, nr_cpus)?;
-    let mut w = BufWriter::with_capacity(1 << 16, w);
-    let first_ts = bufs
-        .cpus
-        .iter()
-        .filter_map(|b| b.first())
-        .map(|r| r.ts)
-        .min()
-        .unwrap_or(0);
+    write_kept(w, bufs, PerfettoWriter::new(nr_cpus, None)?)
+}
 
-    // SystemInfo{utsname=1{sysname=1, version=2, release=3, machine=4}, page_size=6, num_cpus=8}
-    let mut uts = Msg::new();
-    uts.string(1, "Linux")
-        .string(2, "#1 SMP PREEMPT_DYNAMIC schedsim")
-        .string(3, UTS_RELEASE)
-        .string(4, "x86_64");
-    let mut si = Msg::new();
-    si.message(1, &uts)
-        .uint32(6, 4096)
-        .uint32(8, nr_cpus as u32);
-    let mut pkt = Msg::new();
-    pkt.message(TP_SYSTEM_INFO, &si)
-        .uint32(TP_TRUSTED_SEQ_ID, SEQ_ID);
-    put_packet(&mut w, &pkt)?;
+/// [`write_perfetto`] record by record: each CPU's bundles are spooled (in memory, or in a
+/// temporary file in `spool_dir`) until the process tree, which comes first, is known.
+pub struct PerfettoWriter {
+    nr_cpus: usize,
+    first_ts: Option<u64>,
+    comms: TaskComms,
+    ppid: BTreeMap<i32, i32>,
+    /// Per CPU: the bundle being filled and its event count.
+    bundles: Vec<(Msg, usize)>,
+    packets: Spool,
+}
 
-    // ProcessTree{processes=1: Process{pid=1, ppid=2, cmdline=3}}
-    let mut ppid: BTreeMap<i32, i32> = BTreeMap::new();
-    for rec in bufs.merged() {
+impl PerfettoWriter {
+    pub fn new(nr_cpus: usize, spool_dir: Option<&Path>) -> io::Result<PerfettoWriter> {
+        Ok(PerfettoWriter {
+            nr_cpus,
+            first_ts: None,
+            comms: TaskComms::default(),
+            ppid: BTreeMap::new(),
+            bundles: (0..nr_cpus).map(|_| (Msg::new(), 0)).collect(),
+            packets: Spool::new(spool_dir, nr_cpus)?,
+        })
+    }
+
+    /// Spools CPU `cpu`'s bundle as one packet.
+    fn put_bundle(&mut self, cpu: usize) -> io::Result<()> {
+        let (bundle, n) = std::mem::replace(&mut self.bundles[cpu], (Msg::new(), 0));
+        if n == 0 {
+            return Ok(());
+        }
+        let mut pkt = Msg::new();
+        pkt.message(TP_FTRACE_EVENTS, &bundle)
+            .uint32(TP_TRUSTED_SEQ_ID, SEQ_ID);
+        put_packet(&mut SpoolLane(&mut self.packets, cpu), &pkt)
+    }
+}
+
+/// One lane of a spool as an `io::Write`.
+struct SpoolLane<'a>(&'a mut Spool, usize);
+
+impl Write for SpoolLane<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(self.1, buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl TraceWriter for PerfettoWriter {
+    fn record(&mut self, rec: &Record) -> io::Result<()> {
+        check_cpu(rec, self.nr_cpus)?;
+        self.first_ts.get_or_insert(rec.ts);
+        self.comms.note(rec);
         if let Event::ProcessFork {
             parent_pid,
             child_pid,
             ..
         } = rec.event
         {
-            ppid.insert(child_pid, parent_pid);
+            self.ppid.insert(child_pid, parent_pid);
         }
-    }
-    let mut tree = Msg::new();
-    for (pid, comm) in task_comms(bufs) {
-        let mut p = Msg::new();
-        p.int32(1, pid);
-        if let Some(&pp) = ppid.get(&pid) {
-            p.int32(2, pp);
+        let cpu = rec.cpu as usize;
+        let (bundle, n) = &mut self.bundles[cpu];
+        if *n == 0 {
+            bundle.uint32(B_CPU, rec.cpu);
         }
-        p.string(3, comm.as_str());
-        tree.message(1, &p);
+        bundle.message(B_EVENT, &ftrace_event(rec));
+        *n += 1;
+        if *n == BUNDLE_EVENTS {
+            self.put_bundle(cpu)?;
+        }
+        Ok(())
     }
-    let mut pkt = Msg::new();
-    pkt.message(TP_PROCESS_TREE, &tree)
-        .uint64(TP_TIMESTAMP, first_ts)
-        .uint32(TP_TRUSTED_SEQ_ID, SEQ_ID);
-    put_packet(&mut w, &pkt)?;
 
-    for (cpu, recs) in bufs.cpus.iter().enumerate() {
-        for chunk in recs.chunks(BUNDLE_EVENTS) {
-            let mut bundle = Msg::new();
-            bundle.uint32(B_CPU, cpu as u32);
-            for rec in chunk {
-                bundle.message(B_EVENT, &ftrace_event(rec));
-            }
-            let mut pkt = Msg::new();
-            pkt.message(TP_FTRACE_EVENTS, &bundle)
-                .uint32(TP_TRUSTED_SEQ_ID, SEQ_ID);
-            put_packet(&mut w, &pkt)?;
+    fn finish(&mut self, w: &mut dyn Write) -> io::Result<()> {
+        let nr_cpus = self.nr_cpus;
+        for cpu in 0..nr_cpus {
+            self.put_bundle(cpu)?;
         }
+        let mut w = BufWriter::with_capacity(1 << 16, w);
+
+        // SystemInfo{utsname=1{sysname=1, version=2, release=3, machine=4}, page_size=6, num_cpus=8}
+        let mut uts = Msg::new();
+        uts.string(1, "Linux")
+            .string(2, "#1 SMP PREEMPT_DYNAMIC schedsim")
+            .string(3, UTS_RELEASE)
+            .string(4, "x86_64");
+        let mut si = Msg::new();
+        si.message(1, &uts)
+            .uint32(6, 4096)
+            .uint32(8, nr_cpus as u32);
+        let mut pkt = Msg::new();
+        pkt.message(TP_SYSTEM_INFO, &si)
+            .uint32(TP_TRUSTED_SEQ_ID, SEQ_ID);
+        put_packet(&mut w, &pkt)?;
+
+        // ProcessTree{processes=1: Process{pid=1, ppid=2, cmdline=3}}
+        let mut tree = Msg::new();
+        for (pid, comm) in self.comms.table() {
+            let mut p = Msg::new();
+            p.int32(1, pid);
+            if let Some(&pp) = self.ppid.get(&pid) {
+                p.int32(2, pp);
+            }
+            p.string(3, comm.as_str());
+            tree.message(1, &p);
+        }
+        let mut pkt = Msg::new();
+        pkt.message(TP_PROCESS_TREE, &tree)
+            .uint64(TP_TIMESTAMP, self.first_ts.unwrap_or(0))
+            .uint32(TP_TRUSTED_SEQ_ID, SEQ_ID);
+        put_packet(&mut w, &pkt)?;
+
+        // Per CPU, its FtraceEventBundle packets in write order.
+        for cpu in 0..nr_cpus {
+            self.packets.copy_lane(cpu, &mut w)?;
+        }
+        w.flush()
     }
-    w.flush()
 }
 
 /// `Trace{packet=1}`: each packet is one length-delimited field 1 of the top-level message.
-fn put_packet<W: Write>(w: &mut W, pkt: &Msg) -> io::Result<()> {
+fn put_packet<W: Write + ?Sized>(w: &mut W, pkt: &Msg) -> io::Result<()> {
     let mut m = Msg::new();
     m.message(1, pkt);
     w.write_all(&m.buf)

@@ -28,31 +28,43 @@ fn align4(n: usize) -> usize {
     (n + 3) & !3
 }
 
-/// Packs one CPU's records into pages, calling `emit` for each full 4096-byte page in
-/// order; returns the number of pages. Fails on a timestamp that goes backwards (a delta
-/// cannot be negative) or a gap beyond 2^59 ns.
-pub(crate) fn pack_cpu(
-    records: &[Record],
-    mut emit: impl FnMut(&[u8]) -> io::Result<()>,
-) -> io::Result<u64> {
-    let mut page = vec![0u8; PAGE_SIZE];
-    let mut used = 0usize; // bytes of data[] in use (the page's commit)
-    let mut open = false;
-    let mut last_ts = 0u64;
-    let mut pages = 0u64;
-    let mut pl = Vec::with_capacity(128);
+/// Packs one CPU's records, in order, into pages, handing each full 4096-byte page to an
+/// `emit` callback. Fails on a timestamp that goes backwards (a delta cannot be negative)
+/// or a gap beyond 2^59 ns.
+pub(crate) struct Packer {
+    page: Vec<u8>,
+    /// Bytes of data[] in use (the page's commit).
+    used: usize,
+    open: bool,
+    last_ts: u64,
+    pl: Vec<u8>,
+}
 
-    let mut flush = |page: &mut Vec<u8>, used: usize, pages: &mut u64| -> io::Result<()> {
-        page[8..16].copy_from_slice(&(used as u64).to_le_bytes());
-        emit(page)?;
-        *pages += 1;
-        Ok(())
-    };
+impl Packer {
+    pub(crate) fn new() -> Packer {
+        Packer {
+            page: vec![0u8; PAGE_SIZE],
+            used: 0,
+            open: false,
+            last_ts: 0,
+            pl: Vec::with_capacity(128),
+        }
+    }
 
-    for rec in records {
-        pl.clear();
-        payload::encode(rec, &mut pl);
-        let data_len = align4(pl.len());
+    fn flush(&mut self, emit: &mut impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
+        self.page[8..16].copy_from_slice(&(self.used as u64).to_le_bytes());
+        self.open = false;
+        emit(&self.page)
+    }
+
+    pub(crate) fn push(
+        &mut self,
+        rec: &Record,
+        mut emit: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.pl.clear();
+        payload::encode(rec, &mut self.pl);
+        let data_len = align4(self.pl.len());
         let ev_len = if data_len > MAX_SMALL_DATA {
             8 + data_len
         } else {
@@ -60,13 +72,13 @@ pub(crate) fn pack_cpu(
         };
         let mut delta = 0u64;
         let mut extend = false;
-        if open {
-            delta = rec.ts.checked_sub(last_ts).ok_or_else(|| {
+        if self.open {
+            delta = rec.ts.checked_sub(self.last_ts).ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::InvalidInput,
                     format!(
                         "trace.dat: CPU {} timestamp goes back ({} < {})",
-                        rec.cpu, rec.ts, last_ts
+                        rec.cpu, rec.ts, self.last_ts
                     ),
                 )
             })?;
@@ -78,20 +90,20 @@ pub(crate) fn pack_cpu(
             }
             extend = delta > TS_MASK;
             let need = ev_len + if extend { 8 } else { 0 };
-            if used + need > PAGE_DATA {
-                flush(&mut page, used, &mut pages)?;
-                open = false;
+            if self.used + need > PAGE_DATA {
+                self.flush(&mut emit)?;
             }
         }
-        if !open {
-            page.fill(0);
-            page[0..8].copy_from_slice(&rec.ts.to_le_bytes());
-            used = 0;
+        if !self.open {
+            self.page.fill(0);
+            self.page[0..8].copy_from_slice(&rec.ts.to_le_bytes());
+            self.used = 0;
             delta = 0;
             extend = false;
-            open = true;
+            self.open = true;
         }
-        let d = &mut page[PAGE_HEADER..];
+        let mut used = self.used;
+        let d = &mut self.page[PAGE_HEADER..];
         if extend {
             let hdr = TYPE_TIME_EXTEND | ((delta & TS_MASK) as u32) << 5;
             d[used..used + 4].copy_from_slice(&hdr.to_le_bytes());
@@ -111,12 +123,21 @@ pub(crate) fn pack_cpu(
             d[used..used + 4].copy_from_slice(&((data_len + 4) as u32).to_le_bytes());
             used += 4;
         }
-        d[used..used + pl.len()].copy_from_slice(&pl);
+        d[used..used + self.pl.len()].copy_from_slice(&self.pl);
         used += data_len; // padding bytes are already zero
-        last_ts = rec.ts;
+        self.used = used;
+        self.last_ts = rec.ts;
+        Ok(())
     }
-    if open {
-        flush(&mut page, used, &mut pages)?;
+
+    /// Emits the last, partly filled page (none if no record came).
+    pub(crate) fn finish(
+        &mut self,
+        mut emit: impl FnMut(&[u8]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if self.open {
+            self.flush(&mut emit)?;
+        }
+        Ok(())
     }
-    Ok(pages)
 }

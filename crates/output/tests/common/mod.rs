@@ -353,6 +353,16 @@ pub fn scratch(name: &str) -> PathBuf {
     d
 }
 
+/// The names in `dir`, sorted.
+pub fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 /// Removes a scratch directory unless SCHEDSIM_KEEP_TEST_OUTPUT is set (to inspect files).
 pub fn cleanup(dir: PathBuf) {
     if std::env::var_os("SCHEDSIM_KEEP_TEST_OUTPUT").is_none() {

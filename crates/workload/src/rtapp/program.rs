@@ -107,7 +107,8 @@ impl<'a> Builder<'a> {
         }
         let pi = self.g.pi_enabled;
         let parties = &self.facts.barrier_parties;
-        Ok(Workload {
+        let tasks = self.tasks;
+        let mut w = Workload {
             source: self.cx.file.to_string(),
             duration: self.g.duration,
             tasks: specs,
@@ -146,10 +147,23 @@ impl<'a> Builder<'a> {
                 .map(|(name, shared)| TimerDecl { name, shared })
                 .collect(),
             sysctls: Vec::new(),
+            cgroups: Vec::new(),
             cgroup_files: Vec::new(),
             launcher_comm: "rt-app".to_string(),
             ftrace_markers: self.g.markers,
-        })
+        };
+        // rt-app creates its taskgroups (`cgroup_mkdir` in rt-app_taskgroups.c) in the order
+        // it meets them: each task's own, then its phases'.
+        for t in tasks {
+            for g in t
+                .taskgroup
+                .iter()
+                .chain(t.phases.iter().flat_map(|p| p.taskgroup.iter()))
+            {
+                w.declare_cgroup(&g.v, g.loc);
+            }
+        }
+        Ok(w)
     }
 
     fn program(&mut self, ti: usize) -> Res<Vec<Step>> {

@@ -1,7 +1,7 @@
 //! `[sysctl]` and `[cgroup."/path"]` tables: kernel settings carried as text with their
 //! location; the simulator knows which names and values are valid.
 
-use crate::model::{CgroupSetting, Setting};
+use crate::model::{CgroupDecl, CgroupSetting, Setting};
 
 use super::ctx::{join, Ctx, Res};
 use super::tree::{Entry, Kind, Node};
@@ -68,9 +68,16 @@ pub(crate) fn sysctls(ctx: &Ctx, node: &Node, path: &str) -> Res<Vec<Setting>> {
         .collect()
 }
 
-/// `[cgroup."/web"]` tables of cgroup files: `"cpu.max" = "50000 100000"`.
-pub(crate) fn cgroup_files(ctx: &Ctx, node: &Node, path: &str) -> Res<Vec<CgroupSetting>> {
+/// `[cgroup."/web"]` tables of cgroup files: `"cpu.max" = "50000 100000"`. Every table
+/// declares its group, an empty one too (a group with default settings); `/` is the root,
+/// which always exists, so only its files are kept.
+pub(crate) fn cgroups(
+    ctx: &Ctx,
+    node: &Node,
+    path: &str,
+) -> Res<(Vec<CgroupDecl>, Vec<CgroupSetting>)> {
     let groups = ctx.want_table(node, path, "cgroup tables, e.g. [cgroup.\"/web\"]")?;
+    let mut decls: Vec<CgroupDecl> = Vec::new();
     let mut out = Vec::new();
     for g in groups {
         let gkey = join(path, &g.key);
@@ -85,6 +92,13 @@ pub(crate) fn cgroup_files(ctx: &Ctx, node: &Node, path: &str) -> Res<Vec<Cgroup
             &gkey,
             "a table of cgroup files, e.g. \"cpu.weight\" = 200",
         )?;
+        // `"/web"` and `"/web/"` are different TOML keys for the same group.
+        if cg != "/" && !decls.iter().any(|d| d.path == cg) {
+            decls.push(CgroupDecl {
+                path: cg.clone(),
+                loc: ctx.loc(g.key_span.start),
+            });
+        }
         let mut flat = Vec::new();
         leaves(files, "", &mut flat);
         for (file, e) in flat {
@@ -106,5 +120,5 @@ pub(crate) fn cgroup_files(ctx: &Ctx, node: &Node, path: &str) -> Res<Vec<Cgroup
             });
         }
     }
-    Ok(out)
+    Ok((decls, out))
 }

@@ -35,6 +35,7 @@ mod tree;
 mod values;
 pub mod write;
 
+pub use values::cgroup_path;
 pub use write::{to_toml, without_locations};
 
 use std::path::Path;
@@ -133,7 +134,7 @@ pub fn parse_toml(source_name: &str, text: &str) -> Result<Workload, WorkloadErr
         w.sysctls = kernel::sysctls(&ctx, &e.value, "sysctl")?;
     }
     if let Some(e) = get(top, "cgroup") {
-        w.cgroup_files = kernel::cgroup_files(&ctx, &e.value, "cgroup")?;
+        (w.cgroups, w.cgroup_files) = kernel::cgroups(&ctx, &e.value, "cgroup")?;
     }
 
     w.sems = reg.sems.decls;

@@ -152,7 +152,8 @@ pub(crate) const CGROUP_HINT: &str = "cgroup paths are absolute, like \"/web\" o
 pub(crate) const NAME_HINT: &str = "names are one word, like `ping` or `worker-1`";
 
 /// A cgroup path: absolute, no empty, `.` or `..` components; a trailing `/` is dropped.
-pub(crate) fn cgroup_path(s: &str) -> Result<String, String> {
+/// The error says what is wrong with `s`.
+pub fn cgroup_path(s: &str) -> Result<String, String> {
     if !s.starts_with('/') {
         return Err(format!("cgroup path `{s}` must start with `/`"));
     }

@@ -9,7 +9,8 @@
 //! made by mirroring what the parser would build from the short form.
 //!
 //! A few models have no TOML spelling (names with spaces or `#`, a forever loop in which no
-//! time passes, a barrier with 0 parties, cgroup settings interleaved between groups...);
+//! time passes, a barrier with 0 parties, cgroup settings interleaved between groups, files
+//! of a cgroup that is not declared...);
 //! the text is then still written, and parsing it fails or gives a different model.
 //! `schedsim convert` checks the round trip and says so.
 
@@ -37,10 +38,44 @@ pub fn without_locations(w: &Workload) -> Workload {
     for s in &mut w.sysctls {
         s.loc = Loc::default();
     }
+    for g in &mut w.cgroups {
+        g.loc = Loc::default();
+    }
     for c in &mut w.cgroup_files {
         c.loc = Loc::default();
     }
     w
+}
+
+/// The `[cgroup."/path"]` tables to write, in order: one per declared group (empty when it
+/// has no files), in declaration order, with the groups that only have files (the root `/`)
+/// placed where they first appear among the files.
+fn cgroup_tables(w: &Workload) -> Vec<&str> {
+    let mut by_files: Vec<&str> = Vec::new();
+    for c in &w.cgroup_files {
+        if !by_files.contains(&c.path.as_str()) {
+            by_files.push(&c.path);
+        }
+    }
+    let declared = |p: &str| w.cgroups.iter().any(|g| g.path == p);
+    let mut out: Vec<&str> = Vec::new();
+    for g in &w.cgroups {
+        let before = by_files.iter().position(|p| *p == g.path).unwrap_or(0);
+        for p in &by_files[..before] {
+            if !declared(p) && !out.contains(p) {
+                out.push(p);
+            }
+        }
+        if !out.contains(&g.path.as_str()) {
+            out.push(&g.path);
+        }
+    }
+    for p in by_files {
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// Lines longer than this are broken, one item per line.
@@ -359,14 +394,7 @@ impl<'a> Writer<'a> {
                 let _ = writeln!(out, "{} = {}", quote(&s.name), setting_value(&s.value));
             }
         }
-        // One table per group, in order of first appearance.
-        let mut groups: Vec<&str> = Vec::new();
-        for c in &w.cgroup_files {
-            if !groups.contains(&c.path.as_str()) {
-                groups.push(&c.path);
-            }
-        }
-        for g in groups {
+        for g in cgroup_tables(w) {
             let _ = writeln!(out, "\n[cgroup.{}]", quote(g));
             for c in w.cgroup_files.iter().filter(|c| c.path == g) {
                 let _ = writeln!(out, "{} = {}", quote(&c.file), setting_value(&c.value));

@@ -99,6 +99,9 @@ pub fn sched_dl_overflow(
             ));
         }
     }
+    if was_dl {
+        dl_change_utilization(s, p, new_bw);
+    }
     ensure_entity(s, p);
     se_mut(s, s.task(p).cpu, DlKey::Task(p)).admitted_bw = new_bw;
     Ok(())
@@ -108,6 +111,7 @@ pub(super) fn ensure_entity(s: &mut Sched, p: TaskId) {
     if dl_home(s, p).is_none() {
         let c = s.task(p).cpu;
         s.rq_mut(c).dl.entities.insert(p, DlEntity::default());
+        s.rq_mut(c).dl.stats.insert(p, DlTaskStats::default());
     }
 }
 

@@ -46,9 +46,9 @@ pub(super) fn replenish_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
         // "DL replenish lagged too much"
         replenish_dl_new_period(s, cpu, k);
     }
+    set_throttled(s, cpu, k, false);
     let e = se_mut(s, cpu, k);
     e.dl_yielded = false;
-    e.dl_throttled = false;
     if e.dl_defer_armed {
         e.dl_defer_armed = false;
         return;
@@ -190,8 +190,8 @@ pub(super) fn dl_check_constrained_dl(s: &mut Sched, cpu: u32, k: DlKey) {
         if !start_dl_timer(s, cpu, k) {
             return;
         }
+        set_throttled(s, cpu, k, true);
         let e = se_mut(s, cpu, k);
-        e.dl_throttled = true;
         if e.runtime > 0 {
             e.runtime = 0;
         }
@@ -204,12 +204,22 @@ pub(super) fn enqueue_dl_entity(s: &mut Sched, cpu: u32, k: DlKey, flags: u32) {
     if !e.dl_throttled && !e.is_implicit() {
         dl_check_constrained_dl(s, cpu, k);
     }
+    if flags & (enqueue::RESTORE | enqueue::MIGRATING | enqueue::INITIAL) != 0 {
+        // A task arriving by setattr or migration (or created straight into the class)
+        // brings its bandwidth, active.
+        add_rq_bw(s, cpu, k);
+        add_running_bw(s, cpu, k);
+    }
     let e = se(s, cpu, k);
     if !e.dl_defer && e.dl_throttled && flags & enqueue::REPLENISH == 0 {
-        // Throttled: stays off the tree until its timer.
+        // Throttled: stays off the tree until its timer (but is active).
+        if flags & enqueue::WAKEUP != 0 {
+            task_contending(s, cpu, k, flags);
+        }
         return;
     }
     if flags & enqueue::WAKEUP != 0 {
+        task_contending(s, cpu, k, flags);
         update_dl_entity(s, cpu, k);
     } else if flags & enqueue::REPLENISH != 0 {
         replenish_dl_entity(s, cpu, k);
@@ -223,16 +233,23 @@ pub(super) fn enqueue_dl_entity(s: &mut Sched, cpu: u32, k: DlKey, flags: u32) {
     }
     if se(s, cpu, k).dl_throttled {
         cancel_dl_timer(s, cpu, k);
-        let e = se_mut(s, cpu, k);
-        e.dl_defer_armed = false;
-        e.dl_throttled = false;
+        se_mut(s, cpu, k).dl_defer_armed = false;
+        set_throttled(s, cpu, k, false);
     }
     __enqueue_dl_entity(s, cpu, k);
 }
 
-/// `dequeue_dl_entity`.
-pub(super) fn dequeue_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
+/// `dequeue_dl_entity`: a task leaving by setattr or migration takes its bandwidth along;
+/// a blocking one becomes non contending.
+pub(super) fn dequeue_dl_entity(s: &mut Sched, cpu: u32, k: DlKey, flags: u32) {
     __dequeue_dl_entity(s, cpu, k);
+    if flags & (dequeue::SAVE | dequeue::MIGRATING) != 0 {
+        sub_running_bw(s, cpu, k);
+        sub_rq_bw(s, cpu, k);
+    }
+    if flags & dequeue::SLEEP != 0 {
+        task_non_contending(s, cpu, k);
+    }
 }
 
 /// `update_curr_dl_se`: charge `delta` and throttle at exhaustion (or yield), with the
@@ -250,11 +267,21 @@ pub(super) fn update_curr_dl_se(s: &mut Sched, cpu: u32, k: DlKey, delta: i64, i
         if e.dl_server && e.dl_throttled && !e.dl_defer {
             return;
         }
+        // dl_scaled_delta_exec: GRUB for a reclaiming task (no capacity scaling here).
+        let scaled = if !e.dl_server && e.flags & SCHED_FLAG_RECLAIM != 0 {
+            grub_reclaim(s, cpu, delta, e)
+        } else {
+            delta
+        };
         let e = se_mut(s, cpu, k);
-        e.runtime -= delta;
+        e.runtime -= scaled;
         if e.dl_defer && e.dl_throttled && e.runtime_exceeded() {
             // Fair work ran in the background: back to the initial deferred state.
-            if e.dl_defer_idle {
+            if e.dl_defer_idle && idle {
+                // Idle-wait: the activation is not pushed out again; the timer at the
+                // zero-laxity point stops the server. No negative runtime is kept (it
+                // would move that point, and the 0-lag time, out).
+                e.runtime = 0;
                 return;
             }
             e.dl_defer_running = false;
@@ -270,12 +297,12 @@ pub(super) fn update_curr_dl_se(s: &mut Sched, cpu: u32, k: DlKey, delta: i64, i
     }
     let e = se(s, cpu, k);
     if e.runtime_exceeded() || e.dl_yielded || throttle_now {
+        set_throttled(s, cpu, k, true);
         let e = se_mut(s, cpu, k);
-        e.dl_throttled = true;
         if e.runtime_exceeded() && e.flags & SCHED_FLAG_DL_OVERRUN != 0 {
             e.dl_overrun = true;
         }
-        dequeue_dl_entity(s, cpu, k);
+        dequeue_dl_entity(s, cpu, k, 0);
         if let DlKey::Task(p) = k {
             dequeue_pushable_dl_task(s, cpu, p);
         }
@@ -309,8 +336,15 @@ pub(super) fn update_curr_dl(s: &mut Sched, cpu: u32) {
 pub(super) fn enqueue_task_dl(s: &mut Sched, cpu: u32, p: TaskId, flags: u32) {
     if s.task(p).normal_prio >= 0 {
         // De-boosted: nothing to queue.
-        se_mut(s, cpu, DlKey::Task(p)).dl_throttled = false;
+        set_throttled(s, cpu, DlKey::Task(p), false);
         return;
+    }
+    // A job starts at a wakeup, at the first enqueue of a new task, and at the
+    // replenishment that follows a yield (stats.rs).
+    if flags & (enqueue::WAKEUP | enqueue::INITIAL) != 0
+        || (flags & enqueue::REPLENISH != 0 && !job_open(s, p))
+    {
+        job_release(s, p);
     }
     enqueue_dl_entity(s, cpu, DlKey::Task(p), flags);
     if s.curr(cpu) != p && !task_se(s, p).dl_throttled && s.task(p).nr_cpus_allowed > 1 {

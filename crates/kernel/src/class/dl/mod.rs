@@ -15,17 +15,21 @@
 //! `update_curr`, `dl_server_update_idle_time` from `put_prev_task_idle`) sit at the class
 //! boundary: `ServedFair` and `ServedIdle` wrap those classes in the class table.
 //!
-//! Simplifications (core-and-classes.md §3): no GRUB reclaiming and no running/active
-//! bandwidth tracking (so no inactive timer); the bandwidth of a task leaving the class is
-//! released at once instead of at its 0-lag time; no PI boosting; `cpudl` is a scan; the
-//! balance callbacks run at once.
+//! Each rq tracks the active bandwidth (`this_bw`, `running_bw`, the inactive timer at the
+//! 0-lag time) and SCHED_FLAG_RECLAIM tasks are charged by GRUB (`grub.rs`). Jobs, misses,
+//! lateness and throttled time are recorded per task for the report (`stats.rs`).
+//!
+//! Simplifications (core-and-classes.md §3): the root domain's `total_bw` share of a task
+//! leaving the class is released at once instead of at its 0-lag time; no capacity or
+//! frequency scaling of the runtime charge; no PI boosting; `cpudl` is a scan; the balance
+//! callbacks run at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::class::fair::FairClass;
 use crate::class::idle::IdleClass;
 use crate::class::rt::cpupri_set;
-use crate::class::{enqueue, wf, ClassId, SchedClass};
+use crate::class::{dequeue, enqueue, wf, ClassId, SchedClass};
 use crate::cpumask::CpuMask;
 use crate::events::EventKind;
 use crate::prio::{LoadWeight, MAX_RT_PRIO};
@@ -34,17 +38,22 @@ use crate::task::{OnRq, TaskId};
 
 mod admission;
 mod cbs;
+mod grub;
 mod push;
 mod server;
+mod stats;
 mod timer;
 
 pub use admission::{checkparam_dl, dl_param_changed, sched_dl_overflow, setparam_dl, total_bw};
 pub use server::{ServedFair, ServedIdle};
+pub use stats::{dl_task_report, DlReport, DlTaskStats, Lateness, LatenessReport};
 pub use timer::dl_timer_fired;
 
 use cbs::*;
+use grub::*;
 use push::*;
 use server::*;
+use stats::*;
 
 /// `BW_SHIFT`: bandwidths are fixed point with 20 fractional bits.
 pub const BW_SHIFT: u32 = 20;
@@ -97,6 +106,8 @@ pub struct DlEntity {
     pub flags: u64,
     pub dl_throttled: bool,
     pub dl_yielded: bool,
+    /// Blocked before its 0-lag time: still in `running_bw` until the inactive timer.
+    pub dl_non_contending: bool,
     pub dl_overrun: bool,
     pub dl_server: bool,
     pub dl_defer: bool,
@@ -112,6 +123,9 @@ pub struct DlEntity {
     pub timer_at: Option<u64>,
     /// Invalidates a cancelled timer's event.
     pub timer_gen: u32,
+    /// The pending `inactive_timer` expiry (the 0-lag time) and its generation.
+    pub inactive_at: Option<u64>,
+    pub inactive_gen: u32,
     /// Its key in `DlRq::tree` while queued (`!RB_EMPTY_NODE`).
     node: Option<(u64, u64)>,
 }
@@ -174,6 +188,10 @@ pub struct DlRq {
     seq: u64,
     /// Queued entities, the fair server included.
     pub dl_nr_running: u32,
+    /// `this_bw`: the bandwidth of the entities assigned to this rq (active or not);
+    /// `running_bw`: of the active ones (contending, or blocked before their 0-lag time).
+    pub this_bw: u64,
+    pub running_bw: u64,
     /// `earliest_dl.curr` (0 when empty) and `.next` (earliest pushable, 0 when none).
     pub earliest_curr: u64,
     pub earliest_next: u64,
@@ -184,6 +202,8 @@ pub struct DlRq {
     /// The deadline entities of tasks created on this CPU (an entity stays where it was
     /// created; `dl_home` finds it).
     entities: BTreeMap<TaskId, DlEntity>,
+    /// The deadline statistics of those tasks (stats.rs).
+    stats: BTreeMap<TaskId, DlTaskStats>,
     /// `rq->fair_server`.
     pub server: DlEntity,
     /// `exec_start` of the running deadline task, of the running fair task (for the fair
@@ -203,7 +223,11 @@ impl Default for DlRq {
 impl DlRq {
     /// `init_dl_rq` + `sched_init_dl_servers`.
     pub fn new() -> DlRq {
+        let server = DlEntity::fair_server();
         DlRq {
+            // dl_server_apply_params(init): the server's bandwidth is this rq's.
+            this_bw: server.dl_bw,
+            running_bw: 0,
             tree: BTreeSet::new(),
             seq: 0,
             dl_nr_running: 0,
@@ -212,7 +236,8 @@ impl DlRq {
             pushable: BTreeSet::new(),
             overloaded: false,
             entities: BTreeMap::new(),
-            server: DlEntity::fair_server(),
+            stats: BTreeMap::new(),
+            server,
             exec_start: 0,
             fair_exec_start: 0,
             idle_exec_start: 0,
@@ -314,10 +339,13 @@ impl SchedClass for DlClass {
         enqueue_task_dl(s, cpu, p, flags);
     }
 
-    /// `dequeue_task_dl`.
-    fn dequeue_task(&self, s: &mut Sched, cpu: u32, p: TaskId, _flags: u32) -> bool {
+    /// `dequeue_task_dl`; a sleeping dequeue ends the task's job.
+    fn dequeue_task(&self, s: &mut Sched, cpu: u32, p: TaskId, flags: u32) -> bool {
         update_curr_dl(s, cpu);
-        dequeue_dl_entity(s, cpu, DlKey::Task(p));
+        if flags & dequeue::SLEEP != 0 {
+            job_finish(s, p);
+        }
+        dequeue_dl_entity(s, cpu, DlKey::Task(p), flags);
         dequeue_pushable_dl_task(s, cpu, p);
         true
     }
@@ -325,6 +353,7 @@ impl SchedClass for DlClass {
     /// `yield_task_dl`: give up the rest of this period's runtime.
     fn yield_task(&self, s: &mut Sched, cpu: u32) {
         let curr = s.curr(cpu);
+        job_finish(s, curr);
         se_mut(s, cpu, DlKey::Task(curr)).dl_yielded = true;
         update_curr_dl(s, cpu);
     }
@@ -461,20 +490,39 @@ impl SchedClass for DlClass {
         }
     }
 
-    /// `switched_from_dl`: the last deadline task left; maybe pull.
+    /// `switched_from_dl`: a blocked task takes its bandwidth off this rq (a queued one
+    /// did at its DEQUEUE_SAVE); the last deadline task left: maybe pull.
     fn switched_from(&self, s: &mut Sched, cpu: u32, p: TaskId) {
+        let k = DlKey::Task(p);
+        if s.task(p).on_rq != OnRq::Queued {
+            if se(s, cpu, k).dl_non_contending {
+                sub_running_bw(s, cpu, k);
+            }
+            sub_rq_bw(s, cpu, k);
+        }
+        // The kernel leaves the inactive timer to release the root domain's bandwidth at
+        // the 0-lag time; here that happened at once (sched_dl_overflow).
+        se_mut(s, cpu, k).dl_non_contending = false;
+        cancel_inactive_timer(s, cpu, k);
         cancel_dl_timer(s, cpu, DlKey::Task(p));
-        se_mut(s, cpu, DlKey::Task(p)).dl_throttled = false;
+        set_throttled(s, cpu, DlKey::Task(p), false);
+        job_abandon(s, p);
         if s.task(p).on_rq != OnRq::Queued || s.rq(cpu).dl.dl_nr_running > 0 {
             return;
         }
         pull_dl_task(s, cpu);
     }
 
-    /// `switched_to_dl`: a queued task may push others away or preempt.
+    /// `switched_to_dl`: a blocked task brings its bandwidth to this rq (a queued one did
+    /// at its ENQUEUE_RESTORE); a queued task may push others away or preempt.
     fn switched_to(&self, s: &mut Sched, cpu: u32, p: TaskId) {
+        cancel_inactive_timer(s, cpu, DlKey::Task(p));
         if s.task(p).on_rq != OnRq::Queued {
+            add_rq_bw(s, cpu, DlKey::Task(p));
             return;
+        }
+        if !job_open(s, p) {
+            job_release(s, p);
         }
         let curr = s.curr(cpu);
         if curr != p {
@@ -491,8 +539,7 @@ impl SchedClass for DlClass {
 
     /// `set_task_rq` (core, every class): the fair entity follows the task's CPU.
     fn migrate_task_rq(&self, s: &mut Sched, p: TaskId, new_cpu: u32) {
-        let se = s.task(p).se;
-        let c = s.rq(new_cpu).cfs;
-        s.fair.se_mut(se).cfs_rq = c;
+        migrate_task_rq_dl(s, p, new_cpu);
+        crate::class::fair::group::set_task_rq(s, p, new_cpu);
     }
 }

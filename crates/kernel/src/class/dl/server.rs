@@ -23,7 +23,12 @@ pub(super) fn dl_server_stop(s: &mut Sched, cpu: u32) {
     if se(s, cpu, DlKey::Server).dl_runtime == 0 {
         return;
     }
-    dequeue_dl_entity(s, cpu, DlKey::Server);
+    let sleep = if se(s, cpu, DlKey::Server).dl_server_active {
+        dequeue::SLEEP
+    } else {
+        0
+    };
+    dequeue_dl_entity(s, cpu, DlKey::Server, sleep);
     cancel_dl_timer(s, cpu, DlKey::Server);
     let e = se_mut(s, cpu, DlKey::Server);
     e.dl_defer_armed = false;
@@ -151,6 +156,9 @@ impl SchedClass for ServedFair {
     }
     fn switched_to(&self, s: &mut Sched, cpu: u32, p: TaskId) {
         FairClass.switched_to(s, cpu, p)
+    }
+    fn return_to_user(&self, s: &mut Sched, cpu: u32, p: TaskId) {
+        FairClass.return_to_user(s, cpu, p)
     }
     fn migrate_task_rq(&self, s: &mut Sched, p: TaskId, new_cpu: u32) {
         FairClass.migrate_task_rq(s, p, new_cpu)

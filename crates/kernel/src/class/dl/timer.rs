@@ -4,6 +4,8 @@
 use super::*;
 
 /// A `dl_timer` expired (`dl_task_timer` / `dl_server_timer`), from the event loop.
+/// The entity's inactive timer (`inactive_task_timer`) comes the same way, its generation
+/// marked with `INACTIVE_TIMER`.
 pub fn dl_timer_fired(s: &mut Sched, cpu: u32, task: Option<TaskId>, gen: u32) {
     let (cpu, k) = match task {
         Some(p) => {
@@ -15,6 +17,14 @@ pub fn dl_timer_fired(s: &mut Sched, cpu: u32, task: Option<TaskId>, gen: u32) {
         None => (cpu, DlKey::Server),
     };
     let e = se(s, cpu, k);
+    if gen & INACTIVE_TIMER != 0 {
+        if e.inactive_gen != gen & !INACTIVE_TIMER || e.inactive_at.is_none() {
+            return;
+        }
+        s.update_rq_clock(cpu);
+        inactive_task_timer(s, cpu, k);
+        return;
+    }
     if e.timer_gen != gen || e.timer_at.is_none() {
         return;
     }

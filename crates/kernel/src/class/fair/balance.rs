@@ -12,8 +12,9 @@
 
 use std::collections::VecDeque;
 
+use super::group::{task_h_load, update_task_h_load};
 use super::pelt::{
-    capacity_of, cpu_load, cpu_runnable, cpu_util_cfs, cpu_util_cfs_boost, task_h_load,
+    capacity_of, cpu_load, cpu_runnable, cpu_util_cfs, cpu_util_cfs_boost,
     task_util_est, update_blocked_averages,
 };
 use crate::class::{dequeue, enqueue, ClassId};
@@ -728,6 +729,7 @@ fn detach_tasks(s: &mut Sched, env: &mut Env, ctx: Ctx) -> u32 {
         if ok {
             match env.migration_type {
                 MigrationType::Load => {
+                    update_task_h_load(s, p);
                     let load = task_h_load(s, p).max(1);
                     // LB_MIN is off by default.
                     if (load >> failed.min(63)) as i64 > env.imbalance {

@@ -3,6 +3,9 @@
 //! the per-CPU entities of task groups are all there, linked like the kernel's pointers.
 
 use crate::prio::LoadWeight;
+
+use super::bandwidth::CfsRqBandwidth;
+use super::group::TgId;
 use crate::task::TaskId;
 
 use super::tree::{RunNode, Timeline};
@@ -37,6 +40,14 @@ pub struct SchedEntity {
     pub cfs_rq: CfsRqId,
     /// The task this entity is, or None for a group entity.
     pub task: Option<TaskId>,
+    /// The group entity one level up (`se->parent`), None at the root cfs_rq.
+    pub parent: Option<SeId>,
+    /// A group entity's own queue (`se->my_q`).
+    pub my_q: Option<CfsRqId>,
+    /// Levels below the root (`se->depth`).
+    pub depth: u32,
+    /// A group entity's runnable count for PELT (`se->runnable_weight`).
+    pub runnable_weight: u32,
     pub node: RunNode,
     /// PELT averages (`se->avg`).
     pub avg: super::pelt::SchedAvg,
@@ -64,6 +75,10 @@ impl SchedEntity {
             custom_slice: false,
             cfs_rq,
             task,
+            parent: None,
+            my_q: None,
+            depth: 0,
+            runnable_weight: 0,
             node: RunNode::default(),
             avg: Default::default(),
             wake: Default::default(),
@@ -75,6 +90,8 @@ impl SchedEntity {
 #[derive(Clone, Debug)]
 pub struct CfsRq {
     pub cpu: u32,
+    /// The task group this queue belongs to (`cfs_rq->tg`).
+    pub tg: TgId,
     /// Sum of the queued entities' weights, curr and delayed ones included (`load.weight`).
     pub load_weight: u64,
     /// `nr_queued` (6.14+ name of nr_running): entities on this queue, curr included.
@@ -96,12 +113,27 @@ pub struct CfsRq {
     /// PELT averages of the queue (`cfs_rq->avg`) and load removed lazily.
     pub avg: super::pelt::SchedAvg,
     pub removed: super::pelt::Removed,
+    /// This queue's last contribution to `tg->load_avg` and when it was made.
+    pub tg_load_avg_contrib: i64,
+    pub last_update_tg_load_avg: u64,
+    /// Load changes of a child queue waiting to reach the group entity (`propagate`,
+    /// `prop_runnable_sum`).
+    pub propagate: bool,
+    pub prop_runnable_sum: i64,
+    /// Hierarchical load for the load balancer (`h_load`, `last_h_load_update`,
+    /// `h_load_next`).
+    pub h_load: u64,
+    pub last_h_load_update: u64,
+    pub h_load_next: Option<SeId>,
+    /// CFS bandwidth state of this per-CPU queue.
+    pub bw: CfsRqBandwidth,
 }
 
 impl CfsRq {
-    pub fn new(cpu: u32) -> CfsRq {
+    pub fn new(cpu: u32, tg: TgId) -> CfsRq {
         CfsRq {
             cpu,
+            tg,
             load_weight: 0,
             nr_queued: 0,
             h_nr_queued: 0,
@@ -116,6 +148,15 @@ impl CfsRq {
             timeline: Timeline::default(),
             avg: Default::default(),
             removed: Default::default(),
+            tg_load_avg_contrib: 0,
+            last_update_tg_load_avg: 0,
+            propagate: false,
+            prop_runnable_sum: 0,
+            h_load: 0,
+            // Not yet computed in any jiffy.
+            last_h_load_update: u64::MAX,
+            h_load_next: None,
+            bw: CfsRqBandwidth::default(),
         }
     }
 }

@@ -1,19 +1,22 @@
 //! The fair class: EEVDF as in Linux 6.18 (kernel/sched/fair.c). `eevdf.rs` holds the
 //! per-cfs_rq arithmetic, `tree.rs` the augmented timeline; this file the class operations.
 //!
-//! The hierarchy is flat for now (every task entity is queued on its CPU's root cfs_rq);
-//! group entities join the same arena with the cgroup work.
+//! Group scheduling (`group.rs`) makes the queues a hierarchy: a task entity is queued on
+//! its group's cfs_rq for its CPU, whose group entity is queued one level up, up to the
+//! CPU's root cfs_rq; every level runs EEVDF on its own.
 
 pub mod balance;
+pub mod bandwidth;
 pub mod eevdf;
 pub mod entity;
+pub mod group;
 pub mod pelt;
 pub mod placement;
 pub mod tree;
 
 use schedsim_workload::Policy;
 
-use crate::class::{dequeue, enqueue, wf, SchedClass};
+use crate::class::{dequeue, enqueue, wf, ClassId, SchedClass};
 use crate::prio::{calc_delta_fair, LoadWeight};
 use crate::sched::Sched;
 use crate::task::{OnRq, TaskId};
@@ -28,6 +31,10 @@ pub const NORMALIZED_BASE_SLICE: u64 = 700_000;
 pub struct FairState {
     pub se: Vec<SchedEntity>,
     pub cfs_rq: Vec<CfsRq>,
+    /// Task groups; the root group is `group::ROOT_TG`.
+    pub tg: Vec<group::TaskGroup>,
+    /// The launcher session's autogroup, when autogroup is enabled.
+    pub autogroup: Option<group::TgId>,
     /// `nohz.next_balance` (jiffies).
     pub nohz_next_balance: u64,
 }
@@ -59,8 +66,14 @@ pub fn update_curr(s: &mut Sched, c: CfsRqId) {
     e.exec_start = now;
     e.sum_exec_runtime += delta;
     e.vruntime = e.vruntime.wrapping_add(calc_delta_fair(delta, &e.load));
+    if let Some(p) = e.task {
+        // update_curr_task → cgroup_account_cputime.
+        let g = s.task(p).cgroup;
+        s.fair.tg_mut(g).usage += delta;
+    }
     let base = s.cfg.base_slice();
     let resched = s.fair.update_deadline(c, curr, base);
+    bandwidth::account_cfs_rq_runtime(s, c, delta);
     if s.fair.cfs(c).nr_queued == 1 {
         return;
     }
@@ -70,9 +83,46 @@ pub fn update_curr(s: &mut Sched, c: CfsRqId) {
     }
 }
 
+/// `clear_buddies` → `__clear_buddies_next`: the next-buddy marks on the way up.
 fn clear_buddies(s: &mut Sched, c: CfsRqId, se: SeId) {
-    if s.fair.cfs(c).next == Some(se) {
-        s.fair.cfs_mut(c).next = None;
+    if s.fair.cfs(c).next != Some(se) {
+        return;
+    }
+    for e in s.fair.ancestors(se) {
+        let q = s.fair.cfs_rq_of(e);
+        if s.fair.cfs(q).next != Some(e) {
+            break;
+        }
+        s.fair.cfs_mut(q).next = None;
+    }
+}
+
+/// `set_next_buddy`: prefer this entity's branch at the next pick on every level.
+fn set_next_buddy(s: &mut Sched, se: SeId) {
+    for e in s.fair.ancestors(se) {
+        if group::se_is_idle(s, e) {
+            return;
+        }
+        let q = s.fair.cfs_rq_of(e);
+        s.fair.cfs_mut(q).next = Some(e);
+    }
+}
+
+/// `set_delayed` / `clear_delayed`: a delayed task stops (or starts again) counting as
+/// runnable on every level above it.
+fn set_delayed(s: &mut Sched, se: SeId, delayed: bool) {
+    s.fair.se_mut(se).sched_delayed = delayed;
+    if s.fair.se(se).task.is_none() {
+        return;
+    }
+    for e in s.fair.ancestors(se) {
+        let q = s.fair.cfs_rq_of(e);
+        let cfs = s.fair.cfs_mut(q);
+        if delayed {
+            cfs.h_nr_runnable -= 1;
+        } else {
+            cfs.h_nr_runnable += 1;
+        }
     }
 }
 
@@ -94,6 +144,8 @@ fn enqueue_entity(s: &mut Sched, c: CfsRqId, se: SeId, flags: u32) {
     }
     update_curr(s, c);
     pelt::update_load_avg(s, c, se, pelt::UPDATE_TG | pelt::DO_ATTACH);
+    group::se_update_runnable(s, se);
+    group::update_cfs_group(s, se);
     if !is_curr {
         s.fair.place_entity(c, se, pflags, &feat, base);
     }
@@ -113,6 +165,9 @@ fn enqueue_entity(s: &mut Sched, c: CfsRqId, se: SeId, flags: u32) {
         s.fair.enqueue_tree(c, se);
     }
     s.fair.se_mut(se).on_rq = true;
+    if s.fair.cfs(c).nr_queued == 1 {
+        bandwidth::check_enqueue_throttle(s, c);
+    }
 }
 
 /// `dequeue_entity`: returns false when the entity is kept queued as delayed.
@@ -124,19 +179,19 @@ fn dequeue_entity(s: &mut Sched, c: CfsRqId, se: SeId, flags: u32) -> bool {
         let delay = sleep && flags & dequeue::SPECIAL == 0;
         if s.cfg.features.delay_dequeue && delay && !s.fair.entity_eligible(c, se) {
             pelt::update_load_avg(s, c, se, 0);
-            // set_delayed: stays in the tree and the sums until picked or woken.
-            s.fair.se_mut(se).sched_delayed = true;
-            s.fair.cfs_mut(c).h_nr_runnable -= 1;
+            // Stays in the tree and the sums until picked or woken.
+            set_delayed(s, se, true);
             return false;
         }
     }
     // A queued task leaving for another CPU takes its load with it (DO_DETACH).
-    let action = if flags & dequeue::MIGRATING != 0 {
+    let action = if flags & dequeue::MIGRATING != 0 && s.fair.se(se).task.is_some() {
         pelt::UPDATE_TG | pelt::DO_DETACH
     } else {
         pelt::UPDATE_TG
     };
     pelt::update_load_avg(s, c, se, action);
+    group::se_update_runnable(s, se);
     let tick = s.cfg.tick_nsec();
     s.fair.update_entity_lag(c, se, tick);
     // The kernel makes the deadline relative before __dequeue_entity; the rbtree erase
@@ -158,10 +213,11 @@ fn dequeue_entity(s: &mut Sched, c: CfsRqId, se: SeId, flags: u32) -> bool {
         let cpu = s.fair.cfs(c).cpu;
         s.rq_mut(cpu).smp.cfs_tasks.retain(|&x| x != p);
     }
+    bandwidth::return_cfs_rq_runtime(s, c);
+    group::update_cfs_group(s, se);
     if flags & dequeue::DELAYED != 0 {
         // finish_delayed_dequeue_entity
-        s.fair.se_mut(se).sched_delayed = false;
-        s.fair.cfs_mut(c).h_nr_runnable += 1;
+        set_delayed(s, se, false);
         let e = s.fair.se_mut(se);
         if s.cfg.features.delay_zero && e.vlag > 0 {
             e.vlag = 0;
@@ -170,25 +226,115 @@ fn dequeue_entity(s: &mut Sched, c: CfsRqId, se: SeId, flags: u32) -> bool {
     true
 }
 
-/// `dequeue_entities` for a task entity: -1 delayed, 1 done.
-fn dequeue_entities(s: &mut Sched, cpu: u32, p: TaskId, flags: u32) -> bool {
-    let se = se_of(s, p);
-    let c = cfs_of(s, se);
+/// The per-level counts a task contributes to every queue above it (`h_nr_queued`,
+/// `h_nr_runnable`, `h_nr_idle`), as enqueue and dequeue carry them up.
+#[derive(Clone, Copy)]
+struct HCounts {
+    queued: u32,
+    runnable: u32,
+    idle: u32,
+}
+
+impl HCounts {
+    fn add(self, s: &mut Sched, c: CfsRqId, sign: i32) -> HCounts {
+        let cfs = s.fair.cfs_mut(c);
+        let f = |v: &mut u32, d: u32| *v = (*v as i64 + sign as i64 * d as i64) as u32;
+        f(&mut cfs.h_nr_queued, self.queued);
+        f(&mut cfs.h_nr_runnable, self.runnable);
+        f(&mut cfs.h_nr_idle, self.idle);
+        // An idle group makes everything below it count as idle above it.
+        if s.fair.cfs_rq_is_idle(c) {
+            HCounts {
+                idle: self.queued,
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+}
+
+/// The second half of `enqueue_task_fair`/`dequeue_entities`: the levels above the one
+/// where the walk stopped keep their entity queued but update its load, weight, slice and
+/// counts.
+fn update_ancestors(s: &mut Sched, mut se: Option<SeId>, mut slice: u64, h: HCounts, sign: i32) {
+    let mut h = h;
+    while let Some(e) = se {
+        let c = s.fair.cfs_rq_of(e);
+        pelt::update_load_avg(s, c, e, pelt::UPDATE_TG);
+        group::se_update_runnable(s, e);
+        group::update_cfs_group(s, e);
+        set_slice(s, c, e, slice);
+        slice = s.fair.cfs_rq_min_slice(c);
+        h = h.add(s, c, sign);
+        se = s.fair.parent_entity(e);
+    }
+}
+
+/// A group entity's slice is its queue's smallest (`se->slice = slice` and
+/// `min_vruntime_cb_propagate`).
+fn set_slice(s: &mut Sched, c: CfsRqId, se: SeId, slice: u64) {
+    if s.fair.se(se).slice == slice {
+        return;
+    }
+    let in_tree = s.fair.se(se).on_rq && s.fair.cfs(c).curr != Some(se);
+    if in_tree {
+        s.fair.dequeue_tree(c, se);
+    }
+    s.fair.se_mut(se).slice = slice;
+    if in_tree {
+        s.fair.enqueue_tree(c, se);
+    }
+}
+
+/// `dequeue_entities`: false when the task's dequeue was delayed.
+fn dequeue_entities(s: &mut Sched, cpu: u32, se0: SeId, flags: u32) -> bool {
+    let task = s.fair.se(se0).task;
     let task_sleep = flags & dequeue::SLEEP != 0;
     let task_delayed = flags & dequeue::DELAYED != 0;
-    let was_delayed = !task_sleep && !task_delayed && s.fair.se(se).sched_delayed;
-    if !dequeue_entity(s, c, se, flags) {
-        return false;
+    let mut h = HCounts {
+        queued: 0,
+        runnable: 0,
+        idle: 0,
+    };
+    let mut slice = 0;
+    if let Some(p) = task {
+        h.queued = 1;
+        h.idle = is_idle_policy(s, p) as u32;
+        if task_sleep || task_delayed || !s.fair.se(se0).sched_delayed {
+            h.runnable = 1;
+        }
+    } else {
+        slice = s.fair.cfs_rq_min_slice(s.fair.se(se0).my_q.expect("group entity"));
     }
-    let idle = is_idle_policy(s, p) as u32;
-    let cfs = s.fair.cfs_mut(c);
-    if !was_delayed {
-        cfs.h_nr_runnable -= 1;
+    let mut flags = flags;
+    let mut se = Some(se0);
+    while let Some(e) = se {
+        let c = s.fair.cfs_rq_of(e);
+        if !dequeue_entity(s, c, e, flags) {
+            if task.is_some() && e == se0 {
+                return false;
+            }
+            slice = s.fair.cfs_rq_min_slice(c);
+            break;
+        }
+        h = h.add(s, c, -1);
+        // Don't dequeue the parent while it has other entities besides us.
+        if s.fair.cfs(c).load_weight != 0 {
+            slice = s.fair.cfs_rq_min_slice(c);
+            se = s.fair.parent_entity(e);
+            if let Some(pe) = se.filter(|_| task_sleep) {
+                set_next_buddy(s, pe);
+            }
+            break;
+        }
+        flags |= dequeue::SLEEP;
+        flags &= !(dequeue::DELAYED | dequeue::SPECIAL);
+        se = s.fair.parent_entity(e);
     }
-    cfs.h_nr_queued -= 1;
-    cfs.h_nr_idle -= idle;
-    s.add_nr_running(cpu, -1);
-    if task_delayed {
+    update_ancestors(s, se, slice, h, -1);
+    s.add_nr_running(cpu, -(h.queued as i32));
+    if let Some(p) = task.filter(|_| task_delayed) {
         // __block_task: the delayed sleeper finally leaves.
         s.task_mut(p).on_rq = OnRq::No;
     }
@@ -216,8 +362,8 @@ fn requeue_delayed_entity(s: &mut Sched, se: SeId) {
             s.fair.cfs_mut(c).nr_queued += 1;
         }
     }
-    s.fair.se_mut(se).sched_delayed = false;
-    s.fair.cfs_mut(c).h_nr_runnable += 1;
+    pelt::update_load_avg(s, c, se, 0);
+    set_delayed(s, se, false);
 }
 
 /// `pick_next_entity`: the next buddy if eligible, else EEVDF; a delayed pick is
@@ -232,17 +378,109 @@ fn pick_next_entity(s: &mut Sched, cpu: u32, c: CfsRqId) -> Option<SeId> {
     }
     let se = s.fair.pick_eevdf(c, true)?;
     if s.fair.se(se).sched_delayed {
-        let p = s.fair.se(se).task.expect("task entity");
-        dequeue_entities(s, cpu, p, dequeue::SLEEP | dequeue::DELAYED);
+        dequeue_entities(s, cpu, se, dequeue::SLEEP | dequeue::DELAYED);
         return None;
     }
     Some(se)
+}
+
+/// `put_prev_entity`: curr goes back into its tree.
+fn put_prev_entity(s: &mut Sched, c: CfsRqId, se: SeId) {
+    if s.fair.se(se).on_rq {
+        update_curr(s, c);
+    }
+    bandwidth::check_cfs_rq_runtime(s, c);
+    if s.fair.se(se).on_rq {
+        s.fair.enqueue_tree(c, se);
+        pelt::update_load_avg(s, c, se, 0);
+    }
+    s.fair.cfs_mut(c).curr = None;
+}
+
+/// `set_next_entity`: curr leaves the tree, its slice is protected, its clock starts.
+fn set_next_entity(s: &mut Sched, c: CfsRqId, se: SeId) {
+    clear_buddies(s, c, se);
+    if s.fair.se(se).on_rq {
+        s.fair.dequeue_tree(c, se);
+        pelt::update_load_avg(s, c, se, pelt::UPDATE_TG);
+        let feat = s.cfg.features;
+        s.fair.set_protect_slice(c, se, &feat);
+    }
+    let now = s.rq(s.fair.cfs(c).cpu).clock_task;
+    let e = s.fair.se_mut(se);
+    e.exec_start = now;
+    e.prev_sum_exec_runtime = e.sum_exec_runtime;
+    s.fair.cfs_mut(c).curr = Some(se);
+}
+
+/// `find_matching_se`: walk both entities up to siblings on one cfs_rq.
+fn find_matching_se(s: &Sched, mut se: SeId, mut pse: SeId) -> (SeId, SeId) {
+    let up = |e: SeId| s.fair.parent_entity(e).expect("a common root cfs_rq");
+    while s.fair.se(se).depth > s.fair.se(pse).depth {
+        se = up(se);
+    }
+    while s.fair.se(pse).depth > s.fair.se(se).depth {
+        pse = up(pse);
+    }
+    while s.fair.cfs_rq_of(se) != s.fair.cfs_rq_of(pse) {
+        se = up(se);
+        pse = up(pse);
+    }
+    (se, pse)
+}
+
+/// `reweight_entity` (6.13+): scale the lag and the relative deadline to the new weight,
+/// then place again.
+pub fn reweight_entity(s: &mut Sched, c: CfsRqId, se: SeId, weight: u64) {
+    let on_rq = s.fair.se(se).on_rq;
+    let is_curr = s.fair.cfs(c).curr == Some(se);
+    let tick = s.cfg.tick_nsec();
+    if on_rq {
+        update_curr(s, c);
+    }
+    pelt::reweight_begin(s, se);
+    if on_rq {
+        s.fair.update_entity_lag(c, se, tick);
+        // Leave the tree before the key (the deadline) is made relative: the treap's
+        // removal compares keys, the kernel's rb_erase does not.
+        if !is_curr {
+            s.fair.dequeue_tree(c, se);
+        }
+        let e = s.fair.se_mut(se);
+        e.deadline = e.deadline.wrapping_sub(e.vruntime);
+        e.rel_deadline = true;
+        s.fair.cfs_mut(c).nr_queued -= 1;
+        let w = s.fair.se(se).load.weight;
+        s.fair.cfs_mut(c).load_weight -= w;
+    }
+    let e = s.fair.se_mut(se);
+    let (old, new) = (e.load.weight as i64, weight as i64);
+    e.vlag = e.vlag.wrapping_mul(old) / new;
+    if e.rel_deadline {
+        e.deadline = ((e.deadline as i64).wrapping_mul(old) / new) as u64;
+    }
+    // update_load_set clears inv_weight, so placement below divides by the weight itself,
+    // as the kernel does.
+    e.load = LoadWeight::from_weight(weight);
+    if on_rq {
+        s.fair.cfs_mut(c).load_weight += weight;
+        let (feat, base) = (s.cfg.features, s.cfg.base_slice());
+        s.fair.place_entity(c, se, 0, &feat, base);
+        if !is_curr {
+            s.fair.enqueue_tree(c, se);
+        }
+        s.fair.cfs_mut(c).nr_queued += 1;
+    }
+    pelt::reweight_end(s, se);
 }
 
 impl SchedClass for FairClass {
     /// `enqueue_task_fair`.
     fn enqueue_task(&self, s: &mut Sched, cpu: u32, p: TaskId, flags: u32) {
         let se = se_of(s, p);
+        if bandwidth::enqueue_throttled_task(s, cpu, p) {
+            return;
+        }
         let migrating = flags & (enqueue::MIGRATING | enqueue::MIGRATED) != 0;
         if !(s.fair.se(se).sched_delayed && (migrating || flags & enqueue::RESTORE != 0)) {
             pelt::util_est_enqueue(s, cpu, p);
@@ -251,8 +489,10 @@ impl SchedClass for FairClass {
             balance::note_wakeup(s, cpu);
         }
         if flags & enqueue::INITIAL != 0 && s.fair.se(se).avg.last_update_time == 0 {
-            // init_entity_runnable_average + post_init_entity_util_avg.
-            let c = s.rq(cpu).cfs;
+            // init_entity_runnable_average + post_init_entity_util_avg, against the
+            // task's own queue.
+            group::set_task_rq(s, p, cpu);
+            let c = cfs_of(s, se);
             pelt::init_new_task_avg(s, c, se);
         }
         if flags & enqueue::DELAYED != 0 {
@@ -260,28 +500,51 @@ impl SchedClass for FairClass {
             return;
         }
         let task_new = flags & enqueue::WAKEUP == 0;
-        let delayed = task_new && s.fair.se(se).sched_delayed;
-        let c = s.rq(cpu).cfs;
-        s.fair.se_mut(se).cfs_rq = c;
-        enqueue_entity(s, c, se, flags);
-        let idle = is_idle_policy(s, p) as u32;
-        let cfs = s.fair.cfs_mut(c);
-        if !delayed {
-            cfs.h_nr_runnable += 1;
+        let mut h = HCounts {
+            queued: 1,
+            runnable: !(task_new && s.fair.se(se).sched_delayed) as u32,
+            idle: is_idle_policy(s, p) as u32,
+        };
+        group::set_task_rq(s, p, cpu);
+        let mut flags = flags;
+        let mut slice = 0;
+        let mut next = Some(se);
+        while let Some(e) = next {
+            if s.fair.se(e).on_rq {
+                if s.fair.se(e).sched_delayed {
+                    requeue_delayed_entity(s, e);
+                }
+                break;
+            }
+            let c = s.fair.cfs_rq_of(e);
+            // A group entity serves its queue in the time of its shortest slice.
+            if slice != 0 {
+                let g = s.fair.se_mut(e);
+                g.slice = slice;
+                g.custom_slice = true;
+            }
+            enqueue_entity(s, c, e, flags);
+            slice = s.fair.cfs_rq_min_slice(c);
+            h = h.add(s, c, 1);
+            flags = enqueue::WAKEUP;
+            next = s.fair.parent_entity(e);
         }
-        cfs.h_nr_queued += 1;
-        cfs.h_nr_idle += idle;
+        update_ancestors(s, next, slice, h, 1);
         s.add_nr_running(cpu, 1);
     }
 
     /// `dequeue_task_fair`.
     fn dequeue_task(&self, s: &mut Sched, cpu: u32, p: TaskId, flags: u32) -> bool {
+        if s.task(p).throttled {
+            bandwidth::dequeue_throttled_task(s, p, flags);
+            return true;
+        }
         let migrating = flags & dequeue::MIGRATING != 0;
         if !(s.fair.se(se_of(s, p)).sched_delayed && (migrating || flags & dequeue::SAVE != 0)) {
             pelt::util_est_dequeue(s, cpu, p);
         }
         pelt::util_est_update(s, cpu, p, flags & dequeue::SLEEP != 0);
-        dequeue_entities(s, cpu, p, flags)
+        dequeue_entities(s, cpu, se_of(s, p), flags)
     }
 
     /// `balance_fair`: with no fair task queued, try to pull one (`sched_balance_newidle`).
@@ -319,25 +582,26 @@ impl SchedClass for FairClass {
         }
     }
 
-    /// `check_preempt_wakeup_fair` (6.17+ form with slice protection).
+    /// `check_preempt_wakeup_fair` (6.17+ form with slice protection), compared on the
+    /// level where the two tasks' branches meet.
     fn wakeup_preempt(&self, s: &mut Sched, cpu: u32, p: TaskId, wake_flags: u32) {
         let curr = s.curr(cpu);
         let (se, pse) = (se_of(s, curr), se_of(s, p));
-        if se == pse {
+        if se == pse || s.fair.throttled_hierarchy(cfs_of(s, pse)) {
             return;
         }
-        let c = cfs_of(s, se);
         if s.cfg.features.next_buddy
             && wake_flags & wf::FORK == 0
             && !s.fair.se(pse).sched_delayed
-            && !is_idle_policy(s, p)
         {
-            s.fair.cfs_mut(c).next = Some(pse);
+            set_next_buddy(s, pse);
         }
         if s.rq(cpu).need_resched || !s.cfg.features.wakeup_preemption {
             return;
         }
-        let (cse_idle, pse_idle) = (is_idle_policy(s, curr), is_idle_policy(s, p));
+        let (se, pse) = find_matching_se(s, se, pse);
+        let c = cfs_of(s, se);
+        let (cse_idle, pse_idle) = (group::se_is_idle(s, se), group::se_is_idle(s, pse));
         let short;
         if cse_idle && !pse_idle {
             short = true;
@@ -360,61 +624,71 @@ impl SchedClass for FairClass {
         s.resched_curr_lazy(cpu);
     }
 
-    /// `pick_task_fair`.
+    /// `pick_task_fair` (6.18): EEVDF on each level from the root down to a task.
     fn pick_task(&self, s: &mut Sched, cpu: u32) -> Option<TaskId> {
-        let c = s.rq(cpu).cfs;
-        loop {
+        'again: loop {
+            let mut c = s.rq(cpu).cfs;
             if s.fair.cfs(c).nr_queued == 0 {
                 return None;
             }
-            if let Some(cur) = s.fair.cfs(c).curr {
-                if s.fair.se(cur).on_rq {
-                    update_curr(s, c);
+            loop {
+                if let Some(cur) = s.fair.cfs(c).curr {
+                    if s.fair.se(cur).on_rq {
+                        update_curr(s, c);
+                    }
                 }
-            }
-            if let Some(se) = pick_next_entity(s, cpu, c) {
-                return s.fair.se(se).task;
+                // 6.18: a throttled queue stays queued; the task picked below it leaves
+                // for the limbo list on its return to user space (`return_to_user`).
+                bandwidth::check_cfs_rq_runtime(s, c);
+                let Some(se) = pick_next_entity(s, cpu, c) else {
+                    continue 'again;
+                };
+                match s.fair.se(se).my_q {
+                    Some(q) => c = q,
+                    None => return s.fair.se(se).task,
+                }
             }
         }
     }
 
-    /// `put_prev_task_fair` → `put_prev_entity`: curr goes back into the tree.
+    /// `put_prev_task_fair` → `put_prev_entity` on each level. When the next task is fair
+    /// too, the levels it shares with prev stay current (`pick_next_task_fair`'s walk to
+    /// the common cfs_rq).
     fn put_prev_task(&self, s: &mut Sched, cpu: u32, prev: TaskId, next: TaskId) {
         let se = se_of(s, prev);
-        let c = cfs_of(s, se);
-        if s.fair.cfs(c).cpu != cpu {
+        if s.fair.cfs(cfs_of(s, se)).cpu != cpu {
             // Already put and moved away by active balancing during this schedule().
             return;
         }
-        if s.fair.se(se).on_rq {
-            update_curr(s, c);
-            s.fair.enqueue_tree(c, se);
-            pelt::update_load_avg(s, c, se, 0);
+        let shared = if next != prev && s.task(next).class == ClassId::Fair {
+            s.fair.ancestors(se_of(s, next))
+        } else {
+            Vec::new()
+        };
+        for e in s.fair.ancestors(se) {
+            if shared.contains(&e) {
+                break;
+            }
+            let c = s.fair.cfs_rq_of(e);
+            put_prev_entity(s, c, e);
         }
-        s.fair.cfs_mut(c).curr = None;
         // A real switch-out (not a change-pattern put): a pending active balance moves prev.
         if next != prev {
             balance::active_balance_at_switch(s, cpu, prev);
         }
     }
 
-    /// `set_next_task_fair` → `set_next_entity`: curr leaves the tree, its slice is
-    /// protected, and its execution clock starts.
+    /// `set_next_task_fair` → `set_next_entity` on each level up to one that is already
+    /// current (kept by `put_prev_task`).
     fn set_next_task(&self, s: &mut Sched, cpu: u32, p: TaskId, _first: bool) {
-        let se = se_of(s, p);
-        let c = cfs_of(s, se);
-        clear_buddies(s, c, se);
-        if s.fair.se(se).on_rq {
-            s.fair.dequeue_tree(c, se);
-            pelt::update_load_avg(s, c, se, pelt::UPDATE_TG);
-            let feat = s.cfg.features;
-            s.fair.set_protect_slice(c, se, &feat);
+        for e in s.fair.ancestors(se_of(s, p)) {
+            let c = s.fair.cfs_rq_of(e);
+            if s.fair.cfs(c).curr == Some(e) {
+                break;
+            }
+            set_next_entity(s, c, e);
+            bandwidth::account_cfs_rq_runtime(s, c, 0);
         }
-        let now = s.rq(cpu).clock_task;
-        let e = s.fair.se_mut(se);
-        e.exec_start = now;
-        e.prev_sum_exec_runtime = e.sum_exec_runtime;
-        s.fair.cfs_mut(c).curr = Some(se);
         // pick_next_task_fair: the picked task moves to the head of rq->cfs_tasks (MRU).
         let q = &mut s.rq_mut(cpu).smp.cfs_tasks;
         if let Some(i) = q.iter().position(|&x| x == p) {
@@ -428,67 +702,29 @@ impl SchedClass for FairClass {
         placement::select_task_rq_fair(s, p, prev_cpu, wake_flags)
     }
 
-    /// `task_tick_fair` → `entity_tick`: update_curr is the tick's preemption check.
-    fn task_tick(&self, s: &mut Sched, cpu: u32, _p: TaskId) {
-        let c = s.rq(cpu).cfs;
-        update_curr(s, c);
-        if let Some(curr) = s.fair.cfs(c).curr {
-            pelt::update_load_avg(s, c, curr, pelt::UPDATE_TG);
+    /// `task_tick_fair` → `entity_tick` on each level: update_curr is the tick's
+    /// preemption check; the load and the group weights follow.
+    fn task_tick(&self, s: &mut Sched, _cpu: u32, p: TaskId) {
+        for e in s.fair.ancestors(se_of(s, p)) {
+            let c = s.fair.cfs_rq_of(e);
+            update_curr(s, c);
+            pelt::update_load_avg(s, c, e, pelt::UPDATE_TG);
+            group::update_cfs_group(s, e);
         }
     }
 
+    /// `update_curr_fair`: the running task's own level.
     fn update_curr(&self, s: &mut Sched, cpu: u32) {
-        let c = s.rq(cpu).cfs;
+        let c = cfs_of(s, se_of(s, s.curr(cpu)));
         update_curr(s, c);
     }
 
-    /// `reweight_task_fair` → `reweight_entity` (6.13+): scale the lag and the relative
-    /// deadline to the new weight, then place again.
+    /// `reweight_task_fair`: `reweight_entity`, keeping the task's inverse weight.
     fn reweight_task(&self, s: &mut Sched, p: TaskId, lw: LoadWeight) {
         let se = se_of(s, p);
         let c = cfs_of(s, se);
-        let on_rq = s.fair.se(se).on_rq;
-        let is_curr = s.fair.cfs(c).curr == Some(se);
-        let tick = s.cfg.tick_nsec();
-        if on_rq {
-            update_curr(s, c);
-        }
-        pelt::reweight_begin(s, se);
-        if on_rq {
-            s.fair.update_entity_lag(c, se, tick);
-            let e = s.fair.se_mut(se);
-            e.deadline = e.deadline.wrapping_sub(e.vruntime);
-            e.rel_deadline = true;
-            s.fair.cfs_mut(c).nr_queued -= 1;
-            if !is_curr {
-                s.fair.dequeue_tree(c, se);
-            }
-            let w = s.fair.se(se).load.weight;
-            s.fair.cfs_mut(c).load_weight -= w;
-        }
-        let e = s.fair.se_mut(se);
-        let (old, new) = (e.load.weight as i64, lw.weight as i64);
-        e.vlag = e.vlag.wrapping_mul(old) / new;
-        if e.rel_deadline {
-            e.deadline = ((e.deadline as i64).wrapping_mul(old) / new) as u64;
-        }
-        // update_load_set clears inv_weight; reweight_task_fair restores it afterwards,
-        // so placement below divides by the weight itself, as the kernel does.
-        e.load = LoadWeight {
-            weight: lw.weight,
-            inv_weight: 0,
-        };
-        if on_rq {
-            s.fair.cfs_mut(c).load_weight += lw.weight;
-            let (feat, base) = (s.cfg.features, s.cfg.base_slice());
-            s.fair.place_entity(c, se, 0, &feat, base);
-            if !is_curr {
-                s.fair.enqueue_tree(c, se);
-            }
-            s.fair.cfs_mut(c).nr_queued += 1;
-        }
+        reweight_entity(s, c, se, lw.weight);
         s.fair.se_mut(se).load = lw;
-        pelt::reweight_end(s, se);
     }
 
     /// `prio_changed_fair`.
@@ -520,8 +756,11 @@ impl SchedClass for FairClass {
         }
         // Tell the new CPU we migrated: attach at the next enqueue.
         s.fair.se_mut(se).avg.last_update_time = 0;
-        let c = s.rq(new_cpu).cfs;
-        s.fair.se_mut(se).cfs_rq = c;
+        group::set_task_rq(s, p, new_cpu);
+    }
+
+    fn return_to_user(&self, s: &mut Sched, cpu: u32, p: TaskId) {
+        bandwidth::throttle_at_return_to_user(s, cpu, p);
     }
 
     /// `task_dead_fair`: the dead task's blocked load leaves its queue.

@@ -206,7 +206,14 @@ fn update_se(s: &mut Sched, now: u64, c: CfsRqId, se: SeId) -> bool {
     let running = s.fair.cfs(c).curr == Some(se);
     let e = s.fair.se_mut(se);
     let load = e.on_rq as u64;
-    let runnable = (e.on_rq && !e.sched_delayed) as u64;
+    // se_runnable: a group entity counts its queue's runnable tasks.
+    let runnable = if e.sched_delayed {
+        0
+    } else if e.task.is_some() {
+        e.on_rq as u64
+    } else {
+        e.runnable_weight as u64
+    };
     if update_load_sum(now, &mut e.avg, load, runnable, running) {
         update_load_avg_from_sums(&mut e.avg, w);
         se_util_change(&mut e.avg);
@@ -245,6 +252,7 @@ pub fn update_cfs_rq_load_avg(s: &mut Sched, now: u64, c: CfsRqId) -> bool {
         sub_positive(&mut sa.runnable_avg, r.runnable_avg);
         sub_positive(&mut sa.runnable_sum, r.runnable_avg * div);
         sa.runnable_sum = sa.runnable_sum.max(sa.runnable_avg * PELT_MIN_DIVIDER);
+        add_tg_cfs_propagate(s, c, -(((r.runnable_avg * div) >> 10) as i64));
         decayed = true;
     }
     decayed | update_cfs(s, now, c)
@@ -273,6 +281,7 @@ fn attach_entity_load_avg(s: &mut Sched, c: CfsRqId, se: SeId) {
     sa.util_sum += a.util_sum;
     sa.runnable_avg += a.runnable_avg;
     sa.runnable_sum += a.runnable_sum;
+    add_tg_cfs_propagate(s, c, a.load_sum as i64);
 }
 
 /// `detach_entity_load_avg`.
@@ -291,6 +300,99 @@ fn detach_entity_load_avg(s: &mut Sched, c: CfsRqId, se: SeId) {
     sub_positive(&mut sa.runnable_avg, a.runnable_avg);
     sub_positive(&mut sa.runnable_sum, a.runnable_sum);
     sa.runnable_sum = sa.runnable_sum.max(sa.runnable_avg * PELT_MIN_DIVIDER);
+    add_tg_cfs_propagate(s, c, -(a.load_sum as i64));
+}
+
+/// `add_tg_cfs_propagate`: a load change below waits to reach the group entity.
+fn add_tg_cfs_propagate(s: &mut Sched, c: CfsRqId, runnable_sum: i64) {
+    let cfs = s.fair.cfs_mut(c);
+    cfs.propagate = true;
+    cfs.prop_runnable_sum += runnable_sum;
+}
+
+fn add_positive(v: &mut u64, d: i64) {
+    *v = (*v as i64).saturating_add(d).max(0) as u64;
+}
+
+/// `propagate_entity_load_avg`: a group entity takes over its queue's util and runnable
+/// and the propagated load change (`update_tg_cfs_util/runnable/load`).
+fn propagate_entity_load_avg(s: &mut Sched, se: SeId) -> bool {
+    let Some(gq) = s.fair.se(se).my_q else {
+        return false;
+    };
+    if !s.fair.cfs(gq).propagate {
+        return false;
+    }
+    s.fair.cfs_mut(gq).propagate = false;
+    let c = s.fair.cfs_rq_of(se);
+    let prop = s.fair.cfs(gq).prop_runnable_sum;
+    add_tg_cfs_propagate(s, c, prop);
+    let g = s.fair.cfs(gq).avg;
+    let div = pelt_divider(&s.fair.cfs(c).avg);
+    // update_tg_cfs_util
+    let e = s.fair.se(se).avg;
+    let delta_avg = g.util_avg as i64 - e.util_avg as i64;
+    if delta_avg != 0 {
+        let new_sum = g.util_avg * div;
+        let delta_sum = new_sum as i64 - e.util_sum as i64;
+        let ea = &mut s.fair.se_mut(se).avg;
+        ea.util_avg = g.util_avg;
+        ea.util_sum = new_sum;
+        let sa = &mut s.fair.cfs_mut(c).avg;
+        add_positive(&mut sa.util_avg, delta_avg);
+        add_positive(&mut sa.util_sum, delta_sum);
+        sa.util_sum = sa.util_sum.max(sa.util_avg * PELT_MIN_DIVIDER);
+    }
+    // update_tg_cfs_runnable
+    let e = s.fair.se(se).avg;
+    let delta_avg = g.runnable_avg as i64 - e.runnable_avg as i64;
+    if delta_avg != 0 {
+        let new_sum = g.runnable_avg * div;
+        let delta_sum = new_sum as i64 - e.runnable_sum as i64;
+        let ea = &mut s.fair.se_mut(se).avg;
+        ea.runnable_avg = g.runnable_avg;
+        ea.runnable_sum = new_sum;
+        let sa = &mut s.fair.cfs_mut(c).avg;
+        add_positive(&mut sa.runnable_avg, delta_avg);
+        add_positive(&mut sa.runnable_sum, delta_sum);
+        sa.runnable_sum = sa.runnable_sum.max(sa.runnable_avg * PELT_MIN_DIVIDER);
+    }
+    update_tg_cfs_load(s, c, se, gq, div);
+    true
+}
+
+/// `update_tg_cfs_load`.
+fn update_tg_cfs_load(s: &mut Sched, c: CfsRqId, se: SeId, gq: CfsRqId, div: u64) {
+    let mut runnable_sum = s.fair.cfs(gq).prop_runnable_sum;
+    if runnable_sum == 0 {
+        return;
+    }
+    s.fair.cfs_mut(gq).prop_runnable_sum = 0;
+    let e = s.fair.se(se).avg;
+    if runnable_sum >= 0 {
+        runnable_sum = (runnable_sum + e.load_sum as i64).min(div as i64);
+    } else {
+        let gw = scale_load_down(s.fair.cfs(gq).load_weight);
+        let load_sum = s.fair.cfs(gq).avg.load_sum.checked_div(gw).unwrap_or(0);
+        runnable_sum = e.load_sum.min(load_sum) as i64;
+    }
+    let running_sum = (e.util_sum >> 10) as i64;
+    let runnable_sum = runnable_sum.max(running_sum) as u64;
+    let w = se_weight(s, se);
+    let load_sum = w * runnable_sum;
+    let load_avg = load_sum / div;
+    let delta_avg = load_avg as i64 - e.load_avg as i64;
+    if delta_avg == 0 {
+        return;
+    }
+    let delta_sum = load_sum as i64 - (w * e.load_sum) as i64;
+    let ea = &mut s.fair.se_mut(se).avg;
+    ea.load_sum = runnable_sum;
+    ea.load_avg = load_avg;
+    let sa = &mut s.fair.cfs_mut(c).avg;
+    add_positive(&mut sa.load_avg, delta_avg);
+    add_positive(&mut sa.load_sum, delta_sum);
+    sa.load_sum = sa.load_sum.max(sa.load_avg * PELT_MIN_DIVIDER);
 }
 
 /// `reweight_entity`, PELT part, before the weight changes: the entity's load leaves its
@@ -314,7 +416,7 @@ pub fn reweight_end(s: &mut Sched, se: SeId) {
     let w = se_weight(s, se);
     let e = s.fair.se_mut(se);
     let div = pelt_divider(&e.avg);
-    if e.avg.last_update_time == 0 && e.avg.load_sum == 0 {
+    if e.avg.last_update_time == 0 && e.avg.load_sum == 0 && e.task.is_some() {
         // Never attached (a new task): init_entity_runnable_average's value.
         e.avg.load_avg = w;
         return;
@@ -338,11 +440,15 @@ pub fn update_load_avg(s: &mut Sched, c: CfsRqId, se: SeId, flags: u32) {
     if lut != 0 && flags & SKIP_AGE_LOAD == 0 {
         update_se(s, now, c, se);
     }
-    update_cfs_rq_load_avg(s, now, c);
+    let decayed = update_cfs_rq_load_avg(s, now, c) | propagate_entity_load_avg(s, se);
     if lut == 0 && flags & DO_ATTACH != 0 {
         attach_entity_load_avg(s, c, se);
+        super::group::update_tg_load_avg(s, c);
     } else if flags & DO_DETACH != 0 {
         detach_entity_load_avg(s, c, se);
+        super::group::update_tg_load_avg(s, c);
+    } else if decayed && flags & UPDATE_TG != 0 {
+        super::group::update_tg_load_avg(s, c);
     }
 }
 
@@ -410,15 +516,6 @@ pub fn task_runnable(s: &Sched, p: TaskId) -> u64 {
     s.fair.se(s.task(p).se).avg.runnable_avg
 }
 
-/// `task_h_load`: the task's share of its queue's hierarchical load. With a flat
-/// hierarchy the root's `h_load` is its own load_avg, so this is
-/// `load_avg · h_load / (cfs_rq_load_avg + 1)`.
-pub fn task_h_load(s: &Sched, p: TaskId) -> u64 {
-    let e = s.fair.se(s.task(p).se);
-    let h_load = s.fair.cfs(e.cfs_rq).avg.load_avg;
-    e.avg.load_avg * h_load / (h_load + 1)
-}
-
 /// `util_est_enqueue`.
 pub fn util_est_enqueue(s: &mut Sched, cpu: u32, p: TaskId) {
     let u = task_util_est_raw(s, p) as u32;
@@ -466,9 +563,7 @@ pub fn util_est_update(s: &mut Sched, cpu: u32, p: TaskId, task_sleep: bool) {
 /// decay the load of an idle or balancing CPU.
 pub fn update_blocked_averages(s: &mut Sched, cpu: u32) {
     s.update_rq_clock(cpu);
-    let now = rq_clock_pelt(s, cpu);
-    let c = s.rq(cpu).cfs;
-    update_cfs_rq_load_avg(s, now, c);
+    super::group::update_blocked_fair(s, cpu);
 }
 
 /// `capacity_of`: here the original capacity (no rt/dl/irq pressure is tracked).
@@ -496,7 +591,7 @@ pub fn cpu_load_without(s: &Sched, cpu: u32, p: TaskId) -> u64 {
     if !counted_here(s, cpu, p) {
         return l;
     }
-    l.saturating_sub(task_h_load(s, p))
+    l.saturating_sub(super::group::task_h_load(s, p))
 }
 
 /// `cpu_runnable_without`.

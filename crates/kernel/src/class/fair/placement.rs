@@ -8,8 +8,9 @@
 //! than kept as the kernel's sticky hint.
 
 use super::balance::{adjust_numa_imbalance, imb_numa_nr, sched_idle_cpu, GroupType};
+use super::group::{task_h_load, update_task_h_load};
 use super::pelt::{
-    capacity_of, cpu_load, cpu_load_without, cpu_runnable_without, cpu_util_without, task_h_load,
+    capacity_of, cpu_load, cpu_load_without, cpu_runnable_without, cpu_util_without,
     task_util_est,
 };
 use crate::class::wf;
@@ -101,7 +102,7 @@ fn wake_affine_idle(s: &Sched, this_cpu: u32, prev_cpu: u32, sync: bool) -> Opti
 
 /// `wake_affine_weight`.
 fn wake_affine_weight(
-    s: &Sched,
+    s: &mut Sched,
     pct: u64,
     current: TaskId,
     p: TaskId,
@@ -111,12 +112,14 @@ fn wake_affine_weight(
 ) -> Option<u32> {
     let mut this_eff = cpu_load(s, this_cpu) as i64;
     if sync {
+        update_task_h_load(s, current);
         let cur = task_h_load(s, current) as i64;
         if cur > this_eff {
             return Some(this_cpu);
         }
         this_eff -= cur;
     }
+    update_task_h_load(s, p);
     let task_load = task_h_load(s, p) as i64;
     this_eff += task_load;
     this_eff *= 100;
@@ -133,7 +136,7 @@ fn wake_affine_weight(
 /// `wake_affine`: this CPU or prev.
 #[allow(clippy::too_many_arguments)]
 fn wake_affine(
-    s: &Sched,
+    s: &mut Sched,
     pct: u64,
     current: TaskId,
     p: TaskId,
@@ -141,8 +144,10 @@ fn wake_affine(
     prev_cpu: u32,
     sync: bool,
 ) -> u32 {
-    let target = wake_affine_idle(s, this_cpu, prev_cpu, sync)
-        .or_else(|| wake_affine_weight(s, pct, current, p, this_cpu, prev_cpu, sync));
+    let target = match wake_affine_idle(s, this_cpu, prev_cpu, sync) {
+        Some(t) => Some(t),
+        None => wake_affine_weight(s, pct, current, p, this_cpu, prev_cpu, sync),
+    };
     if target != Some(this_cpu) {
         prev_cpu
     } else {
@@ -554,10 +559,12 @@ pub fn select_task_rq_fair(s: &mut Sched, p: TaskId, prev_cpu: u32, wake_flags: 
         want_affine = !wake_wide(s, current, p, this_cpu) && allowed(s, p, this_cpu);
     }
     let mut sd_sel = None;
-    for (i, d) in s.topo.sd[this_cpu as usize].iter().enumerate() {
+    for i in 0..s.topo.sd[this_cpu as usize].len() {
+        let d = &s.topo.sd[this_cpu as usize][i];
         if want_affine && d.has(sdf::WAKE_AFFINE) && d.span.test(prev_cpu) {
             if this_cpu != prev_cpu {
-                new_cpu = wake_affine(s, d.imbalance_pct, current, p, this_cpu, prev_cpu, sync);
+                let pct = d.imbalance_pct;
+                new_cpu = wake_affine(s, pct, current, p, this_cpu, prev_cpu, sync);
             }
             sd_sel = None;
             break;
@@ -619,18 +626,18 @@ mod tests {
 
     #[test]
     fn wake_affine_idle_and_sync_rules() {
-        let (s, p) = machine("cpus=2", &[1]);
+        let (mut s, p) = machine("cpus=2", &[1]);
         let cur = s.rqs[1].curr;
         // This CPU (0) idle, prev (1) busy, same LLC: this.
-        assert_eq!(wake_affine(&s, 117, cur, p, 0, 1, false), 0);
-        let (s, p) = machine("cpus=2", &[0]);
+        assert_eq!(wake_affine(&mut s, 117, cur, p, 0, 1, false), 0);
+        let (mut s, p) = machine("cpus=2", &[0]);
         let cur = s.rqs[0].curr;
         // Prev idle: prev.
-        assert_eq!(wake_affine(&s, 117, cur, p, 0, 1, false), 1);
-        let (s, p) = machine("cpus=2", &[0, 1]);
+        assert_eq!(wake_affine(&mut s, 117, cur, p, 0, 1, false), 1);
+        let (mut s, p) = machine("cpus=2", &[0, 1]);
         let cur = s.rqs[0].curr;
         // Sync wakeup from a CPU running only the waker: this.
-        assert_eq!(wake_affine(&s, 117, cur, p, 0, 1, true), 0);
+        assert_eq!(wake_affine(&mut s, 117, cur, p, 0, 1, true), 0);
     }
 
     #[test]
@@ -643,11 +650,11 @@ mod tests {
         // this = (100 + 500)·100·1024 = 61440000 < prev = (2000 − 500)·108·1024: this.
         s.fair.cfs_mut(c0).avg.load_avg = 100;
         s.fair.cfs_mut(c1).avg.load_avg = 2000;
-        assert_eq!(wake_affine(&s, 117, cur, p, 0, 1, false), 0);
+        assert_eq!(wake_affine(&mut s, 117, cur, p, 0, 1, false), 0);
         // A loaded waker CPU: prev.
         s.fair.cfs_mut(c0).avg.load_avg = 2000;
         s.fair.cfs_mut(c1).avg.load_avg = 600;
-        assert_eq!(wake_affine(&s, 117, cur, p, 0, 1, false), 1);
+        assert_eq!(wake_affine(&mut s, 117, cur, p, 0, 1, false), 1);
     }
 
     #[test]

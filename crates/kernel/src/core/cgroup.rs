@@ -1,0 +1,69 @@
+//! Moving tasks between task groups (kernel/sched/core.c `sched_move_task`,
+//! `sched_change_group`) and autogroup (kernel/sched/autogroup.c).
+
+use crate::class::fair::group::{set_task_rq, task_change_group_fair, TgId, ROOT_TG};
+use crate::class::{class_of, dequeue, enqueue, ClassId};
+use crate::sched::Sched;
+use crate::task::{OnRq, TaskId};
+
+impl Sched {
+    /// `autogroup_create` for the launcher's session: with `kernel.sched_autogroup_enabled`
+    /// every task of the session that stays in the root cgroup runs in this group, weighted
+    /// as its nice value (0) says.
+    pub fn autogroup_create(&mut self, launcher: TaskId) {
+        if !self.cfg.autogroup {
+            return;
+        }
+        let ag = self.fair.create_group("autogroup-1", ROOT_TG);
+        self.fair.autogroup = Some(ag);
+        self.task_mut(launcher).cgroup = ROOT_TG;
+        self.task_mut(launcher).sched_task_group = ag;
+        let cpu = self.task(launcher).cpu;
+        set_task_rq(self, launcher, cpu);
+    }
+
+    /// `autogroup_task_group`: a task in the root cgroup runs in its session's autogroup.
+    fn autogroup_task_group(&self, css: TgId) -> TgId {
+        match self.fair.autogroup {
+            Some(ag) if css == ROOT_TG => ag,
+            _ => css,
+        }
+    }
+
+    /// `sched_move_task`: the task joins cgroup `css` (writing its pid to `cgroup.procs`);
+    /// it is dequeued and put, changes group, and is queued and set again.
+    pub fn sched_move_task(&mut self, p: TaskId, css: TgId) {
+        self.task_mut(p).cgroup = css;
+        let tg = self.autogroup_task_group(css);
+        if self.task(p).sched_task_group == tg {
+            return;
+        }
+        let t = self.task(p);
+        let (cpu, queued, class) = (t.cpu, t.on_rq == OnRq::Queued, t.class);
+        self.update_rq_clock(cpu);
+        let running = self.curr(cpu) == p;
+        let flags = dequeue::SAVE | dequeue::MOVE | dequeue::NOCLOCK;
+        if queued {
+            class_of(class).dequeue_task(self, cpu, p, flags);
+        }
+        if running {
+            class_of(class).put_prev_task(self, cpu, p, p);
+        }
+        // sched_change_group
+        if class == ClassId::Fair {
+            task_change_group_fair(self, p, tg);
+        } else {
+            self.task_mut(p).sched_task_group = tg;
+            set_task_rq(self, p, cpu);
+        }
+        if queued {
+            let en = enqueue::RESTORE | enqueue::MOVE | enqueue::NOCLOCK;
+            class_of(class).enqueue_task(self, cpu, p, en);
+        }
+        if running {
+            class_of(class).set_next_task(self, cpu, p, false);
+            // The running task may have joined a throttled group.
+            self.resched_curr(cpu);
+        }
+    }
+}
