@@ -175,7 +175,10 @@ pub fn gen_case(data: &[u8]) -> Case {
     let mut tasks = Vec::new();
     for i in 0..ntasks {
         let nice = c.range(0, 39) as i32 - 20;
-        let pinned = c.byte().is_multiple_of(5).then(|| c.range(0, 3) as u32 % cpus);
+        let pinned = c
+            .byte()
+            .is_multiple_of(5)
+            .then(|| c.range(0, 3) as u32 % cpus);
         let forks = c.range(0, 2);
         let mut program: Vec<Step> = (0..forks).map(|_| Step::Fork(template)).collect();
         let nsteps = c.range(0, 5);

@@ -158,8 +158,18 @@ fn cgroup_example_runs_with_its_groups_in_the_report() {
     let dir = std::env::temp_dir().join(format!("schedsim-cg-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let report = dir.join("r.json");
-    let out = schedsim(&["run", "examples/cgroups.toml", "-q", "--report", report.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = schedsim(&[
+        "run",
+        "examples/cgroups.toml",
+        "-q",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     let groups = r["cgroups"].as_array().unwrap();
     let batch = groups.iter().find(|g| g["path"] == "/batch").unwrap();

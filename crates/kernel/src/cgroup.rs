@@ -115,7 +115,9 @@ fn write_file(s: &mut Sched, g: TgId, c: &CgroupSetting, bw: &mut Bw) -> Result<
     let shares_write = |s: &mut Sched, shares: u64| {
         // sched_group_set_shares: refused while the group is idle.
         if idle {
-            return Err("the group is idle (cpu.idle = 1): its weight cannot be set (EINVAL)".into());
+            return Err(
+                "the group is idle (cpu.idle = 1): its weight cannot be set (EINVAL)".into(),
+            );
         }
         set_shares(s, g, shares);
         Ok(())
@@ -124,7 +126,9 @@ fn write_file(s: &mut Sched, g: TgId, c: &CgroupSetting, bw: &mut Bw) -> Result<
         "cpu.weight" => {
             let w = int(v)?;
             if !(1..=10_000).contains(&w) {
-                return Err("cpu.weight must be 1 to 10000 (CGROUP_WEIGHT_MIN..MAX; ERANGE)".into());
+                return Err(
+                    "cpu.weight must be 1 to 10000 (CGROUP_WEIGHT_MIN..MAX; ERANGE)".into(),
+                );
             }
             // sched_weight_from_cgroup: DIV_ROUND_CLOSEST(weight * 1024, 100).
             shares_write(s, scale_load((w as u64 * 1024 + 50) / 100))
@@ -151,12 +155,18 @@ fn write_file(s: &mut Sched, g: TgId, c: &CgroupSetting, bw: &mut Bw) -> Result<
             }
             // sched_group_set_idle: the group entity weighs WEIGHT_IDLEPRIO while idle.
             s.fair.tg_mut(g).idle = i == 1;
-            set_shares(s, g, scale_load(if i == 1 { WEIGHT_IDLEPRIO } else { 1024 }));
+            set_shares(
+                s,
+                g,
+                scale_load(if i == 1 { WEIGHT_IDLEPRIO } else { 1024 }),
+            );
             Ok(())
         }
         "cpu.max" => {
             let mut it = v.split_whitespace();
-            let q = it.next().ok_or("cpu.max is \"QUOTA PERIOD\" or \"max PERIOD\"")?;
+            let q = it
+                .next()
+                .ok_or("cpu.max is \"QUOTA PERIOD\" or \"max PERIOD\"")?;
             let period = match it.next() {
                 Some(p) => positive(p)?,
                 None => bw.period_us,
@@ -195,7 +205,9 @@ fn write_file(s: &mut Sched, g: TgId, c: &CgroupSetting, bw: &mut Bw) -> Result<
 fn positive(v: &str) -> Result<u64, String> {
     let n = int(v)?;
     if n <= 0 {
-        return Err(format!("`{v}` must be a positive number of microseconds (EINVAL)"));
+        return Err(format!(
+            "`{v}` must be a positive number of microseconds (EINVAL)"
+        ));
     }
     Ok(n as u64)
 }

@@ -84,7 +84,11 @@ pub fn cgroup_reports(r: &SimResult) -> Vec<CgroupReport> {
             path: tg.path.clone(),
             shares: tg.shares >> 10,
             quota_us: b.quota.map(|q| q / 1000),
-            period_us: if b.period == 0 { 100_000 } else { b.period / 1000 },
+            period_us: if b.period == 0 {
+                100_000
+            } else {
+                b.period / 1000
+            },
             usage_usec: used / 1000,
             nr_periods: b.nr_periods,
             nr_throttled: b.nr_throttled,
@@ -106,7 +110,11 @@ pub fn summary(groups: &[CgroupReport], o: &mut String) {
             Some(q) => q.to_string(),
             None => "max".into(),
         };
-        let _ = writeln!(o, "\ncgroup {} (cpu.max {} {}, weight {} shares)", g.path, max, g.period_us, g.shares);
+        let _ = writeln!(
+            o,
+            "\ncgroup {} (cpu.max {} {}, weight {} shares)",
+            g.path, max, g.period_us, g.shares
+        );
         let _ = writeln!(o, "usage_usec {}", g.usage_usec);
         let _ = writeln!(o, "nr_periods {}", g.nr_periods);
         let _ = writeln!(o, "nr_throttled {}", g.nr_throttled);

@@ -7,6 +7,25 @@ use crate::class::ClassId;
 use crate::sched::Sched;
 use crate::task::{tstate, OnRq, TaskId};
 
+/// The rule names, for callers that match on them.
+pub mod rule {
+    pub const CURR_ON_CPU: &str = "rq->curr has on_cpu (prepare_task)";
+    pub const CURR_CPU: &str = "task_cpu(rq->curr) == cpu_of(rq)";
+    pub const ONE_CPU: &str = "a task runs on one CPU";
+    pub const IDLE_TASK: &str = "rq->idle is the idle class's unqueued swapper";
+    pub const ON_CPU: &str = "on_cpu only for rq->curr (finish_task)";
+    pub const TASK_STATE: &str = "task state (__state, on_rq, on_cpu) is legal";
+    pub const CLASS_COUNT: &str = "class queue count matches its queued tasks (h_nr_queued, rt_nr_running, dl_nr_running)";
+    pub const NR_RUNNING: &str = "rq->nr_running == Σ class queue counts (add_nr_running/sub_nr_running)";
+    pub const TTWU_PENDING: &str = "rq->ttwu_pending counts the wakelist (__ttwu_queue_wakelist)";
+    pub const CLOCKS: &str = "rq clock_task <= clock <= now (update_rq_clock)";
+    pub const LAST_ARRIVAL: &str = "sched_info: last_arrival <= now";
+    pub const CPU_TIME: &str = "CPU time conserved: busy + idle == elapsed";
+    pub const IDLE_TIME: &str = "CPU time conserved: swapper's sched_info time == CPU idle time";
+    pub const SUM_EXEC: &str = "se->sum_exec_runtime <= sched_info CPU time";
+    pub const TASK_TIME: &str = "CPU time conserved: Σ task CPU time == Σ CPU busy time";
+}
+
 pub fn verify(s: &Sched) -> Result<(), Violation> {
     curr_and_on_cpu(s)?;
     task_states(s)?;
@@ -29,7 +48,7 @@ fn curr_and_on_cpu(s: &Sched) -> Result<(), Violation> {
         if !t.on_cpu {
             return Err(violation(
                 s,
-                "rq->curr has on_cpu (prepare_task)",
+                rule::CURR_ON_CPU,
                 Some(cpu),
                 Some(p),
                 "rq->curr is not on_cpu".into(),
@@ -38,7 +57,7 @@ fn curr_and_on_cpu(s: &Sched) -> Result<(), Violation> {
         if t.cpu != cpu {
             return Err(violation(
                 s,
-                "task_cpu(rq->curr) == cpu_of(rq)",
+                rule::CURR_CPU,
                 Some(cpu),
                 Some(p),
                 format!("rq->curr has task_cpu {}", t.cpu),
@@ -47,7 +66,7 @@ fn curr_and_on_cpu(s: &Sched) -> Result<(), Violation> {
         if let Some(other) = curr_of[p.0 as usize] {
             return Err(violation(
                 s,
-                "a task runs on one CPU",
+                rule::ONE_CPU,
                 Some(cpu),
                 Some(p),
                 format!("also rq->curr of CPU {other}"),
@@ -58,7 +77,7 @@ fn curr_and_on_cpu(s: &Sched) -> Result<(), Violation> {
         if !idle.is_idle_task() || idle.class != ClassId::Idle || idle.on_rq != OnRq::No {
             return Err(violation(
                 s,
-                "rq->idle is the idle class's unqueued swapper",
+                rule::IDLE_TASK,
                 Some(cpu),
                 Some(rq.idle),
                 format!(
@@ -72,7 +91,7 @@ fn curr_and_on_cpu(s: &Sched) -> Result<(), Violation> {
         if t.on_cpu && curr_of[t.id.0 as usize].is_none() {
             return Err(violation(
                 s,
-                "on_cpu only for rq->curr (finish_task)",
+                rule::ON_CPU,
                 Some(t.cpu.min(n - 1)),
                 Some(t.id),
                 format!("on_cpu but not the curr of any CPU (task_cpu {})", t.cpu),
@@ -98,7 +117,7 @@ fn task_states(s: &Sched) -> Result<(), Violation> {
         let bad = |what: String| {
             Err(violation(
                 s,
-                "task state (__state, on_rq, on_cpu) is legal",
+                rule::TASK_STATE,
                 cpu,
                 Some(p),
                 format!(
@@ -174,13 +193,18 @@ fn task_states(s: &Sched) -> Result<(), Violation> {
 /// and each class whose count the checker reads (`class_nr_queued`) counts exactly the
 /// tasks queued in it. A class may keep a task `on_rq` outside its count (a throttled
 /// SCHED_DEADLINE task is dequeued from the dl_rq and `sub_nr_running`'d with `p->on_rq`
-/// still QUEUED), so for a class without a reader nr_running is only bounded.
+/// still QUEUED; a cfs-throttled task waits on a limbo list): those are not counted. For a
+/// class without a reader nr_running is only bounded.
 fn nr_running(s: &Sched) -> Result<(), Violation> {
     let n = s.nr_cpus();
     let mut per_class: Vec<Vec<(ClassId, u32)>> = vec![Vec::new(); n as usize];
     for t in &s.tasks {
         // A throttled task stays QUEUED on its limbo list, outside h_nr_queued.
         if t.on_rq != OnRq::Queued || t.cpu >= n || t.throttled {
+            continue;
+        }
+        // A throttled deadline task stays QUEUED off the dl_rq (dec_dl_tasks).
+        if t.class == ClassId::Dl && crate::class::dl::task_dl(s, t.id).dl_throttled {
             continue;
         }
         let c = t.cpu as usize;
@@ -203,7 +227,7 @@ fn nr_running(s: &Sched) -> Result<(), Violation> {
                     if k != have {
                         return Err(violation(
                             s,
-                            "class queue count matches its queued tasks (h_nr_queued, rt_nr_running)",
+                            rule::CLASS_COUNT,
                             Some(cpu),
                             None,
                             format!("{c:?} counts {k}, {have} {c:?} tasks are queued here"),
@@ -221,7 +245,7 @@ fn nr_running(s: &Sched) -> Result<(), Violation> {
             };
             return Err(violation(
                 s,
-                "rq->nr_running == Σ class queue counts (add_nr_running/sub_nr_running)",
+                rule::NR_RUNNING,
                 Some(cpu),
                 None,
                 format!("nr_running={} but the classes count {want}", rq.nr_running),
@@ -244,7 +268,7 @@ fn wakelist(s: &Sched) -> Result<(), Violation> {
         if s.rq(cpu).ttwu_pending != waking[cpu as usize] {
             return Err(violation(
                 s,
-                "rq->ttwu_pending counts the wakelist (__ttwu_queue_wakelist)",
+                rule::TTWU_PENDING,
                 Some(cpu),
                 None,
                 format!(
@@ -265,7 +289,7 @@ fn clocks(s: &Sched) -> Result<(), Violation> {
         if rq.clock > s.now || rq.clock_task > rq.clock || rq.nr_running_since > s.now {
             return Err(violation(
                 s,
-                "rq clock_task <= clock <= now (update_rq_clock)",
+                rule::CLOCKS,
                 Some(cpu),
                 None,
                 format!(
@@ -294,7 +318,7 @@ fn cpu_time(s: &Sched) -> Result<(), Violation> {
         if s.task(p).last_arrival > s.now {
             return Err(violation(
                 s,
-                "sched_info: last_arrival <= now",
+                rule::LAST_ARRIVAL,
                 Some(cpu),
                 Some(p),
                 format!("last_arrival={}", s.task(p).last_arrival),
@@ -308,7 +332,7 @@ fn cpu_time(s: &Sched) -> Result<(), Violation> {
         if total != s.now as u128 {
             return Err(violation(
                 s,
-                "CPU time conserved: busy + idle == elapsed",
+                rule::CPU_TIME,
                 Some(cpu),
                 Some(p),
                 format!(
@@ -322,7 +346,7 @@ fn cpu_time(s: &Sched) -> Result<(), Violation> {
         if idle_time != st.idle {
             return Err(violation(
                 s,
-                "CPU time conserved: swapper's sched_info time == CPU idle time",
+                rule::IDLE_TIME,
                 Some(cpu),
                 Some(idle),
                 format!("swapper cpu_time={idle_time} cpu idle={}", st.idle),
@@ -346,7 +370,7 @@ fn cpu_time(s: &Sched) -> Result<(), Violation> {
         if se.sum_exec_runtime > had {
             return Err(violation(
                 s,
-                "se->sum_exec_runtime <= sched_info CPU time",
+                rule::SUM_EXEC,
                 Some(t.cpu),
                 Some(t.id),
                 format!(
@@ -359,7 +383,7 @@ fn cpu_time(s: &Sched) -> Result<(), Violation> {
     if tasks_total != busy_total {
         return Err(violation(
             s,
-            "CPU time conserved: Σ task CPU time == Σ CPU busy time",
+            rule::TASK_TIME,
             None,
             None,
             format!("tasks {tasks_total} ns, CPUs busy {busy_total} ns"),

@@ -366,7 +366,10 @@ fn cfs_rq(s: &Sched, c: CfsRqId, seen: &mut [u32]) -> Result<(), Violation> {
             return err(
                 rule::GROUP_QUEUED,
                 Some(gse),
-                format!("cfs_rq has {} entities but its group se[{}] is not queued", cfs.nr_queued, gse.0),
+                format!(
+                    "cfs_rq has {} entities but its group se[{}] is not queued",
+                    cfs.nr_queued, gse.0
+                ),
             );
         }
     }
@@ -375,7 +378,10 @@ fn cfs_rq(s: &Sched, c: CfsRqId, seen: &mut [u32]) -> Result<(), Violation> {
         return err(
             rule::H_NR_QUEUED,
             None,
-            format!("h_nr_queued={} but {tasks} task entities below", cfs.h_nr_queued),
+            format!(
+                "h_nr_queued={} but {tasks} task entities below",
+                cfs.h_nr_queued
+            ),
         );
     }
     if cfs.h_nr_runnable != runnable {

@@ -10,15 +10,23 @@
 //!
 //! The checks are split by area: `core` (task state machine, rq membership, nr_running,
 //! clocks and CPU-time accounting), `fair` (every cfs_rq: the EEVDF sums, the timeline
-//! and its augmentation, counters, lag, delayed dequeue) and `rt` (the prio lists and their
-//! counters). `determinism` compares two runs.
+//! and its augmentation, counters, lag, delayed dequeue, group entities, limbo lists),
+//! `bandwidth` (CFS bandwidth control: the throttled lists, `throttle_count`, the quota
+//! pool), `rt` (the prio lists and their counters) and `dl` (the EDF trees, throttling,
+//! the CBS runtime bounds, `this_bw`/`running_bw` and the root domain's `total_bw`). Each
+//! area lists its rule names in its `rule` module. `determinism` compares two runs.
 //!
 //! `verify` only reads; it never changes the state, so a checked run is the same run.
 
+pub mod bandwidth;
 pub mod core;
 pub mod determinism;
+pub mod dl;
 pub mod fair;
 pub mod rt;
+
+/// The rule the `Checker` keeps across events.
+pub const TIME_BACKWARDS: &str = "time goes backwards (sched_clock is monotonic)";
 
 use std::fmt;
 
@@ -80,7 +88,9 @@ impl std::error::Error for CheckFailure {}
 pub fn verify(s: &Sched) -> Result<(), Violation> {
     core::verify(s)?;
     fair::verify(s)?;
+    bandwidth::verify(s)?;
     rt::verify(s)?;
+    dl::verify(s)?;
     Ok(())
 }
 
@@ -106,7 +116,7 @@ impl Checker {
         self.checks += 1;
         if s.now < self.last_now {
             return Err(Violation {
-                rule: "time goes backwards (sched_clock is monotonic)",
+                rule: TIME_BACKWARDS,
                 cpu: None,
                 task: None,
                 detail: format!("now {} after {}", s.now, self.last_now),
@@ -146,14 +156,15 @@ pub(crate) fn violation(
 
 /// The number of tasks a class says it has queued on `cpu` (its share of `nr_running`),
 /// or None while the class keeps no such count the checker knows how to read. A new class
-/// plugs its counter in here (rt: `rt.rt_nr_running`, dl: `dl.dl_nr_running`).
+/// plugs its counter in here (rt: `rt.rt_nr_running`; dl: the tasks in the dl_rq tree,
+/// which is `dl_nr_running` less the fair server).
 pub fn class_nr_queued(s: &Sched, cpu: u32, c: ClassId) -> Option<u32> {
     #[allow(unreachable_patterns)]
     match c {
         ClassId::Fair => Some(s.fair.cfs(s.rq(cpu).cfs).h_nr_queued),
         ClassId::Rt => Some(s.rq(cpu).rt.rt_nr_running),
         ClassId::Ext => Some(s.rq(cpu).scx.nr_running),
-        // ClassId::Dl => Some(s.rq(cpu).dl.dl_nr_running), once dl.rs keeps the count.
+        ClassId::Dl => Some(s.rq(cpu).dl.nr_tasks()),
         ClassId::Idle => Some(0),
         _ => None,
     }

@@ -58,6 +58,8 @@ pub mod dequeue {
     pub const SPECIAL: u32 = 0x10;
     pub const MIGRATING: u32 = 0x100;
     pub const DELAYED: u32 = 0x200;
+    /// 6.18: a task leaving for the limbo list of its throttled queue.
+    pub const THROTTLE: u32 = 0x800;
 }
 
 /// `WF_*` wake flags.

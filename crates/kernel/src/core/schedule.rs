@@ -92,6 +92,21 @@ impl Sched {
         if next != self.rq(cpu).idle {
             let c = self.task(next).class;
             class_of(c).return_to_user(self, cpu, next);
+            if !self.task(next).throttled {
+                self.account_wakeup_latency(next);
+            }
+        }
+    }
+
+    /// The wakeup is complete when the woken task runs in user space: at its switch-in,
+    /// unless CFS bandwidth throttling takes it off again on the way (6.18), in which
+    /// case the latency runs on to its next switch-in.
+    fn account_wakeup_latency(&mut self, p: TaskId) {
+        if let Some(w) = self.task_mut(p).waking_ts.take() {
+            let now = self.now;
+            let _ = self.task_stats[p.0 as usize]
+                .wakeup_latency
+                .record((now - w).max(1));
         }
     }
 
@@ -217,14 +232,10 @@ impl Sched {
             nt.on_cpu = true;
             nt.last_arrival = now;
             let queued = nt.last_queued.take();
-            let waking = nt.waking_ts.take();
             let st = &mut self.task_stats[next.0 as usize];
             st.pcount += 1;
             if let Some(q) = queued {
                 st.run_delay += now - q;
-            }
-            if let Some(w) = waking {
-                let _ = st.wakeup_latency.record((now - w).max(1));
             }
         }
         if self.task(next).pid != 0 {

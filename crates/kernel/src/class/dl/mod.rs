@@ -131,6 +131,17 @@ pub struct DlEntity {
 }
 
 impl DlEntity {
+    /// Its key in the EDF tree while queued (`!RB_EMPTY_NODE`): (deadline, insertion order).
+    pub fn node(&self) -> Option<(u64, u64)> {
+        self.node
+    }
+
+    /// Test-only: sets the tree key it believes it has.
+    #[doc(hidden)]
+    pub fn test_set_node(&mut self, node: Option<(u64, u64)>) {
+        self.node = node;
+    }
+
     /// `dl_is_implicit`: deadline equals period.
     fn is_implicit(&self) -> bool {
         self.dl_deadline == self.dl_period
@@ -257,6 +268,28 @@ impl DlRq {
     /// The leftmost (earliest-deadline) entity.
     pub fn leftmost(&self) -> Option<DlKey> {
         self.tree.first().map(|&(_, _, k)| k)
+    }
+
+    /// The EDF tree in order, as (deadline key, insertion order, entity), for the checker.
+    pub fn tree_nodes(&self) -> impl Iterator<Item = (u64, u64, DlKey)> + '_ {
+        self.tree.iter().copied()
+    }
+
+    /// The deadline entities of the tasks created on this CPU, for the checker.
+    pub fn task_entities(&self) -> impl Iterator<Item = (TaskId, &DlEntity)> + '_ {
+        self.entities.iter().map(|(&p, e)| (p, e))
+    }
+
+    /// Test-only: the EDF tree, to corrupt it.
+    #[doc(hidden)]
+    pub fn test_tree_mut(&mut self) -> &mut BTreeSet<(u64, u64, DlKey)> {
+        &mut self.tree
+    }
+
+    /// Test-only: task `p`'s entity if this rq keeps it, to corrupt it.
+    #[doc(hidden)]
+    pub fn test_entity_mut(&mut self, p: TaskId) -> Option<&mut DlEntity> {
+        self.entities.get_mut(&p)
     }
 }
 

@@ -5,6 +5,7 @@
 //! - `ops.rs`: the `sched_ext_ops` callbacks with the kernel's defaults, flags, exit info;
 //! - `kfuncs.rs`: `ScxCtx`, the kfuncs with their call-context (`scx_kf_mask`) checks;
 //! - `watchdog.rs`: the stall detector;
+//! - `cgroup.rs`: `tg->scx` and the cgroup callbacks (init/exit, moves, weight, bandwidth);
 //! - `policies/`: scx_simple (FIFO and vtime) and scx_central.
 //!
 //! Modes: with `ScxSpec::partial` (or `SCX_OPS_SWITCH_PARTIAL`) only SCHED_EXT tasks join
@@ -14,11 +15,12 @@
 //! fair and records an `ScxExitInfo` (`scx_ops_disable_workfn`).
 //!
 //! Simplifications: the ops_state handshake is a flag and a sequence number (no
-//! QUEUEING/DISPATCHING races in a sequential simulation); no core scheduling, cgroups,
+//! QUEUEING/DISPATCHING races in a sequential simulation); no core scheduling,
 //! hotplug, per-node global DSQs or migration-disabled tasks; `SCX_KICK_WAIT` is a plain
 //! kick; asynchronous kernel work (kick irq_work, deferred local dispatches, the disable
 //! work, the watchdog, BPF timers) runs as `EventKind::Scx` events.
 
+pub mod cgroup;
 pub mod dsq;
 pub mod kfuncs;
 pub mod ops;
@@ -30,6 +32,7 @@ use std::sync::Arc;
 
 use schedsim_workload::Policy;
 
+use crate::class::fair::group::TgId;
 use crate::class::{class_of, dequeue, enqueue, ClassId, SchedClass};
 use crate::events::EventKind;
 use crate::prio::LoadWeight;
@@ -171,6 +174,8 @@ pub struct ScxEntity {
     pub enabled: bool,
     /// `p->scx.selected_cpu`: set by the last `select_task_rq_scx`.
     pub selected_cpu: Option<u32>,
+    /// `p->scx.cgrp_moving_from`: ops.cgroup_prep_move accepted a move from this cgroup.
+    pub cgrp_moving_from: Option<TgId>,
 }
 
 const ENTITY_INIT: ScxEntity = ScxEntity {
@@ -190,6 +195,7 @@ const ENTITY_INIT: ScxEntity = ScxEntity {
     inited: false,
     enabled: false,
     selected_cpu: None,
+    cgrp_moving_from: None,
 };
 
 /// Counters a test (or a curious user) can read after a run.
@@ -228,6 +234,11 @@ pub struct ScxState {
     pub global: Dsq,
     pub user: BTreeMap<u64, Dsq>,
     ent: Vec<ScxEntity>,
+    /// `tg->scx` per task group (see `cgroup.rs`).
+    tg: Vec<cgroup::ScxTaskGroup>,
+    /// `scx_cgroup_enabled`: the cgroup callbacks are live (between `scx_cgroup_init` at
+    /// load and `scx_cgroup_exit` at disable).
+    pub cgroup_enabled: bool,
     /// Why and when the policy was ejected (`scx_exit_info`).
     pub exit: Option<ScxExitInfo>,
     /// The kf mask of the callback in progress (`current->scx.kf_mask`).
@@ -419,6 +430,11 @@ impl Sched {
             self.scx_error(ScxExitKind::Error, msg, None);
             return Ok(());
         }
+        // scx_cgroup_init: ops.cgroup_init for every cgroup, before any task is initialized;
+        // a failure (a policy error, already recorded) aborts the load.
+        if cgroup::scx_cgroup_init(self).is_err() {
+            return Ok(());
+        }
         let ids: Vec<TaskId> = self.tasks.iter().map(|t| t.id).collect();
         for p in ids {
             let t = self.task(p);
@@ -491,6 +507,8 @@ impl Sched {
             e.dump = dump;
         }
         self.ext.switch_all = false;
+        // scx_cgroup_exit: cgroup support shuts down before the tasks leave.
+        cgroup::scx_cgroup_exit(self);
         let ids: Vec<TaskId> = self.tasks.iter().map(|t| t.id).collect();
         for p in ids {
             if self.task(p).class != ClassId::Ext {

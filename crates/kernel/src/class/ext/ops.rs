@@ -143,6 +143,20 @@ impl std::fmt::Display for ScxExitInfo {
     }
 }
 
+/// `struct scx_cgroup_init_args`: a cgroup's settings as `ops.cgroup_init` sees them
+/// (`tg->scx`): the cgroup v2 weight and the `cpu.max` bandwidth in microseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CgroupInitArgs {
+    /// `cpu.weight`, 1..10000 (`CGROUP_WEIGHT_DFL` = 100).
+    pub weight: u32,
+    /// `cpu.max` period (`default_bw_period_us()` = 100 000 until written).
+    pub bw_period_us: u64,
+    /// `cpu.max` quota; `RUNTIME_INF` (u64::MAX) for "max".
+    pub bw_quota_us: u64,
+    /// `cpu.max.burst`.
+    pub bw_burst_us: u64,
+}
+
 /// `struct sched_ext_ops`. Every callback has the kernel's fallback as its default body.
 /// `cx` is the kfunc context of the call (which kfuncs are allowed depends on the callback,
 /// as `scx_kf_mask` does in the kernel).
@@ -257,13 +271,26 @@ pub trait ExtOps: Send {
     /// `ops.disable(p)`: the task leaves the ext class.
     fn disable(&mut self, cx: &mut ScxCtx, p: TaskId) {}
 
-    /// `ops.cgroup_init`, `cgroup_exit`, `cgroup_prep_move`, `cgroup_move`,
-    /// `cgroup_cancel_move`, `cgroup_set_weight`. The simulated kernel has no cgroup
-    /// hierarchy yet, so these are never called.
-    fn cgroup_init(&mut self, cx: &mut ScxCtx, cgroup: &str, weight: u32) -> Result<(), i32> {
+    /// `ops.cgroup_init(cgrp, args)`: a cgroup becomes known to the scheduler: every
+    /// existing one (the root `/` first, parents before children) when the scheduler is
+    /// enabled, and each one created while it is loaded. Sleepable (`SCX_KF_UNLOCKED`). An
+    /// error fails the load (`ops.cgroup_init() failed`), or the cgroup's creation.
+    fn cgroup_init(
+        &mut self,
+        cx: &mut ScxCtx,
+        cgroup: &str,
+        args: &CgroupInitArgs,
+    ) -> Result<(), i32> {
         Ok(())
     }
+
+    /// `ops.cgroup_exit(cgrp)`: every initialized cgroup, children before parents, when
+    /// the scheduler is disabled (before its tasks leave the class). Sleepable.
     fn cgroup_exit(&mut self, cx: &mut ScxCtx, cgroup: &str) {}
+
+    /// `ops.cgroup_prep_move(p, from, to)`: `p` is about to move to another cgroup (any
+    /// task, whatever its class; not for autogroup changes, nor when `from == to`). An
+    /// error refuses the move. Sleepable.
     fn cgroup_prep_move(
         &mut self,
         cx: &mut ScxCtx,
@@ -273,9 +300,32 @@ pub trait ExtOps: Send {
     ) -> Result<(), i32> {
         Ok(())
     }
+
+    /// `ops.cgroup_move(p, from, to)`: the move `cgroup_prep_move` accepted is done
+    /// (called from `sched_move_task`, after the task changed group). Sleepable.
     fn cgroup_move(&mut self, cx: &mut ScxCtx, p: TaskId, from: &str, to: &str) {}
+
+    /// `ops.cgroup_cancel_move(p, from, to)`: a move `cgroup_prep_move` accepted will not
+    /// happen (another task of the same migration was refused). Sleepable.
     fn cgroup_cancel_move(&mut self, cx: &mut ScxCtx, p: TaskId, from: &str, to: &str) {}
+
+    /// `ops.cgroup_set_weight(cgrp, weight)`: the cgroup's `cpu.weight` (1..10000, 100 by
+    /// default; `cpu.shares` and `cpu.weight.nice` writes converted with
+    /// `sched_weight_to_cgroup`) changed while the scheduler is loaded. Sleepable.
     fn cgroup_set_weight(&mut self, cx: &mut ScxCtx, cgroup: &str, weight: u32) {}
+
+    /// `ops.cgroup_set_bandwidth(cgrp, period_us, quota_us, burst_us)` (6.17+): the
+    /// cgroup's `cpu.max`/`cpu.max.burst` changed while the scheduler is loaded; `quota_us`
+    /// is `RUNTIME_INF` (u64::MAX) for "max". Sleepable.
+    fn cgroup_set_bandwidth(
+        &mut self,
+        cx: &mut ScxCtx,
+        cgroup: &str,
+        period_us: u64,
+        quota_us: u64,
+        burst_us: u64,
+    ) {
+    }
 
     /// `ops.cpu_online` / `ops.cpu_offline`: never called (no hotplug).
     fn cpu_online(&mut self, cx: &mut ScxCtx, cpu: u32) {}

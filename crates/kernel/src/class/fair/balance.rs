@@ -14,8 +14,8 @@ use std::collections::VecDeque;
 
 use super::group::{task_h_load, update_task_h_load};
 use super::pelt::{
-    capacity_of, cpu_load, cpu_runnable, cpu_util_cfs, cpu_util_cfs_boost,
-    task_util_est, update_blocked_averages,
+    capacity_of, cpu_load, cpu_runnable, cpu_util_cfs, cpu_util_cfs_boost, task_util_est,
+    update_blocked_averages,
 };
 use crate::class::{dequeue, enqueue, ClassId};
 use crate::cpumask::CpuMask;

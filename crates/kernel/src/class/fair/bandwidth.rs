@@ -413,7 +413,7 @@ pub fn throttle_at_return_to_user(s: &mut Sched, cpu: u32, p: TaskId) -> bool {
         return false;
     }
     s.update_rq_clock(cpu);
-    class_of(ClassId::Fair).dequeue_task(s, cpu, p, dequeue::SLEEP | dequeue::SPECIAL);
+    class_of(ClassId::Fair).dequeue_task(s, cpu, p, dequeue::SLEEP | dequeue::THROTTLE);
     s.fair.cfs_mut(c).bw.limbo.insert(0, p);
     s.task_mut(p).throttled = true;
     record_throttle_clock(s, c);

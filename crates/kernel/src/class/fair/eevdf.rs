@@ -43,7 +43,12 @@ impl FairState {
 
     /// `__enqueue_entity`: into the tree and the V sums.
     pub fn enqueue_tree(&mut self, c: CfsRqId, s: SeId) {
-        debug_assert_eq!(self.se(s).cfs_rq, c, "se[{}] queued on a foreign cfs_rq", s.0);
+        debug_assert_eq!(
+            self.se(s).cfs_rq,
+            c,
+            "se[{}] queued on a foreign cfs_rq",
+            s.0
+        );
         let (k, w) = (key(self.cfs(c), self.se(s)), weight_down(self.se(s)));
         let cfs = &mut self.cfs_rq[c.0 as usize];
         cfs.avg_vruntime = cfs.avg_vruntime.wrapping_add(k.wrapping_mul(w));
@@ -289,7 +294,8 @@ mod tests {
     fn rq_with(ents: &[(i32, i64, i64)]) -> (FairState, CfsRqId, Vec<SeId>) {
         // (nice, vruntime relative to zero_vruntime, deadline relative to zero_vruntime)
         let mut f = FairState::default();
-        f.cfs_rq.push(CfsRq::new(0, crate::class::fair::group::ROOT_TG));
+        f.cfs_rq
+            .push(CfsRq::new(0, crate::class::fair::group::ROOT_TG));
         let c = CfsRqId(0);
         let z = f.cfs(c).zero_vruntime;
         let mut ids = Vec::new();

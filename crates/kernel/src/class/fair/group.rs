@@ -146,14 +146,19 @@ impl FairState {
 pub fn se_is_idle(s: &Sched, se: SeId) -> bool {
     match s.fair.se(se).task {
         Some(p) => s.task(p).policy == schedsim_workload::Policy::Idle,
-        None => s.fair.cfs_rq_is_idle(s.fair.se(se).my_q.expect("group entity")),
+        None => s
+            .fair
+            .cfs_rq_is_idle(s.fair.se(se).my_q.expect("group entity")),
     }
 }
 
 /// `set_task_rq`: the task's entity belongs to its group's queue on `cpu`.
 pub fn set_task_rq(s: &mut Sched, p: TaskId, cpu: u32) {
     let g = s.task(p).sched_task_group;
-    let (c, parent) = (s.fair.tg(g).cfs_rq[cpu as usize], s.fair.tg(g).se[cpu as usize]);
+    let (c, parent) = (
+        s.fair.tg(g).cfs_rq[cpu as usize],
+        s.fair.tg(g).se[cpu as usize],
+    );
     let depth = parent.map_or(0, |e| s.fair.se(e).depth + 1);
     let se = s.task(p).se;
     let e = s.fair.se_mut(se);

@@ -176,7 +176,8 @@ fn dequeue_entity(s: &mut Sched, c: CfsRqId, se: SeId, flags: u32) -> bool {
     update_curr(s, c);
     clear_buddies(s, c, se);
     if flags & dequeue::DELAYED == 0 {
-        let delay = sleep && flags & dequeue::SPECIAL == 0;
+        // Special task states and bandwidth throttling must not suffer spurious wakeups.
+        let delay = sleep && flags & (dequeue::SPECIAL | dequeue::THROTTLE) == 0;
         if s.cfg.features.delay_dequeue && delay && !s.fair.entity_eligible(c, se) {
             pelt::update_load_avg(s, c, se, 0);
             // Stays in the tree and the sums until picked or woken.
@@ -305,7 +306,9 @@ fn dequeue_entities(s: &mut Sched, cpu: u32, se0: SeId, flags: u32) -> bool {
             h.runnable = 1;
         }
     } else {
-        slice = s.fair.cfs_rq_min_slice(s.fair.se(se0).my_q.expect("group entity"));
+        slice = s
+            .fair
+            .cfs_rq_min_slice(s.fair.se(se0).my_q.expect("group entity"));
     }
     let mut flags = flags;
     let mut se = Some(se0);
@@ -590,9 +593,7 @@ impl SchedClass for FairClass {
         if se == pse || s.fair.throttled_hierarchy(cfs_of(s, pse)) {
             return;
         }
-        if s.cfg.features.next_buddy
-            && wake_flags & wf::FORK == 0
-            && !s.fair.se(pse).sched_delayed
+        if s.cfg.features.next_buddy && wake_flags & wf::FORK == 0 && !s.fair.se(pse).sched_delayed
         {
             set_next_buddy(s, pse);
         }

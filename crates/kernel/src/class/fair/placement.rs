@@ -10,8 +10,7 @@
 use super::balance::{adjust_numa_imbalance, imb_numa_nr, sched_idle_cpu, GroupType};
 use super::group::{task_h_load, update_task_h_load};
 use super::pelt::{
-    capacity_of, cpu_load, cpu_load_without, cpu_runnable_without, cpu_util_without,
-    task_util_est,
+    capacity_of, cpu_load, cpu_load_without, cpu_runnable_without, cpu_util_without, task_util_est,
 };
 use crate::class::wf;
 use crate::cpumask::CpuMask;

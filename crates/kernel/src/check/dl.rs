@@ -1,0 +1,421 @@
+//! Deadline-class invariants (kernel/sched/deadline.c): each dl_rq's EDF tree against the
+//! queued entities and `dl_nr_running`, throttling, the CBS runtime bounds, the per-rq
+//! active bandwidth (`this_bw`, `running_bw`) against the entities it accounts, and the
+//! root domain's admitted bandwidth (`dl_bw.total_bw`).
+//!
+//! The runtime's lower bound is derived, not tuned: `update_curr_dl_se` throttles as soon as
+//! a charge leaves `runtime <= 0`, and a charge is the time since the entity's previous
+//! accounting point. A running deadline task (or a fair task run by the fair server) gets
+//! a tick every `TICK_NSEC` (NO_HZ stops the tick only on an idle CPU; HRTICK_DL is off),
+//! and GRUB's scaled charge never exceeds the time run (`u_act · bw_ratio ≤ 1`). So a
+//! charge is at most one tick and `runtime > -TICK_NSEC`; the replenishment loop repays
+//! it. The deferred fair server's idle-time discount keeps no negative runtime.
+
+use std::collections::BTreeMap;
+
+use super::{violation, Violation};
+use crate::class::dl::{to_ratio, total_bw, DlEntity, DlKey};
+use crate::class::ClassId;
+use crate::sched::Sched;
+use crate::task::{tstate, OnRq, TaskId};
+
+/// The rule names, for callers that match on them.
+pub mod rule {
+    /// `__dl_less` / `__enqueue_dl_entity`: the rb-tree is sorted by `dl_se->deadline`.
+    pub const ORDER: &str =
+        "dl_rq tree in deadline order, keyed by each entity's deadline (__enqueue_dl_entity/__dl_less)";
+    /// `on_dl_rq`: a tree node is a queued entity of this rq with its `rb_node` set.
+    pub const MEMBER: &str =
+        "a dl_rq tree entity is a queued deadline task of this CPU or its active fair server (on_dl_rq)";
+    /// `__enqueue_dl_entity`: `WARN_ON_ONCE(!RB_EMPTY_NODE(&dl_se->rb_node))`.
+    pub const ONCE: &str = "a queued, unthrottled deadline task is on its dl_rq once (__enqueue_dl_entity: WARN_ON_ONCE(!RB_EMPTY_NODE(&dl_se->rb_node)))";
+    /// `inc_dl_tasks` / `dec_dl_tasks`.
+    pub const NR_RUNNING: &str = "dl_nr_running counts the dl_rq tree (inc_dl_tasks/dec_dl_tasks)";
+    /// `inc_dl_deadline` / `dec_dl_deadline`.
+    pub const EARLIEST: &str =
+        "earliest_dl.curr is the leftmost deadline (inc_dl_deadline/dec_dl_deadline)";
+    /// `update_curr_dl_se`: a throttled entity is dequeued until its timer replenishes it.
+    pub const THROTTLED: &str =
+        "a throttled deadline entity is off the dl_rq (update_curr_dl_se: dl_throttled, dequeue_dl_entity)";
+    /// `start_dl_timer`: throttling only sticks when the replenishment timer is armed.
+    pub const THROTTLED_TIMER: &str =
+        "a throttled deadline entity waits for its armed dl_timer (start_dl_timer)";
+    /// `replenish_dl_entity` adds `dl_runtime` only while `runtime <= 0`;
+    /// `update_dl_revised_wakeup` gives `dl_density · laxity ≤ dl_runtime`.
+    pub const RUNTIME_MAX: &str =
+        "runtime <= dl_runtime (replenish_dl_entity refills only while runtime <= 0)";
+    /// `update_curr_dl_se`: throttled at the first charge leaving `runtime <= 0`; a charge
+    /// is bounded by the tick (see the module comment).
+    pub const RUNTIME_MIN: &str =
+        "runtime > -TICK_NSEC: the CBS overrun is one charge between accounting points (update_curr_dl_se, dl_runtime_exceeded)";
+    /// `task_non_contending` / `task_contending` / `inactive_task_timer`.
+    pub const NON_CONTENDING: &str =
+        "dl_non_contending only while off the queue with the inactive timer armed (task_non_contending/task_contending)";
+    /// `__add_rq_bw` / `__sub_rq_bw`: `this_bw` is the bandwidth assigned to the rq.
+    pub const THIS_BW: &str =
+        "this_bw == Σ dl_bw of the entities assigned to the rq (__add_rq_bw/__sub_rq_bw)";
+    /// `__add_running_bw` / `__sub_running_bw`: `running_bw` is the active bandwidth.
+    pub const RUNNING_BW: &str =
+        "running_bw == Σ dl_bw of the active entities (__add_running_bw/__sub_running_bw)";
+    /// `__add_running_bw`: `WARN_ON_ONCE(dl_rq->running_bw > dl_rq->this_bw)`.
+    pub const RUNNING_LE_THIS: &str =
+        "running_bw <= this_bw (__add_running_bw: WARN_ON_ONCE(dl_rq->running_bw > dl_rq->this_bw))";
+    /// `sched_dl_overflow` (`__dl_add`/`__dl_sub`): total_bw holds each deadline task's
+    /// bandwidth, and every fair server's (`dl_server_apply_params`).
+    pub const ADMITTED: &str =
+        "total_bw == Σ admitted bandwidths: every deadline task's and fair server's dl_bw (sched_dl_overflow: __dl_add/__dl_sub)";
+    /// `__dl_overflow`: admission never lets total_bw exceed the root domain's capacity.
+    pub const TOTAL_BW_LIMIT: &str =
+        "total_bw <= cap_scale(dl_b->bw, rd capacity) (__dl_overflow)";
+}
+
+/// Whether `p` died (its bandwidth leaves at once or at its 0-lag time).
+fn dead(s: &Sched, p: TaskId) -> bool {
+    let t = s.task(p);
+    t.exited || t.state & tstate::DEAD != 0
+}
+
+pub fn verify(s: &Sched) -> Result<(), Violation> {
+    // Every task entity, by task: (the CPU keeping it, the entity).
+    let mut ents: BTreeMap<TaskId, &DlEntity> = BTreeMap::new();
+    for cpu in 0..s.nr_cpus() {
+        for (p, e) in s.rq(cpu).dl.task_entities() {
+            ents.insert(p, e);
+        }
+    }
+    let mut seen = vec![0u32; s.tasks.len()];
+    let tick = s.cfg.tick_nsec() as i64;
+    for cpu in 0..s.nr_cpus() {
+        tree(s, cpu, &ents, &mut seen)?;
+        let server = &s.rq(cpu).dl.server;
+        entity(s, cpu, None, server, server.dl_server_active, tick)?;
+        bandwidth(s, cpu, &ents)?;
+    }
+    for (&p, e) in &ents {
+        let t = s.task(p);
+        let in_class = t.class == ClassId::Dl && !dead(s, p);
+        entity(s, t.cpu, Some(p), e, in_class, tick)?;
+        let want = (in_class && t.on_rq == OnRq::Queued && !e.dl_throttled) as u32;
+        if seen[p.0 as usize] != want {
+            return Err(violation(
+                s,
+                rule::ONCE,
+                Some(t.cpu),
+                Some(p),
+                format!(
+                    "class={:?} on_rq={:?} dl_throttled={} found {} times in dl_rq trees",
+                    t.class, t.on_rq, e.dl_throttled, seen[p.0 as usize]
+                ),
+            ));
+        }
+    }
+    admission(s, &ents)
+}
+
+/// One dl_rq's tree: order, members, `dl_nr_running`, `earliest_dl.curr`.
+fn tree(
+    s: &Sched,
+    cpu: u32,
+    ents: &BTreeMap<TaskId, &DlEntity>,
+    seen: &mut [u32],
+) -> Result<(), Violation> {
+    let dl = &s.rq(cpu).dl;
+    let mut prev: Option<u64> = None;
+    let mut count = 0u32;
+    for (d, seq, k) in dl.tree_nodes() {
+        count += 1;
+        let (e, task) = match k {
+            DlKey::Server => (&dl.server, None),
+            DlKey::Task(p) => match ents.get(&p) {
+                Some(e) => (*e, Some(p)),
+                None => {
+                    return Err(violation(
+                        s,
+                        rule::MEMBER,
+                        Some(cpu),
+                        Some(p),
+                        "in the tree without a deadline entity".into(),
+                    ))
+                }
+            },
+        };
+        if e.node() != Some((d, seq)) || e.deadline != d {
+            return Err(violation(
+                s,
+                rule::ORDER,
+                Some(cpu),
+                task,
+                format!(
+                    "tree key ({d}, {seq}) but the entity's node is {:?} and deadline {}",
+                    e.node(),
+                    e.deadline
+                ),
+            ));
+        }
+        if let Some(pd) = prev {
+            if (d.wrapping_sub(pd) as i64) < 0 {
+                return Err(violation(
+                    s,
+                    rule::ORDER,
+                    Some(cpu),
+                    task,
+                    format!("deadline {d} follows {pd}"),
+                ));
+            }
+        }
+        prev = Some(d);
+        if let Some(p) = task {
+            seen[p.0 as usize] += 1;
+            let t = s.task(p);
+            if t.class != ClassId::Dl || t.on_rq != OnRq::Queued || t.cpu != cpu {
+                return Err(violation(
+                    s,
+                    rule::MEMBER,
+                    Some(cpu),
+                    Some(p),
+                    format!(
+                        "in the tree: class={:?} on_rq={:?} cpu={}",
+                        t.class, t.on_rq, t.cpu
+                    ),
+                ));
+            }
+        } else if !dl.server.dl_server_active {
+            return Err(violation(
+                s,
+                rule::MEMBER,
+                Some(cpu),
+                None,
+                "the fair server is in the tree but not dl_server_active".into(),
+            ));
+        }
+    }
+    if dl.dl_nr_running != count {
+        return Err(violation(
+            s,
+            rule::NR_RUNNING,
+            Some(cpu),
+            None,
+            format!("dl_nr_running={} but the tree holds {count}", dl.dl_nr_running),
+        ));
+    }
+    let first = dl.tree_nodes().next().map_or(0, |(d, _, _)| d);
+    if dl.earliest_curr != first {
+        return Err(violation(
+            s,
+            rule::EARLIEST,
+            Some(cpu),
+            None,
+            format!(
+                "earliest_dl.curr={} but the leftmost deadline is {first}",
+                dl.earliest_curr
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One entity (a task's or a fair server): throttling, runtime bounds, the non-contending
+/// state. `active`: a deadline task alive in the class, or a started server.
+fn entity(
+    s: &Sched,
+    cpu: u32,
+    task: Option<TaskId>,
+    e: &DlEntity,
+    active: bool,
+    tick: i64,
+) -> Result<(), Violation> {
+    let err = |r, what: String| Err(violation(s, r, Some(cpu), task, what));
+    if e.dl_runtime == 0 {
+        return Ok(());
+    }
+    if e.dl_throttled && e.node().is_some() {
+        return err(
+            rule::THROTTLED,
+            format!("dl_throttled but in the tree at {:?}", e.node()),
+        );
+    }
+    if active && e.dl_throttled && e.timer_at.is_none() {
+        return err(
+            rule::THROTTLED_TIMER,
+            format!("dl_throttled with no dl_timer (runtime={})", e.runtime),
+        );
+    }
+    if e.runtime > e.dl_runtime as i64 {
+        return err(
+            rule::RUNTIME_MAX,
+            format!("runtime={} dl_runtime={}", e.runtime, e.dl_runtime),
+        );
+    }
+    if e.runtime <= -tick {
+        return err(
+            rule::RUNTIME_MIN,
+            format!("runtime={} with TICK_NSEC={tick}", e.runtime),
+        );
+    }
+    if e.dl_non_contending {
+        let queued = match task {
+            Some(p) => s.task(p).on_rq == OnRq::Queued,
+            None => e.dl_server_active,
+        };
+        if queued || e.inactive_at.is_none() {
+            return err(
+                rule::NON_CONTENDING,
+                format!(
+                    "dl_non_contending with queued={queued} inactive timer={:?}",
+                    e.inactive_at
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `this_bw` and `running_bw` of one rq against the entities assigned to it.
+fn bandwidth(s: &Sched, cpu: u32, ents: &BTreeMap<TaskId, &DlEntity>) -> Result<(), Violation> {
+    let dl = &s.rq(cpu).dl;
+    let server = &dl.server;
+    // this_bw: the server always (dl_server_apply_params at boot); every deadline task of
+    // this CPU, but a dead one only until its inactive timer. A waking task may have
+    // left it already (migrate_task_rq_dl) and joins the new rq at its enqueue
+    // (task_contending(ENQUEUE_MIGRATED)); a new task joins at wake_up_new_task.
+    let mut this = server.dl_bw;
+    let mut maybe = 0u64;
+    // running_bw: the started server, or one non contending; queued tasks (throttled
+    // too) and blocked ones before their 0-lag time.
+    let mut running = 0u64;
+    if server.dl_runtime != 0 && (server.dl_server_active || server.dl_non_contending) {
+        running += server.dl_bw;
+    }
+    let mut list = Vec::new();
+    for (&p, e) in ents {
+        let t = s.task(p);
+        if t.class != ClassId::Dl || t.cpu != cpu {
+            continue;
+        }
+        list.push(format!("{}:{}", super::task_name(s, p), e.dl_bw));
+        if dead(s, p) {
+            if e.dl_non_contending {
+                this += e.dl_bw;
+            }
+        } else if t.state & (tstate::WAKING | tstate::NEW) != 0 {
+            maybe += e.dl_bw;
+        } else {
+            this += e.dl_bw;
+        }
+        if t.on_rq == OnRq::Queued || e.dl_non_contending {
+            running += e.dl_bw;
+        }
+    }
+    if dl.running_bw > dl.this_bw {
+        return Err(violation(
+            s,
+            rule::RUNNING_LE_THIS,
+            Some(cpu),
+            None,
+            format!("running_bw={} this_bw={}", dl.running_bw, dl.this_bw),
+        ));
+    }
+    if dl.this_bw < this || dl.this_bw > this + maybe {
+        return Err(violation(
+            s,
+            rule::THIS_BW,
+            Some(cpu),
+            None,
+            format!(
+                "this_bw={} but the assigned entities make {this} (+ up to {maybe} waking or new); server {} tasks [{}]",
+                dl.this_bw,
+                server.dl_bw,
+                list.join(", ")
+            ),
+        ));
+    }
+    if dl.running_bw != running {
+        return Err(violation(
+            s,
+            rule::RUNNING_BW,
+            Some(cpu),
+            None,
+            format!(
+                "running_bw={} but the active entities make {running}; server active={} non_contending={} tasks [{}]",
+                dl.running_bw,
+                server.dl_server_active,
+                server.dl_non_contending,
+                list.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The root domain: what each entity holds in `total_bw` against its parameters, and the
+/// admission limit.
+fn admission(s: &Sched, ents: &BTreeMap<TaskId, &DlEntity>) -> Result<(), Violation> {
+    let mut want = 0u64;
+    for cpu in 0..s.nr_cpus() {
+        let server = &s.rq(cpu).dl.server;
+        if server.admitted_bw != server.dl_bw {
+            return Err(violation(
+                s,
+                rule::ADMITTED,
+                Some(cpu),
+                None,
+                format!(
+                    "the fair server holds {} but its dl_bw is {}",
+                    server.admitted_bw, server.dl_bw
+                ),
+            ));
+        }
+        want += server.dl_bw;
+    }
+    for (&p, e) in ents {
+        let t = s.task(p);
+        let bw = if t.class == ClassId::Dl && !dead(s, p) {
+            to_ratio(e.dl_period, e.dl_runtime)
+        } else {
+            0
+        };
+        if e.admitted_bw != bw {
+            return Err(violation(
+                s,
+                rule::ADMITTED,
+                Some(t.cpu),
+                Some(p),
+                format!(
+                    "holds {} in total_bw but its bandwidth is {bw} (class={:?} dead={})",
+                    e.admitted_bw,
+                    t.class,
+                    dead(s, p)
+                ),
+            ));
+        }
+        want += bw;
+    }
+    let total = total_bw(s);
+    if total != want {
+        return Err(violation(
+            s,
+            rule::ADMITTED,
+            None,
+            None,
+            format!("total_bw={total} but the admitted entities make {want}"),
+        ));
+    }
+    if s.cfg.rt_runtime_us >= 0 {
+        let bw = to_ratio(s.cfg.rt_period_us, s.cfg.rt_runtime_us as u64);
+        let cap = 1024 * s.nr_cpus() as u64;
+        if total > (bw * cap) >> 10 {
+            return Err(violation(
+                s,
+                rule::TOTAL_BW_LIMIT,
+                None,
+                None,
+                format!(
+                    "total_bw={total} above the root domain's {} ({} CPUs at {bw})",
+                    (bw * cap) >> 10,
+                    s.nr_cpus()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
