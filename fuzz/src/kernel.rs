@@ -150,8 +150,9 @@ const FEATURES: &[&str] = &[
 /// `crates/kernel/tests/check_proptest.rs` generates them: 1–4 CPUs, every preemption
 /// model, tick rate, NO_HZ idle, IPI latency and EEVDF feature switches; up to 7 looping
 /// tasks plus one fork template (≤ 8 task specs), whose steps are run, sleep, yield,
-/// semaphore post and wait, fork, nice, SCHED_IDLE/SCHED_BATCH, custom slices and
-/// affinity changes. Every loop iteration burns CPU time, so no program livelocks; a loop
+/// semaphore post and wait, fork, nice, SCHED_IDLE/SCHED_BATCH, custom slices, affinity
+/// changes and moves between cgroups; up to three cgroups (`/g0`, `/g1`, `/g0/c`) with
+/// random `cpu.weight`, `cpu.idle`, and `cpu.max` quotas with burst. Every loop iteration burns CPU time, so no program livelocks; a loop
 /// that forks burns at least 500 µs per iteration, which bounds the number of forks.
 pub fn gen_case(data: &[u8]) -> Case {
     let mut c = Choices::new(data);
@@ -171,6 +172,11 @@ pub fn gen_case(data: &[u8]) -> Case {
     let duration = (10 + b * b * 190 / (255 * 255)) * MS;
     let ntasks = c.range(1, 7) as usize;
     let template = ntasks;
+    let (groups, cgroup_files) = gen_groups(&mut c);
+    let group_of = |c: &mut Choices, groups: &[CgroupDecl]| -> Option<String> {
+        let i = c.range(0, groups.len() as u64) as usize;
+        groups.get(i).map(|g| g.path.clone())
+    };
 
     let mut tasks = Vec::new();
     for i in 0..ntasks {
@@ -207,6 +213,9 @@ pub fn gen_case(data: &[u8]) -> Case {
                     let cpu = c.range(0, 4) as u32;
                     Step::SetAffinity((cpu < 4).then(|| vec![cpu % cpus]))
                 }
+                19 if !groups.is_empty() && c.bool() => {
+                    Step::SetCgroup(group_of(&mut c, &groups).unwrap_or_else(|| "/".into()))
+                }
                 _ => {
                     forks_in_loop = true;
                     Step::Fork(template)
@@ -224,7 +233,7 @@ pub fn gen_case(data: &[u8]) -> Case {
                 ..SchedAttr::default()
             },
             affinity: pinned.map(|p| vec![p]),
-            cgroup: None,
+            cgroup: group_of(&mut c, &groups),
             start_delay: i as u64 * 50 * US,
             program,
             naming: Naming::Plain,
@@ -264,9 +273,47 @@ pub fn gen_case(data: &[u8]) -> Case {
                 initial: sem_initial,
             }],
             launcher_comm: "schedsim".into(),
+            cgroups: groups,
+            cgroup_files,
             ..Workload::default()
         },
     }
+}
+
+/// Up to three groups with random weights, idle flags and bandwidth limits.
+fn gen_groups(c: &mut Choices) -> (Vec<CgroupDecl>, Vec<CgroupSetting>) {
+    let n = c.range(0, 3) as usize;
+    let paths = ["/g0", "/g1", "/g0/c"];
+    let mut decls = Vec::new();
+    let mut files = Vec::new();
+    for path in &paths[..n] {
+        decls.push(CgroupDecl {
+            path: path.to_string(),
+            loc: Loc::default(),
+        });
+        let mut file = |file: &str, value: String| {
+            files.push(CgroupSetting {
+                path: path.to_string(),
+                file: file.into(),
+                value,
+                loc: Loc::default(),
+            })
+        };
+        match c.byte() % 4 {
+            0 => file("cpu.weight", c.range(1, 10_000).to_string()),
+            1 => file("cpu.idle", "1".into()),
+            _ => {}
+        }
+        if c.bool() {
+            let period = c.range(5, 50) * 1000;
+            let quota = c.range(1_000, period);
+            file("cpu.max", format!("{quota} {period}"));
+            if c.bool() {
+                file("cpu.max.burst", c.range(0, quota).to_string());
+            }
+        }
+    }
+    (decls, files)
 }
 
 /// Runs the generated case under the invariant checker; panics on a violation or on a

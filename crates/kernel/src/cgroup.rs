@@ -42,7 +42,10 @@ impl Default for Bw {
 /// Creates the workload's groups and applies its cgroup file writes in order.
 pub fn setup(s: &mut Sched, w: &Workload) -> Result<(), UserError> {
     for d in &w.cgroups {
-        mkdir_p(s, &d.path);
+        mkdir_p(s, &d.path).map_err(|m| UserError {
+            task: "(setup)".into(),
+            message: format!("{}:{}: {m}", w.source, loc_text(d.loc)),
+        })?;
     }
     let mut bw: Vec<Bw> = vec![Bw::default(); s.fair.tg.len()];
     for c in &w.cgroup_files {
@@ -66,6 +69,11 @@ pub fn setup(s: &mut Sched, w: &Workload) -> Result<(), UserError> {
         }
         write_file(s, g, c, &mut bw[g.0 as usize]).map_err(err)?;
         check_hierarchy(s, &bw).map_err(err)?;
+        // sched_ext: tg_set_bandwidth → scx_group_set_bandwidth after a successful write
+        // (a no-op unless the bandwidth changed).
+        let b = bw[g.0 as usize];
+        let quota_us = b.quota_us.unwrap_or(crate::class::ext::cgroup::RUNTIME_INF);
+        crate::class::ext::cgroup::scx_group_set_bandwidth(s, g, b.period_us, quota_us, b.burst_us);
     }
     for (i, b) in bw.iter().enumerate().skip(1) {
         if b.quota_us.is_some() {
@@ -90,16 +98,26 @@ fn loc_text(l: Loc) -> String {
 }
 
 /// `mkdir -p`: the group and any missing parents.
-fn mkdir_p(s: &mut Sched, path: &str) -> TgId {
+fn mkdir_p(s: &mut Sched, path: &str) -> Result<TgId, String> {
     if let Some(g) = s.fair.group_by_path(path) {
-        return g;
+        return Ok(g);
     }
     let parent_path = match path.rfind('/') {
         Some(0) | None => "/",
         Some(i) => &path[..i],
     };
-    let parent = mkdir_p(s, parent_path);
-    s.fair.create_group(path, parent)
+    let parent = mkdir_p(s, parent_path)?;
+    let g = s.fair.create_group(path, parent);
+    // sched_ext: cpu_cgroup_css_online → scx_tg_online: ops.cgroup_init while a policy is
+    // loaded, whose error fails the mkdir.
+    crate::class::ext::cgroup::scx_tg_online(s, g).map_err(|e| {
+        format!(
+            "mkdir {path}: sched_ext policy \"{}\" refused the cgroup \
+             (ops.cgroup_init() returned {e})",
+            s.ext.name
+        )
+    })?;
+    Ok(g)
 }
 
 fn int(v: &str) -> Result<i64, String> {
@@ -120,6 +138,10 @@ fn write_file(s: &mut Sched, g: TgId, c: &CgroupSetting, bw: &mut Bw) -> Result<
             );
         }
         set_shares(s, g, shares);
+        // sched_ext: scx_group_set_weight with the cgroup v2 weight,
+        // sched_weight_to_cgroup(shares) (a cpu.weight write round-trips exactly).
+        let weight = crate::class::ext::scx_weight(s.fair.tg(g).shares);
+        crate::class::ext::cgroup::scx_group_set_weight(s, g, weight);
         Ok(())
     };
     match c.file.as_str() {

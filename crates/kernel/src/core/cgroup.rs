@@ -30,6 +30,17 @@ impl Sched {
         }
     }
 
+    /// `cgroup_migrate` for the cpu controller: the task joins cgroup `css` (its pid
+    /// written to `cgroup.procs`) unless sched_ext refuses (`cpu_cgroup_can_attach` →
+    /// `scx_cgroup_can_attach`: ops.cgroup_prep_move), then `cpu_cgroup_attach` →
+    /// `sched_move_task`. The error names the policy, the task and the cgroups.
+    pub fn cgroup_attach(&mut self, p: TaskId, css: TgId) -> Result<(), String> {
+        crate::class::ext::cgroup::scx_cgroup_can_attach(self, &[(p, css)])
+            .map_err(|r| r.message)?;
+        self.sched_move_task(p, css);
+        Ok(())
+    }
+
     /// `sched_move_task`: the task joins cgroup `css` (writing its pid to `cgroup.procs`);
     /// it is dequeued and put, changes group, and is queued and set again.
     pub fn sched_move_task(&mut self, p: TaskId, css: TgId) {
@@ -56,6 +67,9 @@ impl Sched {
             self.task_mut(p).sched_task_group = tg;
             set_task_rq(self, p, cpu);
         }
+        // sched_ext: ops.cgroup_move for a move ops.cgroup_prep_move accepted (this is never
+        // an autogroup change: autogroup_create does not come through here).
+        crate::class::ext::cgroup::scx_cgroup_move_task(self, p);
         if queued {
             let en = enqueue::RESTORE | enqueue::MOVE | enqueue::NOCLOCK;
             class_of(class).enqueue_task(self, cpu, p, en);

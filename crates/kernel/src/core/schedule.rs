@@ -95,6 +95,11 @@ impl Sched {
             if !self.task(next).throttled {
                 self.account_wakeup_latency(next);
             }
+            // exit_to_user_mode_loop: task work that asked for a reschedule (a task taken
+            // off by bandwidth throttling) schedules again before user space is reached.
+            if self.rq(cpu).need_resched {
+                self.schedule(cpu, SchedMode::None);
+            }
         }
     }
 

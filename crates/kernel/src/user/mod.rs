@@ -468,7 +468,8 @@ impl Userspace {
             }
             Op::SetCgroup(g) => {
                 let tg = s.fair.group_by_path(&g).expect("checked at set-up");
-                s.sched_move_task(t, tg);
+                // A sched_ext policy may refuse the move (ops.cgroup_prep_move).
+                s.cgroup_attach(t, tg).map_err(|e| self.err(s, t, e))?;
             }
             Op::Marker(mut text) => {
                 // `{loopN}`: the 0-based iteration of the enclosing loop at depth N.
@@ -588,7 +589,9 @@ impl Userspace {
         if let Some(g) = &self.workload.tasks[spec_i].cgroup {
             // The thread's first act is to join its cgroup (rt-app's taskgroup).
             let tg = s.fair.group_by_path(g).expect("checked at set-up");
-            s.sched_move_task(child, tg);
+            // A sched_ext policy may refuse the move (ops.cgroup_prep_move).
+            s.cgroup_attach(child, tg)
+                .map_err(|e| self.err(s, child, e))?;
         }
         if start_delay > 0 {
             // The thread exists but sleeps until its start.
