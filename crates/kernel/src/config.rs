@@ -151,6 +151,23 @@ impl Default for Config {
     }
 }
 
+/// `sched_dl_global_validate`: the deadline bandwidth limit (`sched_rt_runtime_us` per
+/// `sched_rt_period_us`) may not drop below what is already reserved on every CPU, which
+/// at boot is each CPU's fair server (50 ms per 1 s); the write fails with EBUSY.
+fn dl_global_validate(runtime_us: i64, period_us: u64) -> Result<(), &'static str> {
+    if runtime_us < 0 {
+        return Ok(());
+    }
+    // to_ratio(period, runtime), BW_SHIFT = 20.
+    let new_bw = ((runtime_us as u64) << 20) / period_us;
+    let fair_server_bw = (50_000u64 << 20) / 1_000_000;
+    if new_bw < fair_server_bw {
+        return Err("EBUSY: below the bandwidth the fair servers already reserve on every CPU \
+                    (50 ms per 1 s; sched_dl_global_validate)");
+    }
+    Ok(())
+}
+
 impl Config {
     pub fn tick_nsec(&self) -> u64 {
         1_000_000_000 / self.hz as u64
@@ -201,6 +218,7 @@ impl Config {
                 if v < -1 || (v > 0 && v as u64 > self.rt_period_us) {
                     return Err(bad("must be -1 or between 0 and sched_rt_period_us"));
                 }
+                dl_global_validate(v, self.rt_period_us).map_err(bad)?;
                 self.rt_runtime_us = v;
             }
             "kernel.sched_rt_period_us" => {
@@ -208,6 +226,7 @@ impl Config {
                 if v <= 0 || (self.rt_runtime_us > v) {
                     return Err(bad("must be positive and at least sched_rt_runtime_us"));
                 }
+                dl_global_validate(self.rt_runtime_us, v as u64).map_err(bad)?;
                 self.rt_period_us = v as u64;
             }
             "kernel.sched_rr_timeslice_ms" => {
@@ -369,6 +388,19 @@ impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rt_runtime_below_the_fair_servers_reservation_is_busy() {
+        let mut c = Config::default();
+        let e = c.apply_sysctl("kernel.sched_rt_runtime_us", "0").unwrap_err();
+        assert!(e.0.contains("EBUSY"), "{}", e.0);
+        assert!(c.apply_sysctl("kernel.sched_rt_runtime_us", "49999").is_err());
+        c.apply_sysctl("kernel.sched_rt_runtime_us", "50000").unwrap();
+        c.apply_sysctl("kernel.sched_rt_runtime_us", "-1").unwrap();
+        // The period too: 50 ms per 1.1 s is below 5 %.
+        c.apply_sysctl("kernel.sched_rt_runtime_us", "50000").unwrap();
+        assert!(c.apply_sysctl("kernel.sched_rt_period_us", "1100000").is_err());
+    }
+
     use super::*;
 
     #[test]

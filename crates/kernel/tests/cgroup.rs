@@ -229,3 +229,59 @@ fn a_tight_quota_shows_up_as_p99_wakeup_latency_and_goes_away_when_raised() {
         l.wakeup_latency_ns
     );
 }
+
+/// Runs a workload that must be refused, returning the message.
+fn refused(text: &str) -> String {
+    let w = schedsim_workload::parse_toml("bad.toml", text).expect("parses");
+    let cfg = Config {
+        nr_cpus: 1,
+        ..Config::default()
+    };
+    let opts = schedsim_kernel::sim::SimOptions {
+        duration: Some(S),
+        seed: 1,
+        trace: false,
+        check: false,
+    };
+    match schedsim_kernel::sim::run(w, cfg, &opts, &mut ()) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e.message,
+    }
+}
+
+#[test]
+fn bad_cgroup_settings_are_refused_with_the_kernels_rule_and_the_place() {
+    let task = "\n[[task]]\nname = \"t\"\nrun = \"1ms\"\n";
+    let cases = [
+        ("[cgroup.\"/a\"]\n\"cpu.weight\" = 0\n", "bad.toml:2:", "1 to 10000"),
+        ("[cgroup.\"/a\"]\n\"cpu.weight\" = 10001\n", "bad.toml:2:", "1 to 10000"),
+        ("[cgroup.\"/a\"]\n\"cpu.max\" = \"500 100000\"\n", "bad.toml:2:", "at least 1 ms"),
+        ("[cgroup.\"/a\"]\n\"cpu.max\" = \"50000 2000000\"\n", "bad.toml:2:", "at most 1 s"),
+        ("[cgroup.\"/a\"]\n\"cpu.max\" = \"50000 500\"\n", "bad.toml:2:", "at least 1 ms"),
+        (
+            "[cgroup.\"/a\"]\n\"cpu.max\" = \"5000 100000\"\n\"cpu.max.burst\" = 6000\n",
+            "bad.toml:3:",
+            "burst may not exceed the quota",
+        ),
+        (
+            "[cgroup.\"/p\"]\n\"cpu.cfs_quota_us\" = 10000\n[cgroup.\"/p/c\"]\n\"cpu.cfs_quota_us\" = 20000\n",
+            "bad.toml:4:",
+            "exceeds its parent",
+        ),
+        ("[cgroup.\"/a\"]\n\"cpu.idle\" = 2\n", "bad.toml:2:", "0 or 1"),
+        ("[cgroup.\"/a\"]\n\"cpu.weight.nice\" = 20\n", "bad.toml:2:", "-20 to 19"),
+        ("[cgroup.\"/a\"]\n\"cpu.bogus\" = 1\n", "bad.toml:2:", "not a cpu controller file"),
+    ];
+    for (groups, place, rule) in cases {
+        let m = refused(&format!("{groups}{task}"));
+        assert!(m.contains(place) && m.contains(rule), "{groups}: {m}");
+    }
+    // cgroup v2 lets a child ask for more than its parent (the smaller applies).
+    let ok = "[cgroup.\"/p\"]\n\"cpu.max\" = \"10000 100000\"\n[cgroup.\"/p/c\"]\n\"cpu.max\" = \"20000 100000\"\n";
+    run_toml(&format!("{ok}{task}"), 1, S);
+    // A task in (or moving to) a group the workload does not create.
+    let m = refused("[[task]]\nname = \"t\"\ncgroup = \"/nope\"\nrun = \"1ms\"\n");
+    assert!(m.contains("bad.toml:1:") && m.contains("/nope"), "{m}");
+    let m = refused("[[task]]\nname = \"t\"\nprogram = [\"cgroup /nope\", \"run 1ms\"]\n");
+    assert!(m.contains("bad.toml:1:") && m.contains("/nope"), "{m}");
+}

@@ -6,13 +6,11 @@
 //! cannot reach in a run (a cgroup created or written while a policy is loaded, a migration
 //! of several tasks cancelled).
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
 use schedsim_kernel::class::ext::cgroup::{
-    scx_cgroup_can_attach, scx_cgroup_cancel_attach, scx_group_set_bandwidth,
-    scx_group_set_weight, scx_tg_online, RUNTIME_INF,
+    scx_cgroup_can_attach, scx_cgroup_cancel_attach, scx_group_set_bandwidth, scx_group_set_weight,
+    scx_tg_online, RUNTIME_INF,
 };
 use schedsim_kernel::class::ext::kfuncs::ScxCtx;
 use schedsim_kernel::class::ext::ops::{CgroupInitArgs, ExtOps, ScxExitInfo, ScxExitKind};
@@ -26,8 +24,9 @@ use schedsim_kernel::Config;
 type Log = Arc<Mutex<Vec<String>>>;
 
 const MS: u64 = 1_000_000;
-/// `-EBUSY`.
+/// `-EBUSY`, `-ENOMEM`.
 const EBUSY: i32 = -16;
+const ENOMEM: i32 = -12;
 
 /// Logs the cgroup callbacks (and ops.init, the first task init, ops.exit for the order
 /// around them). Refuses moves into `/locked`; ends itself (`scx_bpf_exit`) when a task
@@ -70,6 +69,9 @@ impl ExtOps for CgRec {
         cgroup: &str,
         a: &CgroupInitArgs,
     ) -> Result<(), i32> {
+        if cgroup == "/bad" {
+            return Err(ENOMEM);
+        }
         // Sleepable (SCX_KF_UNLOCKED): a DSQ per cgroup, as scx_flatcg does.
         self.next_dsq += 1;
         cx.create_dsq(self.next_dsq)?;
@@ -132,6 +134,11 @@ fn run(text: &str, exit_on_root: bool, autogroup: bool) -> (Result<SimResult, Us
             next_dsq: 100,
         })
     });
+    (run_spec(spec, text, autogroup), log)
+}
+
+/// A TOML workload on 2 CPUs for 20 ms under `spec`, traced and checked.
+fn run_spec(spec: ScxSpec, text: &str, autogroup: bool) -> Result<SimResult, UserError> {
     let w = schedsim_workload::parse_toml("ext-cgroup.toml", text).expect("valid workload");
     let cfg = Config {
         nr_cpus: 2,
@@ -145,19 +152,21 @@ fn run(text: &str, exit_on_root: bool, autogroup: bool) -> (Result<SimResult, Us
         trace: true,
         check: true,
     };
-    (sim::run(w, cfg, &opts, &mut ()), log)
+    sim::run(w, cfg, &opts, &mut ())
 }
 
 fn lines(log: &Log) -> Vec<String> {
     log.lock().unwrap().clone()
 }
 
+/// The log lines `keep` accepts.
+fn lines_where(log: &Log, keep: impl Fn(&str) -> bool) -> Vec<String> {
+    lines(log).into_iter().filter(|l| keep(l)).collect()
+}
+
 /// The log without task initialisations (their order is the class's business).
 fn cgroup_lines(log: &Log) -> Vec<String> {
-    lines(log)
-        .into_iter()
-        .filter(|l| !l.starts_with("init_task"))
-        .collect()
+    lines_where(log, |l| !l.starts_with("init_task"))
 }
 
 const GROUPS: &str = r#"
@@ -174,47 +183,63 @@ const GROUPS: &str = r#"
 "cpu.max" = "max 50000"
 "#;
 
-fn moves_workload(extra: &str) -> String {
+/// ops.cgroup_init for `GROUPS` at load: pre-order (the root first, /a/x right after /a
+/// though created last; an autogroup is no cgroup), with what set-up wrote.
+const CGROUP_INITS: [&str; 5] = [
+    "cgroup_init / weight=100 period=100000 quota=max burst=0",
+    "cgroup_init /a weight=200 period=100000 quota=50000 burst=10000",
+    "cgroup_init /a/x weight=100 period=50000 quota=max burst=0",
+    // cpu.shares 512 → sched_weight_to_cgroup = 50.
+    "cgroup_init /b weight=50 period=100000 quota=max burst=0",
+    // cpu.weight.nice 5 → weight 335 → 33; cpu.idle leaves tg->scx.weight alone.
+    "cgroup_init /c weight=33 period=100000 quota=max burst=0",
+];
+
+/// ops.cgroup_exit for `GROUPS` at disable: post-order, children before parents.
+const CGROUP_EXITS: [&str; 5] = [
+    "cgroup_exit /a/x",
+    "cgroup_exit /a",
+    "cgroup_exit /b",
+    "cgroup_exit /c",
+    "cgroup_exit /",
+];
+
+/// `GROUPS`, one more cgroup, and one task (its TOML keys).
+fn groups_and_task(group: &str, task: &str) -> String {
+    format!("{GROUPS}[cgroup.\"{group}\"]\n[[task]]\n{task}\n")
+}
+
+fn moves_workload() -> String {
     format!(
         r#"{GROUPS}
 [[task]]
 name = "t1"
 cgroup = "/a"
+loop = 1
 program = ["run 1ms", "cgroup /b", "run 1ms", "cgroup /b", "run 1ms", "cgroup /", "run 1ms"]
 [[task]]
 name = "rt"
 policy = "fifo"
 priority = 10
+loop = 1
 program = ["sleep 500us", "cgroup /a/x", "sleep 10ms", "cgroup /c"]
-{extra}"#
+"#
     )
 }
 
 #[test]
 fn cgroup_init_move_and_exit_come_in_the_kernels_order_with_its_arguments() {
-    let (r, log) = run(&moves_workload(""), true, true);
+    let (r, log) = run(&moves_workload(), true, true);
     let r = r.expect("the run succeeds");
     let all = lines(&log);
-    // ops.init, then every cgroup in pre-order (the root first, /a/x right after /a though
-    // created last; the autogroup is no cgroup), then the tasks.
-    assert_eq!(
-        all[..7],
-        [
-            "init",
-            "cgroup_init / weight=100 period=100000 quota=max burst=0",
-            "cgroup_init /a weight=200 period=100000 quota=50000 burst=10000",
-            "cgroup_init /a/x weight=100 period=50000 quota=max burst=0",
-            // cpu.shares 512 → sched_weight_to_cgroup = 50.
-            "cgroup_init /b weight=50 period=100000 quota=max burst=0",
-            // cpu.weight.nice 5 → weight 335 → 33; cpu.idle leaves tg->scx.weight alone.
-            "cgroup_init /c weight=33 period=100000 quota=max burst=0",
-            "init_task schedsim",
-        ]
-    );
+    // ops.init, then every cgroup, then the tasks.
+    assert_eq!(all[0], "init");
+    assert_eq!(all[1..6], CGROUP_INITS);
+    assert_eq!(all[6], "init_task schedsim");
     // Set-up happens before the load, so no set_weight/set_bandwidth: init carries them.
     assert!(!all.iter().any(|l| l.starts_with("set_")), "{all:#?}");
     assert_eq!(
-        cgroup_lines(&log)[6..],
+        cgroup_lines(&log)[6..14],
         [
             // t1 joins /a as its first act (from the launcher's autogroup: the root cgroup).
             "prep_move t1 / -> /a",
@@ -227,16 +252,12 @@ fn cgroup_init_move_and_exit_come_in_the_kernels_order_with_its_arguments() {
             // The second `cgroup /b` is an identity move: nothing.
             "prep_move t1 /b -> /",
             "move t1 /b -> /",
-            // The policy exits there: cgroup support shuts down first, children before
-            // parents, then ops.exit. rt's later move to /c is not reported.
-            "cgroup_exit /a/x",
-            "cgroup_exit /a",
-            "cgroup_exit /b",
-            "cgroup_exit /c",
-            "cgroup_exit /",
-            "exit UnregBpf",
         ]
     );
+    // The policy exits there: cgroup support shuts down first, then ops.exit. rt's later
+    // move to /c is not reported.
+    assert_eq!(cgroup_lines(&log)[14..19], CGROUP_EXITS);
+    assert_eq!(cgroup_lines(&log)[19..], ["exit UnregBpf"]);
     let exit = r.sched.ext.exit.as_ref().expect("the policy exited");
     assert_eq!(exit.kind, ScxExitKind::UnregBpf);
     assert!(!r.sched.ext.cgroup_enabled);
@@ -244,14 +265,10 @@ fn cgroup_init_move_and_exit_come_in_the_kernels_order_with_its_arguments() {
 
 #[test]
 fn without_autogroup_the_root_group_is_the_same_cgroup() {
-    let (r, log) = run(&moves_workload(""), false, false);
+    let (r, log) = run(&moves_workload(), false, false);
     r.expect("the run succeeds");
-    let moves: Vec<String> = cgroup_lines(&log)
-        .into_iter()
-        .filter(|l| l.starts_with("move"))
-        .collect();
     assert_eq!(
-        moves,
+        lines_where(&log, |l| l.starts_with("move")),
         [
             "move t1 / -> /a",
             "move rt / -> /a/x",
@@ -264,33 +281,22 @@ fn without_autogroup_the_root_group_is_the_same_cgroup() {
 
 #[test]
 fn a_refused_move_fails_the_workload_op_naming_policy_and_task() {
-    let text = format!(
-        r#"{GROUPS}
-[cgroup."/locked"]
-[[task]]
-name = "mover"
-program = ["run 1ms", "cgroup /a", "run 1ms", "cgroup /locked", "run 1ms"]
-"#
-    );
-    let (r, log) = run(&text, false, true);
+    let task = r#"name = "mover"
+program = ["run 1ms", "cgroup /a", "run 1ms", "cgroup /locked", "run 1ms"]"#;
+    let (r, log) = run(&groups_and_task("/locked", task), false, true);
     let e = r.err().expect("the move is refused");
     assert!(e.task.starts_with("mover["), "{e:?}");
     assert!(
-        e.message.starts_with(
-            "sched_ext policy \"cgrec\" refused to move mover[",
-        ) && e
-            .message
-            .ends_with("from cgroup /a to /locked (ops.cgroup_prep_move() returned -16)"),
+        e.message
+            .starts_with("sched_ext policy \"cgrec\" refused to move mover[",)
+            && e.message
+                .ends_with("from cgroup /a to /locked (ops.cgroup_prep_move() returned -16)"),
         "{}",
         e.message
     );
-    let tail: Vec<String> = cgroup_lines(&log)
-        .into_iter()
-        .filter(|l| l.contains("move"))
-        .collect();
     // A refused single-task move: no ops.cgroup_move, nothing to cancel.
     assert_eq!(
-        tail,
+        lines_where(&log, |l| l.contains("move ")),
         [
             "prep_move mover / -> /a",
             "move mover / -> /a",
@@ -301,19 +307,15 @@ program = ["run 1ms", "cgroup /a", "run 1ms", "cgroup /locked", "run 1ms"]
 
 #[test]
 fn a_refused_first_move_fails_the_fork() {
-    let text = format!(
-        r#"{GROUPS}
-[cgroup."/locked"]
-[[task]]
-name = "late"
-cgroup = "/locked"
-run = "1ms"
-"#
-    );
-    let (r, _) = run(&text, false, true);
+    let task = "name = \"late\"\ncgroup = \"/locked\"\nrun = \"1ms\"";
+    let (r, _) = run(&groups_and_task("/locked", task), false, true);
     let e = r.err().expect("the move is refused");
     assert!(e.task.starts_with("late["), "{e:?}");
-    assert!(e.message.contains("from cgroup / to /locked"), "{}", e.message);
+    assert!(
+        e.message.contains("from cgroup / to /locked"),
+        "{}",
+        e.message
+    );
 }
 
 /// A finished run whose policy is still loaded, for the paths workloads cannot reach.
@@ -386,7 +388,10 @@ fn an_invalid_errno_from_prep_move_is_a_policy_error() {
     assert_eq!(lines(&log), ["prep_move v /b -> /pos"]);
     let exit = s.ext.exit.as_ref().expect("the policy is failing");
     assert_eq!(exit.kind, ScxExitKind::Error);
-    assert_eq!(exit.msg, "ops.cgroup_prep_move() returned an invalid errno 5");
+    assert_eq!(
+        exit.msg,
+        "ops.cgroup_prep_move() returned an invalid errno 5"
+    );
 }
 
 #[test]
@@ -421,19 +426,83 @@ fn pid_of(s: &schedsim_kernel::sched::Sched, comm: &str) -> TaskId {
         .id
 }
 
-fn group(s: &schedsim_kernel::sched::Sched, path: &str) -> schedsim_kernel::class::fair::group::TgId {
+fn group(
+    s: &schedsim_kernel::sched::Sched,
+    path: &str,
+) -> schedsim_kernel::class::fair::group::TgId {
     s.fair.group_by_path(path).expect("group exists")
 }
 
 #[test]
 fn policies_without_cgroup_callbacks_run_cgroup_workloads() {
-    let w = schedsim_workload::parse_toml("ext-cgroup.toml", &moves_workload("")).unwrap();
-    let cfg = Config {
-        nr_cpus: 2,
-        scx: Some(ScxSpec::builtin("simple").unwrap()),
-        ..Config::default()
-    };
-    let r = common::simulate_workload(w, cfg, 20 * MS);
+    let simple = ScxSpec::builtin("simple").unwrap();
+    let r = run_spec(simple, &moves_workload(), true).expect("the run succeeds");
     assert!(r.sched.ext.exit.is_none());
     assert!(r.sched.ext.cgroup_enabled);
+}
+
+/// Reads each task's cgroup when it runs (`scx_bpf_task_cgroup`, rq-locked callbacks only)
+/// and calls a dispatch-only kfunc from ops.cgroup_move (sleepable: not allowed).
+struct KfUser {
+    log: Log,
+}
+
+impl ExtOps for KfUser {
+    fn name(&self) -> &str {
+        "kfuser"
+    }
+    fn running(&mut self, cx: &mut ScxCtx, p: TaskId) {
+        let line = format!("running {} in {}", cx.task_comm(p), cx.task_cgroup(p));
+        let mut log = self.log.lock().unwrap();
+        if !log.contains(&line) {
+            log.push(line);
+        }
+    }
+    fn cgroup_move(&mut self, cx: &mut ScxCtx, _p: TaskId, _from: &str, to: &str) {
+        if to == "/b" {
+            cx.dispatch_nr_slots();
+        }
+    }
+}
+
+#[test]
+fn cgroup_callbacks_run_in_the_sleepable_kfunc_context() {
+    let log: Log = Arc::default();
+    let l = log.clone();
+    let spec = ScxSpec::custom("kfuser", move || Box::new(KfUser { log: l.clone() }));
+    let r = run_spec(spec, &moves_workload(), true).expect("the run succeeds");
+    // t1 ran in /a (scx_bpf_task_cgroup from ops.running) before its move to /b, whose
+    // ops.cgroup_move called a dispatch kfunc: a policy error.
+    assert!(
+        lines(&log).contains(&"running t1 in /a".to_string()),
+        "{log:?}"
+    );
+    let exit = r.sched.ext.exit.as_ref().expect("ejected");
+    assert_eq!(exit.kind, ScxExitKind::Error);
+    assert!(
+        exit.msg.starts_with(
+            "kfunc scx_bpf_dispatch_nr_slots() called from a disallowed context (kf_mask 0x1"
+        ),
+        "{}",
+        exit.msg
+    );
+}
+
+#[test]
+fn a_failed_cgroup_init_aborts_the_load_and_exits_the_cgroups_already_initialized() {
+    let task = "name = \"t\"\nrun = \"1ms\"";
+    let (r, log) = run(&groups_and_task("/bad", task), false, true);
+    let r = r.expect("the run goes on without the policy");
+    // /bad (created last) refused: no task was initialized; the disable exits the
+    // cgroups that were.
+    let want: Vec<&str> = ["init"]
+        .into_iter()
+        .chain(CGROUP_INITS)
+        .chain(CGROUP_EXITS)
+        .chain(["exit Error"])
+        .collect();
+    assert_eq!(lines(&log), want);
+    let exit = r.sched.ext.exit.as_ref().expect("the load failed");
+    assert_eq!(exit.msg, "ops.cgroup_init() failed (-12) for cgroup /bad");
+    assert!(!r.sched.ext.cgroup_enabled);
 }

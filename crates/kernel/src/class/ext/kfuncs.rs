@@ -18,7 +18,8 @@ use super::{
 
 /// `enum scx_kf_mask`: which callback is running.
 pub mod kf {
-    /// Sleepable callbacks: ops.init, ops.exit, ops.init_task (`SCX_KF_UNLOCKED`).
+    /// Sleepable callbacks: ops.init, ops.exit, ops.init_task and the cgroup callbacks
+    /// (`SCX_KF_UNLOCKED`).
     pub const UNLOCKED: u32 = 1 << 0;
     pub const CPU_RELEASE: u32 = 1 << 1;
     pub const DISPATCH: u32 = 1 << 2;
@@ -488,6 +489,18 @@ impl<'a> ScxCtx<'a> {
 
     pub fn task_comm(&self, p: TaskId) -> String {
         self.s.task(p).comm.to_string()
+    }
+
+    /// `scx_bpf_task_cgroup(p)`: the cgroup path of the task's `sched_task_group` (`/` for
+    /// an autogroup). Only from rq-locked callbacks (`__SCX_KF_RQ_LOCKED`): elsewhere a
+    /// policy error, and the root cgroup.
+    pub fn task_cgroup(&mut self, p: TaskId) -> String {
+        let rq_locked = kf::CPU_RELEASE | kf::DISPATCH | kf::ENQUEUE | kf::SELECT_CPU | kf::REST;
+        if !self.allowed(rq_locked, "scx_bpf_task_cgroup") {
+            return "/".into();
+        }
+        let g = super::cgroup::tg_cgrp(self.s, self.s.task(p).sched_task_group);
+        self.s.fair.tg(g).path.clone()
     }
 
     /// `p->cpus_ptr` tests.
