@@ -47,5 +47,12 @@ fn a_scenario_outside_the_band_fails_the_command() {
     // 04's wakeup latencies need the kernel path costs schedsim does not model yet.
     let out = validate(&["04_"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("OUTSIDE"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("OUTSIDE"), "{text}");
+    // Listed with its reason (crates/cli/src/validate/reasons.toml), not hidden.
+    assert!(
+        text.contains("no cost model for the kernel's own paths"),
+        "{text}"
+    );
+    assert!(!text.contains("no reason recorded"), "{text}");
 }

@@ -112,7 +112,14 @@ pub fn try_run_streamed(
     progress: &mut dyn Progress,
     sink: Option<Box<dyn TraceSink>>,
 ) -> Result<SimResult, SimError> {
-    let mut checker = opts.check.then(crate::check::Checker::new);
+    // `--cfg schedsim_no_checker` compiles the checker's call sites out, only to measure
+    // what they cost when `check` is off (docs/benchmarks.md: nothing).
+    const CHECKER_BUILT: bool = !cfg!(schedsim_no_checker);
+    assert!(
+        CHECKER_BUILT || !opts.check,
+        "built with --cfg schedsim_no_checker: no --check"
+    );
+    let mut checker = (CHECKER_BUILT && opts.check).then(crate::check::Checker::new);
     let mut last_event = None;
     let duration = opts.duration.or(workload.duration);
     let mut s = Sched::new(cfg, opts.trace);

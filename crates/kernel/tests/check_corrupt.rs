@@ -1,8 +1,9 @@
-//! The checker names the rule a corrupted state breaks.
+//! What a violation reports: the rule, the CPU, the task and the rq's state. (Every rule
+//! is broken on purpose in check_rules.rs.)
 
 mod common;
 use common::*;
-use schedsim_kernel::check::{self, fair::rule, Checker};
+use schedsim_kernel::check::{self, fair::rule};
 use schedsim_kernel::sim::SimResult;
 use schedsim_workload::*;
 
@@ -33,15 +34,6 @@ fn cpu0_cfs(r: &SimResult) -> usize {
 }
 
 #[test]
-fn a_group_count_out_of_step_with_its_tasks_is_reported() {
-    let mut r = busy_run();
-    let c = cpu0_cfs(&r);
-    r.sched.fair.cfs_rq[c].h_nr_queued += 1;
-    let v = check::verify(&r.sched).unwrap_err();
-    assert_eq!(v.rule, rule::H_NR_QUEUED, "{v}");
-}
-
-#[test]
 fn bumped_avg_load_is_reported_by_name() {
     let mut r = busy_run();
     let c = cpu0_cfs(&r);
@@ -58,45 +50,6 @@ fn bumped_avg_load_is_reported_by_name() {
 }
 
 #[test]
-fn bumped_avg_vruntime_is_reported_by_name() {
-    let mut r = busy_run();
-    let c = cpu0_cfs(&r);
-    r.sched.fair.cfs_rq[c].avg_vruntime += 7;
-    assert_eq!(
-        check::verify(&r.sched).unwrap_err().rule,
-        rule::AVG_VRUNTIME
-    );
-}
-
-#[test]
-fn stale_augmentation_is_reported() {
-    let mut r = busy_run();
-    let c = cpu0_cfs(&r);
-    let root = r.sched.fair.cfs_rq[c]
-        .timeline
-        .root()
-        .expect("a queued entity");
-    r.sched.fair.se[root.0 as usize].min_slice += 1;
-    assert_eq!(check::verify(&r.sched).unwrap_err().rule, rule::MIN_SLICE);
-}
-
-#[test]
-fn nr_running_drift_is_reported() {
-    let mut r = busy_run();
-    r.sched.rqs[0].nr_running += 1;
-    let v = check::verify(&r.sched).unwrap_err();
-    assert!(v.rule.starts_with("rq->nr_running"), "{v}");
-}
-
-#[test]
-fn lost_cpu_time_is_reported() {
-    let mut r = busy_run();
-    r.sched.cpu_stats[1].busy += 1;
-    let v = check::verify(&r.sched).unwrap_err();
-    assert!(v.rule.starts_with("CPU time conserved"), "{v}");
-}
-
-#[test]
 fn a_second_on_cpu_task_is_reported() {
     let mut r = busy_run();
     let c = cpu0_cfs(&r);
@@ -106,17 +59,4 @@ fn a_second_on_cpu_task_is_reported() {
     let v = check::verify(&r.sched).unwrap_err();
     assert!(v.rule.starts_with("on_cpu only for rq->curr"), "{v}");
     assert!(v.task.is_some());
-}
-
-#[test]
-fn time_going_backwards_is_reported() {
-    let mut r = busy_run();
-    let mut c = Checker::new();
-    c.check(&r.sched).unwrap();
-    r.sched.now -= 1;
-    assert!(c
-        .check(&r.sched)
-        .unwrap_err()
-        .rule
-        .starts_with("time goes backwards"));
 }

@@ -1,6 +1,8 @@
 //! Small random fair workloads (run, sleep, yield, semaphore post/wait, fork, nice and
 //! policy changes; 1–4 CPUs, every preemption model) pass the invariant checker for
-//! 200 ms simulated; so do the same with switches to and from SCHED_FIFO/SCHED_RR. The machine varies too: tick rate, NO_HZ idle, IPI latency (remote
+//! 200 ms simulated; so do the same with switches to and from SCHED_FIFO/SCHED_RR, and
+//! with switches to SCHED_DEADLINE and moves between cgroups whose `cpu.max` (and burst)
+//! throttle them. The machine varies too: tick rate, NO_HZ idle, IPI latency (remote
 //! wakeups through the wakelist) and the EEVDF feature switches.
 
 use proptest::prelude::*;
@@ -24,7 +26,15 @@ enum S {
     Affinity(Option<u32>),
     /// SCHED_FIFO (false) or SCHED_RR (true) at this rt_priority (mixed workloads only).
     Rt(bool, u32),
+    /// SCHED_DEADLINE with this runtime (µs), deadline = runtime × the first factor and
+    /// period = deadline × the second (deadline workloads only).
+    Dl(u64, u64, u64),
+    /// Move to one of `CGROUPS` (0: the root).
+    Cgroup(usize),
 }
+
+/// The groups of the deadline-and-cgroup workloads (the root, then these).
+const CGROUPS: [&str; 3] = ["/a", "/a/b", "/c"];
 
 fn step() -> impl Strategy<Value = S> {
     prop_oneof![
@@ -45,6 +55,17 @@ fn rt_step() -> impl Strategy<Value = S> {
     prop_oneof![
         6 => step(),
         1 => (any::<bool>(), 1u32..100).prop_map(|(rr, pr)| S::Rt(rr, pr)),
+    ]
+}
+
+/// Steps for the deadline-and-cgroup workloads: no affinity changes (a deadline task's
+/// affinity must span the root domain), deadline switches and cgroup moves.
+fn dl_step() -> impl Strategy<Value = S> {
+    prop_oneof![
+        8 => step().prop_filter("no affinity", |s| !matches!(s, S::Affinity(_))),
+        1 => (any::<bool>(), 1u32..100).prop_map(|(rr, pr)| S::Rt(rr, pr)),
+        2 => (100u64..1_500, 1u64..4, 1u64..3).prop_map(|(r, d, p)| S::Dl(r, d, p)),
+        2 => (0usize..=CGROUPS.len()).prop_map(S::Cgroup),
     ]
 }
 
@@ -73,6 +94,15 @@ fn to_step(s: &S, cpus: u32) -> Step {
             rt_priority,
             ..SchedAttr::default()
         }),
+        S::Dl(runtime, d, p) => Step::SetAttr(SchedAttr {
+            policy: Policy::Deadline,
+            runtime: runtime * US,
+            deadline: runtime * d * 4 * US,
+            period: runtime * d * 4 * p * US,
+            ..SchedAttr::default()
+        }),
+        S::Cgroup(0) => Step::SetCgroup("/".into()),
+        S::Cgroup(i) => Step::SetCgroup(CGROUPS[i - 1].into()),
     }
 }
 
@@ -219,9 +249,57 @@ fn machine() -> impl Strategy<Value = Machine> {
         )
 }
 
+/// `cpu.max` of /a and /c (quota, period in µs) and /c's burst.
+#[derive(Clone, Debug)]
+struct Limits {
+    a: (u64, u64),
+    c: (u64, u64),
+    burst: u64,
+}
+
+fn limits() -> impl Strategy<Value = Limits> {
+    (
+        (1_000u64..30_000, 10_000u64..100_000),
+        (1_000u64..30_000, 10_000u64..100_000),
+        0u64..20_000,
+    )
+        .prop_map(|(a, c, burst)| Limits {
+            a,
+            c: (c.0.min(c.1), c.1),
+            burst,
+        })
+}
+
 /// Runs one case for 200 ms under the checker.
 fn passes(m: &Machine, specs: &[Spec]) -> Result<(), TestCaseError> {
-    let w = build(specs, m.cpus, m.sem_initial, m.child_run);
+    passes_in(m, build(specs, m.cpus, m.sem_initial, m.child_run), false)
+}
+
+/// The same in cgroups: /a capped, /a/b below it, /c capped with burst; a refused
+/// `sched_setattr` (admission: EBUSY) ends the case early, which is not a failure.
+fn passes_in_cgroups(m: &Machine, l: &Limits, specs: &[Spec]) -> Result<(), TestCaseError> {
+    let mut w = build(specs, m.cpus, m.sem_initial, m.child_run);
+    for path in CGROUPS {
+        w.cgroups.push(CgroupDecl {
+            path: path.into(),
+            loc: Loc::default(),
+        });
+    }
+    let set = |path: &str, file: &str, value: String| CgroupSetting {
+        path: path.into(),
+        file: file.into(),
+        value,
+        loc: Loc::default(),
+    };
+    w.cgroup_files = vec![
+        set("/a", "cpu.max", format!("{} {}", l.a.0, l.a.1)),
+        set("/c", "cpu.max", format!("{} {}", l.c.0, l.c.1)),
+        set("/c", "cpu.max.burst", l.burst.min(l.c.0).to_string()),
+    ];
+    passes_in(m, w, true)
+}
+
+fn passes_in(m: &Machine, w: Workload, refusals_ok: bool) -> Result<(), TestCaseError> {
     let mut cfg = Config::parse_machine(&format!(
         "cpus={},hz={},preempt={},nohz={},ipi_latency={}us",
         m.cpus, m.hz, m.preempt, m.nohz as u8, m.ipi_us
@@ -238,6 +316,7 @@ fn passes(m: &Machine, specs: &[Spec]) -> Result<(), TestCaseError> {
     match sim::try_run(w, cfg, &opts, &mut ()) {
         Ok(_) => Ok(()),
         Err(SimError::Check(c)) => Err(TestCaseError::fail(c.to_string())),
+        Err(SimError::User(e)) if refusals_ok && e.message.contains("refused") => Ok(()),
         Err(SimError::User(e)) => Err(TestCaseError::fail(format!(
             "task {}: {}",
             e.task, e.message
@@ -266,5 +345,34 @@ proptest! {
         specs in proptest::collection::vec(spec_of(rt_step().boxed()), 1..8),
     ) {
         passes(&m, &specs)?;
+    }
+
+    #[test]
+    fn random_deadline_and_cgroup_workloads_pass_the_checker(
+        m in machine(),
+        l in limits(),
+        specs in proptest::collection::vec(spec_of(dl_step().boxed()), 1..8),
+    ) {
+        // A task that became SCHED_DEADLINE stays there (new parameters only): leaving
+        // the class and coming back before the deadline keeps an overrun without a refill
+        // (check_found.rs, ignored until the deadline class is fixed).
+        let specs: Vec<Spec> = specs
+            .into_iter()
+            .map(|s| {
+                let dl = s.body.iter().any(|x| matches!(x, S::Dl(..)));
+                let body = s
+                    .body
+                    .into_iter()
+                    .filter(|x| {
+                        !dl || !matches!(
+                            x,
+                            S::Nice(_) | S::IdlePolicy | S::Batch | S::Slice(_) | S::Rt(..)
+                        )
+                    })
+                    .collect();
+                Spec { pinned: None, body, ..s }
+            })
+            .collect();
+        passes_in_cgroups(&m, &l, &specs)?;
     }
 }

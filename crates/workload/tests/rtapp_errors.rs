@@ -284,6 +284,43 @@ fn invalid_policy_and_priority() {
 }
 
 #[test]
+fn uclamp_is_refused_like_on_the_reference_kernel() {
+    let why = &[
+        "`util_min` asks for uclamp",
+        "SCHED_FLAG_UTIL_CLAMP fails with EOPNOTSUPP",
+        "CONFIG_UCLAMP_TASK",
+        "schedsim does not model uclamp",
+    ];
+    // Thread level, applied after the start barrier.
+    refused(
+        "{ \"tasks\": { \"t\": { \"util_min\": 512, \"run\": 1 } } }",
+        1,
+        33,
+        "tasks.t.util_min",
+        why,
+    );
+    // A phase of a FIFO thread (the policy the phase keeps).
+    let e = refused(
+        "{ \"tasks\": { \"t\": { \"policy\": \"SCHED_FIFO\", \"phases\": {\n\
+         \"a\": { \"run\": 1 },\n\
+         \"b\": { \"util_max\": 100, \"run\": 1 } } } } }",
+        3,
+        20,
+        "tasks.t.phases.b.util_max",
+        &["`util_max` asks for uclamp", "EOPNOTSUPP"],
+    );
+    assert!(e.to_string().contains("SCHED_DEADLINE"), "{e}");
+    // rt-app does not apply uclamp to SCHED_DEADLINE threads; -1 is "no change".
+    for ok in [
+        "{ \"tasks\": { \"t\": { \"policy\": \"SCHED_DEADLINE\", \"dl-runtime\": 1000, \
+         \"dl-period\": 10000, \"util_min\": 512, \"run\": 1 } } }",
+        "{ \"tasks\": { \"t\": { \"util_min\": -1, \"util_max\": -1, \"run\": 1 } } }",
+    ] {
+        parse_rtapp("ok.json", ok).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
 fn taskgroup_rules() {
     refused(
         "{ \"tasks\": { \"t\": { \"taskgroup\": \"g\", \"run\": 1 } } }",

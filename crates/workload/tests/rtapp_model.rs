@@ -1,6 +1,6 @@
 //! rt-app JSON -> Workload, checked against the exact expected model.
 
-use schedsim_workload::rtapp::{cost, parse_rtapp};
+use schedsim_workload::rtapp::{cost, origin, parse_rtapp, stats};
 use schedsim_workload::*;
 
 fn load(text: &str) -> Workload {
@@ -433,7 +433,9 @@ fn global_section() {
             ..Markers::default()
         }
     );
-    // 3 writes of at most 1000 bytes to a regular file.
+    // 3 writes of at most 1000 bytes to a regular file. "stats": the measurement starts
+    // after the loop start marker (cumulative_slack), the iorun work is not a `run`, and the
+    // line follows the loop end marker.
     assert_eq!(
         prog(&w, "t")[0],
         lp(
@@ -442,11 +444,18 @@ fn global_section() {
                 Step::Marker(
                     "rtapp_loop: event=start thread_loop={loop0} phase=0 phase_loop=0".into()
                 ),
+                Step::Marker(stats::BEGIN_CUMULATIVE.into()),
                 Step::Lock(0),
+                Step::Marker(stats::NOT_RUN.into()),
                 Step::Run(Dur::Fixed(3 * cost::FILE_WRITE_NS + 1250)),
                 Step::Unlock(0),
                 Step::Marker(
                     "rtapp_loop: event=end thread_loop={loop0} phase=0 phase_loop=0".into()
+                ),
+                Step::Marker(
+                    "rtapp_stats: period={stats.period} run={stats.run} wu_lat={stats.wu_lat} \
+                     slack={stats.slack} c_period=0 c_run=0"
+                        .into()
                 ),
             ]
         )
@@ -759,4 +768,43 @@ fn shared_suspend_on_a_task_name_is_a_condition() {
             ]
         )]
     );
+}
+
+#[test]
+fn stats_line_carries_the_configured_sums() {
+    // c_period: the phase's timer periods; c_run: its run and runtime durations (rt-app's
+    // run_event adds them up as it goes).
+    let w = load(
+        r#"{ "global": { "ftrace": "stats" },
+             "tasks": { "t": { "loop": 2, "phases": { "p": {
+                 "run": 100, "runtime": 50, "sleep": 7,
+                 "timer": { "ref": "a", "period": 1000 },
+                 "timer1": { "ref": "b", "period": 3000 } } } } } }"#,
+    );
+    let body = match &prog(&w, "t")[0] {
+        Step::Loop { body, .. } => body.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(body[0], Step::Marker(stats::BEGIN.into()));
+    assert_eq!(
+        body.last().unwrap(),
+        &Step::Marker(
+            "rtapp_stats: period={stats.period} run={stats.run} wu_lat={stats.wu_lat} \
+             slack={stats.slack} c_period=4000 c_run=150"
+                .into()
+        )
+    );
+    assert!(!body.contains(&Step::Marker(stats::NOT_RUN.into())));
+}
+
+#[test]
+fn a_delayed_thread_with_a_timer_marks_its_timer_origin() {
+    // rt-app's t_first = t_zero + delay is the origin of the timers the thread uses first.
+    let w = load(
+        r#"{ "tasks": { "t": { "delay": 250, "loop": 1, "run": 1,
+                               "timer": { "ref": "a", "period": 1000 } } } }"#,
+    );
+    let p = prog(&w, "t");
+    assert_eq!(p[0], Step::Marker(origin::marker(250_000)));
+    assert_eq!(p[1], Step::Sleep(us(250)));
 }

@@ -90,12 +90,12 @@ pub fn verify(s: &Sched) -> Result<(), Violation> {
             }
         }
     }
-    for i in 0..s.fair.cfs_rq.len() {
+    for (i, &nlisted) in listed.iter().enumerate() {
         let c = CfsRqId(i as u32);
         let cfs = s.fair.cfs(c);
         let at = Some(cfs.cpu);
         let tg = s.fair.tg(cfs.tg);
-        if listed[i] != cfs.bw.throttled as u32 {
+        if nlisted != cfs.bw.throttled as u32 {
             return Err(violation(
                 s,
                 rule::THROTTLED_LIST,
@@ -103,7 +103,7 @@ pub fn verify(s: &Sched) -> Result<(), Violation> {
                 None,
                 format!(
                     "cfs_rq {i} of {}: throttled={} but listed {} times",
-                    tg.path, cfs.bw.throttled, listed[i]
+                    tg.path, cfs.bw.throttled, nlisted
                 ),
             ));
         }

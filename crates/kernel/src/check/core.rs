@@ -54,15 +54,6 @@ fn curr_and_on_cpu(s: &Sched) -> Result<(), Violation> {
                 "rq->curr is not on_cpu".into(),
             ));
         }
-        if t.cpu != cpu {
-            return Err(violation(
-                s,
-                rule::CURR_CPU,
-                Some(cpu),
-                Some(p),
-                format!("rq->curr has task_cpu {}", t.cpu),
-            ));
-        }
         if let Some(other) = curr_of[p.0 as usize] {
             return Err(violation(
                 s,
@@ -70,6 +61,15 @@ fn curr_and_on_cpu(s: &Sched) -> Result<(), Violation> {
                 Some(cpu),
                 Some(p),
                 format!("also rq->curr of CPU {other}"),
+            ));
+        }
+        if t.cpu != cpu {
+            return Err(violation(
+                s,
+                rule::CURR_CPU,
+                Some(cpu),
+                Some(p),
+                format!("rq->curr has task_cpu {}", t.cpu),
             ));
         }
         curr_of[p.0 as usize] = Some(cpu);

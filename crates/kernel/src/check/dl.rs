@@ -7,9 +7,21 @@
 //! a charge leaves `runtime <= 0`, and a charge is the time since the entity's previous
 //! accounting point. A running deadline task (or a fair task run by the fair server) gets
 //! a tick every `TICK_NSEC` (NO_HZ stops the tick only on an idle CPU; HRTICK_DL is off),
-//! and GRUB's scaled charge never exceeds the time run (`u_act · bw_ratio ≤ 1`). So a
-//! charge is at most one tick and `runtime > -TICK_NSEC`; the replenishment loop repays
-//! it. The deferred fair server's idle-time discount keeps no negative runtime.
+//! and GRUB's scaled charge never exceeds the time run (`u_act · bw_ratio ≤ 1`). A charged
+//! entity is queued, and a queued one has `runtime >= 0` (QUEUED_RUNTIME: the charge that
+//! exhausts it dequeues it). One corner lengthens a charge: a running task whose
+//! `sched_setattr` gives it a constrained deadline already passed is throttled by
+//! `dl_check_constrained_dl` without a reschedule, and keeps running off the dl_rq, where
+//! `update_curr_dl` neither charges nor moves `exec_start`, until its timer at the next
+//! period (less than `dl_period - dl_deadline` away) queues it again; its first charge
+//! then covers that time too. So `runtime >= -(TICK_NSEC + dl_period - dl_deadline)`; the
+//! replenishment loop repays it. The deferred fair server's idle-time discount keeps no
+//! negative runtime.
+//!
+//! That each queued, unthrottled deadline task is in its dl_rq's tree exactly once
+//! (`__enqueue_dl_entity`'s `WARN_ON_ONCE(!RB_EMPTY_NODE(&dl_se->rb_node))`) follows
+//! from MEMBER and ORDER (every node is a distinct such task whose `rb_node` is that node)
+//! together with core's class count (`class_nr_queued`: as many nodes as such tasks).
 
 use std::collections::BTreeMap;
 
@@ -27,8 +39,6 @@ pub mod rule {
     /// `on_dl_rq`: a tree node is a queued entity of this rq with its `rb_node` set.
     pub const MEMBER: &str =
         "a dl_rq tree entity is a queued deadline task of this CPU or its active fair server (on_dl_rq)";
-    /// `__enqueue_dl_entity`: `WARN_ON_ONCE(!RB_EMPTY_NODE(&dl_se->rb_node))`.
-    pub const ONCE: &str = "a queued, unthrottled deadline task is on its dl_rq once (__enqueue_dl_entity: WARN_ON_ONCE(!RB_EMPTY_NODE(&dl_se->rb_node)))";
     /// `inc_dl_tasks` / `dec_dl_tasks`.
     pub const NR_RUNNING: &str = "dl_nr_running counts the dl_rq tree (inc_dl_tasks/dec_dl_tasks)";
     /// `inc_dl_deadline` / `dec_dl_deadline`.
@@ -41,13 +51,20 @@ pub mod rule {
     pub const THROTTLED_TIMER: &str =
         "a throttled deadline entity waits for its armed dl_timer (start_dl_timer)";
     /// `replenish_dl_entity` adds `dl_runtime` only while `runtime <= 0`;
-    /// `update_dl_revised_wakeup` gives `dl_density · laxity ≤ dl_runtime`.
+    /// `update_dl_revised_wakeup` gives `dl_density · laxity ≤ dl_runtime`. A parameter
+    /// change (`__setparam_dl`) keeps the old runtime until the next refill, so this one
+    /// needs history: the `Checker` checks it (`Budgets`), `verify` cannot.
     pub const RUNTIME_MAX: &str =
-        "runtime <= dl_runtime (replenish_dl_entity refills only while runtime <= 0)";
-    /// `update_curr_dl_se`: throttled at the first charge leaving `runtime <= 0`; a charge
-    /// is bounded by the tick (see the module comment).
+        "runtime <= dl_runtime of its last refill (replenish_dl_entity refills only while runtime <= 0)";
+    /// `update_curr_dl_se`: a charge that leaves `runtime <= 0` (`dl_runtime_exceeded`)
+    /// throttles and dequeues the entity, so a queued one has not run out.
+    pub const QUEUED_RUNTIME: &str =
+        "a deadline entity in the dl_rq tree has runtime >= 0 (update_curr_dl_se: dl_runtime_exceeded throttles and dequeues)";
+    /// The overrun is one charge from `runtime >= 0`, and a charge is bounded by the
+    /// tick, plus `dl_period - dl_deadline` after `dl_check_constrained_dl` (see the
+    /// module comment).
     pub const RUNTIME_MIN: &str =
-        "runtime > -TICK_NSEC: the CBS overrun is one charge between accounting points (update_curr_dl_se, dl_runtime_exceeded)";
+        "runtime >= -(TICK_NSEC + dl_period - dl_deadline): the CBS overrun is one charge between accounting points (update_curr_dl_se)";
     /// `task_non_contending` / `task_contending` / `inactive_task_timer`.
     pub const NON_CONTENDING: &str =
         "dl_non_contending only while off the queue with the inactive timer armed (task_non_contending/task_contending)";
@@ -69,6 +86,60 @@ pub mod rule {
         "total_bw <= cap_scale(dl_b->bw, rd capacity) (__dl_overflow)";
 }
 
+/// The runtime bound across events (RUNTIME_MAX): each entity's parameter generation
+/// (`DlEntity::params_gen`) and `runtime` at the last check. Runtime only grows at a
+/// refill (`replenish_dl_entity`, `replenish_dl_new_period`, `update_dl_revised_wakeup`),
+/// each at most the `dl_runtime` then in force; between refills it only shrinks. So
+/// between two checks without a parameter change, a runtime above `dl_runtime` is allowed
+/// only if it did not grow (it is left over from bigger parameters, which the kernel does
+/// not cut: `__setparam_dl`). A generation rather than the values, because a task may set
+/// other parameters and set them back (refilled in between) within one event.
+#[derive(Clone, Debug, Default)]
+pub struct Budgets {
+    seen: BTreeMap<(u32, DlKey), (u32, i64)>,
+}
+
+impl Budgets {
+    pub fn check(&mut self, s: &Sched) -> Result<(), Violation> {
+        for cpu in 0..s.nr_cpus() {
+            let dl = &s.rq(cpu).dl;
+            self.one(s, (cpu, DlKey::Server), &dl.server)?;
+            for (p, e) in dl.task_entities() {
+                self.one(s, (0, DlKey::Task(p)), e)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn one(&mut self, s: &Sched, key: (u32, DlKey), e: &DlEntity) -> Result<(), Violation> {
+        let prev = self.seen.insert(key, (e.params_gen, e.runtime));
+        if e.runtime <= e.dl_runtime as i64 {
+            return Ok(());
+        }
+        // A new entity got its parameters since the last check, like a changed one.
+        let allowed = prev.is_none_or(|(gen, runtime)| {
+            gen != e.params_gen || e.runtime <= runtime
+        });
+        if allowed {
+            return Ok(());
+        }
+        let (cpu, task) = match key.1 {
+            DlKey::Server => (key.0, None),
+            DlKey::Task(p) => (s.task(p).cpu, Some(p)),
+        };
+        Err(violation(
+            s,
+            rule::RUNTIME_MAX,
+            Some(cpu),
+            task,
+            format!(
+                "runtime={} dl_runtime={}, last checked {:?} (params_gen, runtime)",
+                e.runtime, e.dl_runtime, prev
+            ),
+        ))
+    }
+}
+
 /// Whether `p` died (its bandwidth leaves at once or at its 0-lag time).
 fn dead(s: &Sched, p: TaskId) -> bool {
     let t = s.task(p);
@@ -76,49 +147,33 @@ fn dead(s: &Sched, p: TaskId) -> bool {
 }
 
 pub fn verify(s: &Sched) -> Result<(), Violation> {
-    // Every task entity, by task: (the CPU keeping it, the entity).
+    // Every task entity, by task (whichever CPU keeps it).
     let mut ents: BTreeMap<TaskId, &DlEntity> = BTreeMap::new();
     for cpu in 0..s.nr_cpus() {
         for (p, e) in s.rq(cpu).dl.task_entities() {
             ents.insert(p, e);
         }
     }
-    let mut seen = vec![0u32; s.tasks.len()];
     let tick = s.cfg.tick_nsec() as i64;
     for cpu in 0..s.nr_cpus() {
-        tree(s, cpu, &ents, &mut seen)?;
+        tree(s, cpu, &ents)?;
+    }
+    for cpu in 0..s.nr_cpus() {
         let server = &s.rq(cpu).dl.server;
         entity(s, cpu, None, server, server.dl_server_active, tick)?;
-        bandwidth(s, cpu, &ents)?;
     }
     for (&p, e) in &ents {
         let t = s.task(p);
-        let in_class = t.class == ClassId::Dl && !dead(s, p);
-        entity(s, t.cpu, Some(p), e, in_class, tick)?;
-        let want = (in_class && t.on_rq == OnRq::Queued && !e.dl_throttled) as u32;
-        if seen[p.0 as usize] != want {
-            return Err(violation(
-                s,
-                rule::ONCE,
-                Some(t.cpu),
-                Some(p),
-                format!(
-                    "class={:?} on_rq={:?} dl_throttled={} found {} times in dl_rq trees",
-                    t.class, t.on_rq, e.dl_throttled, seen[p.0 as usize]
-                ),
-            ));
-        }
+        entity(s, t.cpu, Some(p), e, t.class == ClassId::Dl && !dead(s, p), tick)?;
+    }
+    for cpu in 0..s.nr_cpus() {
+        bandwidth(s, cpu, &ents)?;
     }
     admission(s, &ents)
 }
 
 /// One dl_rq's tree: order, members, `dl_nr_running`, `earliest_dl.curr`.
-fn tree(
-    s: &Sched,
-    cpu: u32,
-    ents: &BTreeMap<TaskId, &DlEntity>,
-    seen: &mut [u32],
-) -> Result<(), Violation> {
+fn tree(s: &Sched, cpu: u32, ents: &BTreeMap<TaskId, &DlEntity>) -> Result<(), Violation> {
     let dl = &s.rq(cpu).dl;
     let mut prev: Option<u64> = None;
     let mut count = 0u32;
@@ -165,7 +220,6 @@ fn tree(
         }
         prev = Some(d);
         if let Some(p) = task {
-            seen[p.0 as usize] += 1;
             let t = s.task(p);
             if t.class != ClassId::Dl || t.on_rq != OnRq::Queued || t.cpu != cpu {
                 return Err(violation(
@@ -240,16 +294,20 @@ fn entity(
             format!("dl_throttled with no dl_timer (runtime={})", e.runtime),
         );
     }
-    if e.runtime > e.dl_runtime as i64 {
+    if e.node().is_some() && e.runtime < 0 {
         return err(
-            rule::RUNTIME_MAX,
-            format!("runtime={} dl_runtime={}", e.runtime, e.dl_runtime),
+            rule::QUEUED_RUNTIME,
+            format!("runtime={} in the tree (deadline {})", e.runtime, e.deadline),
         );
     }
-    if e.runtime <= -tick {
+    let overrun = tick + e.dl_period.saturating_sub(e.dl_deadline) as i64;
+    if e.runtime < -overrun {
         return err(
             rule::RUNTIME_MIN,
-            format!("runtime={} with TICK_NSEC={tick}", e.runtime),
+            format!(
+                "runtime={} below -{overrun} (TICK_NSEC={tick}, dl_deadline={} dl_period={})",
+                e.runtime, e.dl_deadline, e.dl_period
+            ),
         );
     }
     if e.dl_non_contending {

@@ -2,6 +2,11 @@
 //! definition, the timeline's order and augmentation, the counters, the zero-sum of lag,
 //! buddies, curr, and what stays true of a delayed-dequeue entity.
 //!
+//! Not checked separately: fair.c's `\Sum lag_i = 0`. With `V` computed from the same
+//! sums (`avg_vruntime()`, floored), `Σ w_i (V − v_i) = W·V − Σ w_i v_i` lies in `(−W, 0]`
+//! by definition, so once AVG_VRUNTIME and AVG_LOAD hold the zero-sum cannot fail; a
+//! check of it could never fire (it was removed for that reason).
+//!
 //! Not checked, because the kernel does not guarantee it: `vruntime <= deadline` for a
 //! queued entity. A relative deadline (`rel_deadline`, saved by a DEQUEUE_SAVE) is scaled
 //! by old/new weight in `reweight_entity`, but not when the weight changes while the task
@@ -47,8 +52,6 @@ pub mod rule {
     /// 6.18 `throttle_cfs_rq_work`: a throttled task waits on its queue's limbo list.
     pub const LIMBO: &str =
         "a throttled task is on its cfs_rq's limbo list once, under a throttled queue (throttle_cfs_rq_work)";
-    /// fair.c's comment on lag: `\Sum lag_i = 0` (up to avg_vruntime's rounding).
-    pub const LAG_SUM: &str = "Σ lag_i == 0 (lag_i = w_i * (V - v_i))";
     /// `set_next_buddy`: `WARN_ON_ONCE(!se->on_rq)`; a buddy is cleared when it leaves.
     pub const NEXT_BUDDY: &str = "set_next_buddy: WARN_ON_ONCE(!se->on_rq)";
     /// `set_next_entity`: curr is the running task's entity, on this cfs_rq, queued.
@@ -78,8 +81,22 @@ fn wdown(s: &Sched, se: SeId) -> i64 {
 
 pub fn verify(s: &Sched) -> Result<(), Violation> {
     let mut seen = vec![0u32; s.fair.se.len()];
-    for i in 0..s.fair.cfs_rq.len() {
-        cfs_rq(s, CfsRqId(i as u32), &mut seen)?;
+    // Deepest queues first: a queue's own corruption is named there, before a parent's
+    // hierarchical count (which walks into it) notices it.
+    let mut order: Vec<(std::cmp::Reverse<u32>, u32)> = (0..s.fair.cfs_rq.len())
+        .map(|i| {
+            let mut depth = 0;
+            let mut g = s.fair.tg(s.fair.cfs_rq[i].tg).parent;
+            while let Some(p) = g {
+                depth += 1;
+                g = s.fair.tg(p).parent;
+            }
+            (std::cmp::Reverse(depth), i as u32)
+        })
+        .collect();
+    order.sort_unstable();
+    for (_, i) in order {
+        cfs_rq(s, CfsRqId(i), &mut seen)?;
     }
     entities(s, &seen)?;
     limbo(s)
@@ -400,26 +417,6 @@ fn cfs_rq(s: &Sched, c: CfsRqId, seen: &mut [u32]) -> Result<(), Violation> {
             None,
             format!("h_nr_idle={} but {idle} idle tasks below", cfs.h_nr_idle),
         );
-    }
-    // Σ lag_i = Σ w_i (V − v_i) with V as avg_vruntime() computes it (floored), curr in.
-    let (mut runtime, mut weight) = (sum_kw, sum_w);
-    if let Some(cs) = curr_q {
-        runtime += key(s, c, cs) as i128 * wdown(s, cs) as i128;
-        weight += wdown(s, cs) as i128;
-    }
-    if weight > 0 {
-        let v = runtime.div_euclid(weight);
-        let mut lag: i128 = 0;
-        for &n in tree.iter().chain(curr_q.iter()) {
-            lag += wdown(s, n) as i128 * (v - key(s, c, n) as i128);
-        }
-        if lag.abs() > weight * nr as i128 {
-            return err(
-                rule::LAG_SUM,
-                None,
-                format!("Σ w_i (V - v_i) = {lag} with V-v0 = {v}, Σ w = {weight}, n = {nr}"),
-            );
-        }
     }
     if let Some(nx) = cfs.next {
         let e = s.fair.se(nx);

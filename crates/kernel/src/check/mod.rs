@@ -17,6 +17,7 @@
 //! area lists its rule names in its `rule` module. `determinism` compares two runs.
 //!
 //! `verify` only reads; it never changes the state, so a checked run is the same run.
+//! docs/checker.md lists the rules, how each is tested, and what the checker found.
 
 pub mod bandwidth;
 pub mod core;
@@ -99,6 +100,7 @@ pub fn verify(s: &Sched) -> Result<(), Violation> {
 pub struct Checker {
     last_now: u64,
     checks: u64,
+    dl_budgets: dl::Budgets,
 }
 
 impl Checker {
@@ -111,7 +113,8 @@ impl Checker {
         self.checks
     }
 
-    /// Time never goes backwards, then every stateless invariant.
+    /// Time never goes backwards, then every stateless invariant, then those that need
+    /// the previous check's state (deadline runtime across parameter changes).
     pub fn check(&mut self, s: &Sched) -> Result<(), Violation> {
         self.checks += 1;
         if s.now < self.last_now {
@@ -123,7 +126,8 @@ impl Checker {
             });
         }
         self.last_now = s.now;
-        verify(s)
+        verify(s)?;
+        self.dl_budgets.check(s)
     }
 }
 

@@ -109,6 +109,12 @@ impl RtRq {
         self.queue[prio as usize].iter().copied()
     }
 
+    /// Test-only: the list of `prio` and the bitmap, to corrupt them.
+    #[doc(hidden)]
+    pub fn test_lists_mut(&mut self, prio: i32) -> (&mut VecDeque<TaskId>, &mut u128) {
+        (&mut self.queue[prio as usize], &mut self.bitmap)
+    }
+
     fn has_pushable_tasks(&self) -> bool {
         !self.pushable.is_empty()
     }

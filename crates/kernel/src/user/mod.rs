@@ -4,6 +4,7 @@
 
 pub mod program;
 pub mod rng;
+pub mod stats;
 pub mod sync;
 
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ use crate::task::{tstate, Demand, TaskId};
 
 use program::{compile, Op};
 use rng::Rng;
+use stats::IterStats;
 use sync::SyncObjects;
 
 /// Why a thread is blocked (for the end-of-run report).
@@ -46,12 +48,17 @@ pub struct Thread {
     /// Per-thread (unique) timers' next expiry, by timer index.
     pub timers: HashMap<usize, u64>,
     pub blocked: Option<Blocked>,
-    /// rt-app thread index (for fork names).
+    /// Creation index over every thread, the launcher's 0 (seeds the thread's RNG).
     pub index: u32,
-    pub forks: u32,
     /// Ops run at this instant without time advancing (livelock detection).
     pub zero_time_ops: u64,
     pub last_op_time: u64,
+    /// rt-app's `t_first - t_zero` (the thread's delay): the origin of the timers it is the
+    /// first to use.
+    pub t_first: u64,
+    /// rt-app's statistics of the current phase iteration (`rtapp_stats` lines), from the
+    /// iteration's start marker on.
+    pub stats: Option<IterStats>,
 }
 
 /// An error a thread's program hits at run time (a refused syscall, a livelock).
@@ -71,6 +78,9 @@ pub struct Userspace {
     pub threads: Threads,
     /// Instances of each task spec created so far (for instance names).
     instances: Vec<u32>,
+    /// Threads of each task spec created by `fork` so far (rt-app's per-fork-resource
+    /// `nforks`, the last part of a forked thread's name).
+    forked: Vec<u32>,
     pub sync: SyncObjects,
     seed: u64,
     next_index: u32,
@@ -125,6 +135,7 @@ impl Userspace {
             launcher_ops,
             threads: Threads::default(),
             instances: vec![0; workload.tasks.len()],
+            forked: vec![0; workload.tasks.len()],
             sync,
             seed,
             next_index: 0,
@@ -162,9 +173,10 @@ impl Userspace {
                 timers: HashMap::new(),
                 blocked: None,
                 index,
-                forks: 0,
                 zero_time_ops: 0,
                 last_op_time: 0,
+                t_first: 0,
+                stats: None,
             },
         );
         index
@@ -177,13 +189,28 @@ impl Userspace {
         }
     }
 
-    fn comm_for(&self, spec: &TaskSpec, parent: &Thread, index: u32, instance: u32) -> String {
+    /// The comm of a new thread of `spec`; `index` is its creation index (the launcher is 0),
+    /// `instance` the number of threads of `spec` created before it, `nfork` the number of
+    /// them created by `fork`.
+    fn comm_for(
+        &self,
+        spec: &TaskSpec,
+        forked: bool,
+        index: u32,
+        instance: u32,
+        nfork: u32,
+    ) -> String {
+        // rt-app numbers its threads from 0 in creation order (`tdata->ind`); its main
+        // thread is not one of them.
+        let ind = index.saturating_sub(1);
         match spec.naming {
-            Naming::Plain if spec.count <= 1 && parent.spec.is_none() => spec.name.clone(),
-            Naming::Plain if parent.spec.is_none() => format!("{}-{}", spec.name, instance),
+            Naming::Plain if spec.count <= 1 && !forked => spec.name.clone(),
+            Naming::Plain if !forked => format!("{}-{}", spec.name, instance),
             Naming::Plain => format!("{}-{}", spec.name, index),
-            Naming::RtApp if parent.spec.is_none() => format!("{}-{}", spec.name, index),
-            Naming::RtApp => format!("{}-{}-{:04}", spec.name, parent.index, parent.forks),
+            // `thread_data_set_unique_name` (rt-app.c): "%s-%d", or "%s-%d-%04d" with the new
+            // thread's own index and the fork resource's count.
+            Naming::RtApp if !forked => format!("{}-{}", spec.name, ind),
+            Naming::RtApp => format!("{}-{}-{:04}", spec.name, ind, nfork),
         }
     }
 
@@ -241,6 +268,10 @@ impl Userspace {
         } else {
             th.last_op_time = now;
             th.zero_time_ops = 0;
+        }
+        if let Some(st) = th.stats.as_mut() {
+            // Back in user space: a run or a timer sleep being measured ends here.
+            st.resume(now);
         }
         if self.t_zero.is_none() && self.threads[&t].spec.is_some() {
             // The first thread to run takes the common time origin (rt-app's t_zero).
@@ -313,14 +344,22 @@ impl Userspace {
         let ctx = Ctx::Task(cpu);
         match op {
             Op::Run(d) => {
-                let w = self.threads.get_mut(&t).unwrap().rng.sample(d);
+                let th = self.threads.get_mut(&t).unwrap();
+                if let Some(st) = th.stats.as_mut() {
+                    st.work(s.now);
+                }
+                let w = th.rng.sample(d);
                 if w > 0 {
                     s.task_mut(t).demand = Demand::Work(w);
                     s.arm_demand(t);
                 }
             }
             Op::RunWall(d) => {
-                let w = self.threads.get_mut(&t).unwrap().rng.sample(d);
+                let th = self.threads.get_mut(&t).unwrap();
+                if let Some(st) = th.stats.as_mut() {
+                    st.work(s.now);
+                }
+                let w = th.rng.sample(d);
                 if w > 0 {
                     s.task_mut(t).demand = Demand::Until(s.now + w);
                     s.arm_demand(t);
@@ -344,8 +383,13 @@ impl Userspace {
                 } else {
                     self.threads[&t].timers.get(&timer).copied()
                 };
-                let mut next = prev.map_or(t_zero + period, |n| n + period);
+                // First use: the t_first of this thread (rt-app: t_zero + its delay).
+                let origin = t_zero + self.threads[&t].t_first;
+                let mut next = prev.map_or(origin + period, |n| n + period);
                 let late = next <= s.now;
+                if let Some(st) = self.threads.get_mut(&t).unwrap().stats.as_mut() {
+                    st.timer(s.now, next, late);
+                }
                 if late && !absolute {
                     next = s.now;
                 }
@@ -476,7 +520,20 @@ impl Userspace {
                 for (depth, (_, iter)) in self.threads[&t].loops.iter().enumerate() {
                     text = text.replace(&format!("{{loop{depth}}}"), &iter.to_string());
                 }
+                // `{stats.*}`: the measured values of the iteration (rtapp_stats).
+                if let Some(st) = &self.threads[&t].stats {
+                    text = st.fill(&text, s.now);
+                }
                 s.trace_event(cpu, t, RecFlags::default(), Event::Print { text });
+            }
+            Op::StatsBegin { cumulative_slack } => {
+                self.threads[&t].stats = Some(IterStats::begin(s.now, cumulative_slack));
+            }
+            Op::TimerOrigin(delay) => self.threads[&t].t_first = delay,
+            Op::StatsNotRun => {
+                if let Some(st) = self.threads[&t].stats.as_mut() {
+                    st.not_run();
+                }
             }
             Op::LoopStart { .. } | Op::LoopEnd { .. } => unreachable!("handled by step"),
         }
@@ -557,12 +614,16 @@ impl Userspace {
 
     fn fork(&mut self, s: &mut Sched, parent: TaskId, spec_i: usize) -> Result<(), UserError> {
         let spec = &self.workload.tasks[spec_i];
-        let pth = &self.threads[&parent];
+        let parent_is_thread = self.threads[&parent].spec.is_some();
         let index = self.next_index;
         // Instance numbers count the threads of this spec created so far.
         let instance = self.instances[spec_i];
-        let comm = self.comm_for(spec, pth, index, instance);
-        let parent_is_thread = pth.spec.is_some();
+        let mut comm = self.comm_for(spec, parent_is_thread, index, instance, self.forked[spec_i]);
+        if spec.naming == Naming::RtApp && comm.len() > 15 {
+            // pthread_setname_np fails (ERANGE) on a name of more than 15 characters; rt-app
+            // goes on and the thread keeps the comm it inherited from its creator.
+            comm = s.task(parent).comm.as_str().to_string();
+        }
         let (attr, start_delay) = (spec.attr, spec.start_delay);
         let n = s.nr_cpus() as usize;
         let affinity = match &spec.affinity {
@@ -580,7 +641,7 @@ impl Userspace {
         };
         self.instances[spec_i] += 1;
         if parent_is_thread {
-            self.threads[&parent].forks += 1;
+            self.forked[spec_i] += 1;
         }
         let child = s
             .fork_task(parent, &comm, &attr, affinity.as_ref())

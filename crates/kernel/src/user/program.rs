@@ -1,6 +1,7 @@
 //! A thread's behaviour program, flattened from the workload's nested steps into ops with
 //! loop jumps, so a thread's position is a program counter and a loop-counter stack.
 
+use schedsim_workload::rtapp::{origin, stats};
 use schedsim_workload::{Dur, SchedAttr, Step};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +36,14 @@ pub enum Op {
     SetAffinity(Option<Vec<u32>>),
     SetCgroup(String),
     Marker(String),
+    /// rt-app's `t_start` of a phase iteration: reset the `rtapp_stats` measurement.
+    StatsBegin {
+        cumulative_slack: bool,
+    },
+    /// The next CPU burst is not a `run`/`runtime` event (not counted in `run=`).
+    StatsNotRun,
+    /// rt-app's `t_first`: the thread's timers start this long after `t_zero` (its delay).
+    TimerOrigin(u64),
     /// Enter a loop of `count` iterations (None = forever) whose end is at `end`.
     LoopStart {
         count: Option<u64>,
@@ -95,7 +104,20 @@ fn emit(steps: &[Step], ops: &mut Vec<Op>) {
             Step::SetAttr(a) => ops.push(Op::SetAttr(*a)),
             Step::SetAffinity(c) => ops.push(Op::SetAffinity(c.clone())),
             Step::SetCgroup(g) => ops.push(Op::SetCgroup(g.clone())),
-            Step::Marker(m) => ops.push(Op::Marker(m.clone())),
+            Step::Marker(m) => ops.push(match m.as_str() {
+                // The importer's control markers for rt-app's statistics (they write nothing).
+                stats::BEGIN => Op::StatsBegin {
+                    cumulative_slack: false,
+                },
+                stats::BEGIN_CUMULATIVE => Op::StatsBegin {
+                    cumulative_slack: true,
+                },
+                stats::NOT_RUN => Op::StatsNotRun,
+                _ => match origin::parse(m) {
+                    Some(delay) => Op::TimerOrigin(delay),
+                    None => Op::Marker(m.clone()),
+                },
+            }),
             Step::Loop { count, body } => {
                 if *count == Some(0) {
                     continue;

@@ -16,6 +16,9 @@ pub(crate) struct Global {
     pub default_policy: Policy,
     pub pi_enabled: bool,
     pub markers: Markers,
+    /// `cumulative_slack`: the `slack` of an `rtapp_stats` line sums every timer of the
+    /// iteration instead of keeping the last one.
+    pub cumulative_slack: bool,
     pub io_device: String,
     /// Bytes; `None` if the file set a value <= 0 (only an error if mem/iorun use it).
     pub mem_buffer_size: Option<u64>,
@@ -29,6 +32,7 @@ impl Default for Global {
             default_policy: Policy::Normal,
             pi_enabled: false,
             markers: Markers::default(),
+            cumulative_slack: false,
             io_device: "/dev/null".into(),
             mem_buffer_size: Some(DEFAULT_MEM_BUFFER_SIZE),
             mem_buffer_size_loc: Default::default(),
@@ -76,7 +80,8 @@ pub(crate) fn parse_global(cx: &Cx, obj: &Json, path: &str) -> Res<Global> {
             "logdir" | "log_basename" => {
                 cx.opt_str(v, &p)?;
             }
-            "lock_pages" | "gnuplot" | "cumulative_slack" => {
+            "cumulative_slack" => g.cumulative_slack = cx.bool(v, &p)?,
+            "lock_pages" | "gnuplot" => {
                 cx.bool(v, &p)?;
             }
             k if LEGACY_KEYS.contains(&k) => {}

@@ -12,9 +12,11 @@ mod cx;
 mod global;
 pub mod json;
 mod link;
+pub mod origin;
 mod parse;
 mod program;
 mod sched;
+pub mod stats;
 
 use std::path::Path;
 

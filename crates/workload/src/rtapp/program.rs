@@ -3,12 +3,14 @@
 //!
 //! ```text
 //! [Marker rtapp_task: event=start]         ftrace "task"
-//! [Sleep delay]                            rt-app: absolute from t_zero; relative here
+//! [Marker t_first] [Sleep delay]           rt-app: absolute from t_zero; relative here
+//!                                          (the marker only if the thread uses a timer)
 //! [SetAttr thread policy]                  only if not SCHED_OTHER nice 0
 //! [SetCgroup thread taskgroup]
 //! Loop(thread loop) {
 //!   per phase: [SetAffinity] [SetAttr] [SetCgroup]   when the phase changes them
-//!   Loop(phase loop) { [Marker loop start] ([Marker event] event)* [Marker loop end] }
+//!   Loop(phase loop) { [Marker loop start] [stats begin] ([Marker event] event)*
+//!                      [Marker loop end] [Marker rtapp_stats] }
 //! }
 //! [SetAttr SCHED_OTHER] [SetCgroup /] [Marker rtapp_task: event=end] Exit   finite loops only
 //! ```
@@ -24,8 +26,10 @@ use super::cost;
 use super::cx::{Cx, Res};
 use super::global::Global;
 use super::link::{timer_key, Facts, TimerKey};
+use super::origin;
 use super::parse::{EventDef, EventKind, PhaseDef, TaskDef};
-use super::sched::{phase_attr, thread_attr};
+use super::sched::{phase_attr, thread_attr, uclamp_refused};
+use super::stats;
 use crate::model::*;
 
 /// Name -> index tables, filled in order of first use (so in file order).
@@ -174,9 +178,15 @@ impl<'a> Builder<'a> {
             prog.push(Step::Marker("rtapp_task: event=start".into()));
         }
         if t.delay_us > 0 {
+            let mut events = t.phases.iter().flat_map(|p| &p.events);
+            if events.any(|e| matches!(e.kind, EventKind::Timer { .. })) {
+                // rt-app's `t_first = t_zero + delay`: the origin of the thread's timers.
+                prog.push(Step::Marker(origin::marker(t.delay_us * 1000)));
+            }
             prog.push(Step::Sleep(Dur::Fixed(t.delay_us * 1000)));
         }
         let attr0 = thread_attr(&self.cx, &t.sched, self.g.default_policy)?;
+        uclamp_refused(&self.cx, &t.sched, attr0.policy)?;
         if attr0 != SchedAttr::default() {
             prog.push(Step::SetAttr(attr0));
         }
@@ -198,6 +208,12 @@ impl<'a> Builder<'a> {
                 Some(spec) => phase_attr(&self.cx, spec, &s.attr)?,
                 None => None,
             };
+            if let (Some(spec), Some(a)) = (&p.sched, a) {
+                // Applied when the phase first runs (never, with a thread `loop` of 0).
+                if t.loop_count != Some(0) {
+                    uclamp_refused(&self.cx, spec, a.policy)?;
+                }
+            }
             attrs.push(a);
             apply(&mut s, t, p, a);
         }
@@ -260,9 +276,20 @@ impl<'a> Builder<'a> {
                     "rtapp_loop: event=start thread_loop={thread_loop_txt} phase={pi} phase_loop={phase_loop_txt}"
                 )));
             }
+            if m.stats {
+                let begin = if self.g.cumulative_slack {
+                    stats::BEGIN_CUMULATIVE
+                } else {
+                    stats::BEGIN
+                };
+                iter.push(Step::Marker(begin.into()));
+            }
             for (ei, e) in p.events.iter().enumerate() {
                 if m.event {
                     iter.push(Step::Marker(event_marker(ei, e)));
+                }
+                if m.stats && is_work_not_run(&e.kind) {
+                    iter.push(Step::Marker(stats::NOT_RUN.into()));
                 }
                 self.lower(ti, e, &mut iter)?;
             }
@@ -270,6 +297,10 @@ impl<'a> Builder<'a> {
                 iter.push(Step::Marker(format!(
                     "rtapp_loop: event=end thread_loop={thread_loop_txt} phase={pi} phase_loop={phase_loop_txt}"
                 )));
+            }
+            if m.stats {
+                let (c_period, c_run) = configured_sums(&p.events);
+                iter.push(Step::Marker(stats::line(c_period, c_run)));
             }
             wrap(p.loop_count, iter, &mut body);
         }
@@ -447,6 +478,25 @@ fn wrap(count: Option<u64>, body: Vec<Step>, out: &mut Vec<Step>) {
         Some(1) => out.extend(body),
         n => out.push(Step::Loop { count: n, body }),
     }
+}
+
+/// `mem`, `iorun` and `memrun` become CPU work (`Step::Run`) but are not `run` events for
+/// rt-app's statistics.
+fn is_work_not_run(k: &EventKind) -> bool {
+    matches!(
+        k,
+        EventKind::Mem(_) | EventKind::IoRun(_) | EventKind::MemRun { .. }
+    )
+}
+
+/// rt-app's `c_period` and `c_run` of one iteration of a phase (µs): the configured periods
+/// of its timers and durations of its `run`/`runtime` events (`run_event` adds them up).
+fn configured_sums(events: &[EventDef]) -> (u64, u64) {
+    events.iter().fold((0, 0), |(per, run), e| match e.kind {
+        EventKind::Timer { period, .. } => (per + period, run),
+        EventKind::Run(n) | EventKind::RunTime(n) => (per, run + n),
+        _ => (per, run),
+    })
 }
 
 /// rt-app's per-event marker: `rtapp_event: id=<index in phase> type=<resource_t> desc=<name>`.

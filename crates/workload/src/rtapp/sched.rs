@@ -40,7 +40,8 @@ pub(crate) struct SchedSpec {
     pub legacy_runtime: Option<At<u64>>,
     pub legacy_period: Option<At<u64>>,
     pub legacy_deadline: Option<At<u64>>,
-    pub util_set: bool,
+    /// The first `util_min`/`util_max` that asks for a clamp (key and value location).
+    pub util: Option<At<&'static str>>,
     /// The object (for messages that concern no single key) and its path.
     pub loc: Loc,
     pub path: String,
@@ -113,8 +114,8 @@ impl SchedSpec {
             "period" if thread_level => self.legacy_period = Some(us("period")?),
             "deadline" if thread_level => self.legacy_deadline = Some(us("deadline")?),
             "util_min" | "util_max" => {
-                // uclamp: accepted and ignored (the reference kernel has no uclamp; see
-                // docs/rt-app.md). rt-app's own check:
+                // rt-app's own check first; whether the clamp is refused depends on the
+                // policy it applies to (`uclamp_refused`).
                 let n = cx.int(v, &p)?;
                 if n > 1024 {
                     return Err(cx.err(
@@ -123,7 +124,15 @@ impl SchedSpec {
                         format!("Invalid {key} {n} (>1024) (rt-app's rule)"),
                     ));
                 }
-                self.util_set = true;
+                // -1 is rt-app's "no change" (`parse_sched_data`): no sched_setattr call.
+                if n != -1 && self.util.is_none() {
+                    let key = if key == "util_min" {
+                        "util_min"
+                    } else {
+                        "util_max"
+                    };
+                    self.util = Some(At { v: key, loc: v.loc });
+                }
             }
             _ => return Ok(false),
         }
@@ -146,7 +155,7 @@ impl SchedSpec {
             || self.dl_runtime.is_some()
             || self.dl_period.is_some()
             || self.dl_deadline.is_some()
-            || self.util_set
+            || self.util.is_some()
     }
 
     /// rt-app's dl chain: period defaults to runtime, deadline to period (µs).
@@ -204,6 +213,35 @@ pub(crate) fn phase_attr(cx: &Cx, s: &SchedSpec, current: &SchedAttr) -> Res<Opt
         }
     };
     Ok(Some(attr))
+}
+
+/// `util_min`/`util_max` on a thread or phase that applies `policy`. rt-app's
+/// `set_thread_param` calls `_set_thread_uclamp` for SCHED_OTHER/BATCH/IDLE/FIFO/RR (not for
+/// SCHED_DEADLINE, where the keys are ignored): a `sched_setattr` with
+/// SCHED_FLAG_UTIL_CLAMP_MIN/MAX, which a kernel without CONFIG_UCLAMP_TASK — the reference
+/// kernel — refuses with EOPNOTSUPP, and rt-app exits. schedsim models that kernel.
+pub(crate) fn uclamp_refused(cx: &Cx, s: &SchedSpec, policy: Policy) -> Res<()> {
+    let Some(u) = s.util else { return Ok(()) };
+    if policy == Policy::Deadline {
+        return Ok(());
+    }
+    Err(cx
+        .err(
+            u.loc,
+            &join_path(&s.path, u.v),
+            format!(
+                "`{}` asks for uclamp: sched_setattr with SCHED_FLAG_UTIL_CLAMP fails with \
+                 EOPNOTSUPP on a kernel without CONFIG_UCLAMP_TASK (the reference kernel), and \
+                 rt-app exits (\"sched_setattr: failed to set uclamp value(s)\"); schedsim does \
+                 not model uclamp",
+                u.v
+            ),
+        )
+        .with_hint(format!(
+            "remove `{}` (rt-app ignores util_min/util_max only on SCHED_DEADLINE threads; -1 \
+             means no change)",
+            u.v
+        )))
 }
 
 fn default_priority(p: Policy) -> i64 {

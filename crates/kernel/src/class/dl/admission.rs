@@ -126,6 +126,7 @@ pub fn setparam_dl(s: &mut Sched, p: TaskId, runtime: u64, deadline: u64, period
     e.flags = flags & SCHED_DL_FLAGS;
     e.dl_bw = to_ratio(e.dl_period, e.dl_runtime);
     e.dl_density = to_ratio(e.dl_deadline, e.dl_runtime);
+    e.params_gen = e.params_gen.wrapping_add(1);
 }
 
 /// `dl_param_changed`.

@@ -119,6 +119,9 @@ pub struct DlEntity {
     pub dl_defer_idle: bool,
     /// Bandwidth this entity holds in the root domain's `dl_bw.total_bw`.
     pub admitted_bw: u64,
+    /// Counts `__setparam_dl` calls (not in the kernel): the invariant checker tells a
+    /// runtime left over from bigger parameters by it (check/dl.rs, `Budgets`).
+    pub params_gen: u32,
     /// The pending `dl_timer` expiry.
     pub timer_at: Option<u64>,
     /// Invalidates a cancelled timer's event.
