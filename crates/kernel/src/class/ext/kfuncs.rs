@@ -508,6 +508,11 @@ impl<'a> ScxCtx<'a> {
         self.s.task(p).cpus_allowed.test(cpu)
     }
 
+    /// `p->cpus_ptr`: the task's affinity.
+    pub fn task_cpumask(&self, p: TaskId) -> CpuMask {
+        self.s.task(p).cpus_allowed.clone()
+    }
+
     pub fn task_nr_cpus_allowed(&self, p: TaskId) -> u32 {
         self.s.task(p).nr_cpus_allowed
     }
@@ -530,10 +535,15 @@ impl<'a> ScxCtx<'a> {
             .scx_error(ScxExitKind::ErrorBpf, msg.to_string(), None);
     }
 
-    /// `scx_bpf_exit`: unload the policy voluntarily.
+    /// `scx_bpf_exit`: unload the policy voluntarily (exit code 0).
     pub fn exit(&mut self, msg: &str) {
+        self.exit_code(0, msg);
+    }
+
+    /// `scx_bpf_exit(code, fmt...)`: unload the policy voluntarily with `ei->exit_code`.
+    pub fn exit_code(&mut self, code: i64, msg: &str) {
         self.s
-            .scx_error(ScxExitKind::UnregBpf, msg.to_string(), None);
+            .scx_exit(ScxExitKind::UnregBpf, code, msg.to_string(), None);
     }
 
     /// `bpf_timer_start(timer, delay, BPF_F_TIMER_CPU_PIN)`: call `ops.timer` on this CPU

@@ -281,6 +281,19 @@ impl ScxState {
     }
 }
 
+/// `validate_ops`: flag combinations the kernel refuses at load.
+fn validate_ops(s: &Sched) -> Option<&'static str> {
+    let ops = s.ext.ops.as_ref()?;
+    let flags = s.ext.ops_flags;
+    if flags & opsf::ENQ_LAST != 0 && !ops.implements_enqueue() {
+        return Some("SCX_OPS_ENQ_LAST requires ops.enqueue() to be implemented");
+    }
+    if flags & opsf::BUILTIN_IDLE_PER_NODE != 0 && s.ext.builtin_idle_off {
+        return Some("SCX_OPS_BUILTIN_IDLE_PER_NODE requires CPU idle selection enabled");
+    }
+    None
+}
+
 /// `sched_weight_to_cgroup(scale_load_down(w))`: the scx weight of a (scaled) load
 /// weight, nice 0 → 100, clamped to 1..10000.
 pub fn scx_weight(load_weight: u64) -> u32 {
@@ -352,6 +365,18 @@ impl Sched {
 
     /// `scx_ops_error_kind`: record why the policy fails, enter bypass, queue the disable.
     pub fn scx_error(&mut self, kind: ScxExitKind, msg: String, task: Option<TaskId>) {
+        self.scx_exit(kind, 0, msg, task);
+    }
+
+    /// `scx_exit(sch, kind, exit_code, fmt...)`: as `scx_error`, with the exit code
+    /// `scx_bpf_exit` passes (`ei->exit_code`). The first exit wins.
+    pub fn scx_exit(
+        &mut self,
+        kind: ScxExitKind,
+        exit_code: i64,
+        msg: String,
+        task: Option<TaskId>,
+    ) {
         if !self.ext.enabled || self.ext.exit.is_some() {
             return;
         }
@@ -360,6 +385,7 @@ impl Sched {
             kind,
             policy: self.ext.name.clone(),
             msg,
+            exit_code,
             task,
             at: self.now,
             dump: String::new(),
@@ -430,6 +456,12 @@ impl Sched {
             self.scx_error(ScxExitKind::Error, msg, None);
             return Ok(());
         }
+        // validate_ops (after ops.init, as 6.18's scx_enable calls it): the load "succeeds"
+        // and the scheduler is ejected at once with SCX_EXIT_ERROR.
+        if let Some(msg) = validate_ops(self) {
+            self.scx_error(ScxExitKind::Error, msg.to_string(), None);
+            return Ok(());
+        }
         // scx_cgroup_init: ops.cgroup_init for every cgroup, before any task is initialized;
         // a failure (a policy error, already recorded) aborts the load.
         if cgroup::scx_cgroup_init(self).is_err() {
@@ -447,6 +479,13 @@ impl Sched {
         }
         watchdog::arm(self);
         Ok(())
+    }
+
+    /// `bpf_link__destroy` from user space: unload the policy now (`SCX_EXIT_UNREG`, unless
+    /// an exit is already recorded): the disable path of an ejection, run at once. Runs
+    /// end with the policy still loaded; a test or embedder unloads it with this.
+    pub fn scx_unload(&mut self) {
+        self.scx_disable();
     }
 
     /// `sched_deq_and_put_task` / `sched_enq_and_set_task` + `check_class_changed`: move a
@@ -490,6 +529,7 @@ impl Sched {
                 kind: ScxExitKind::Unreg,
                 policy: self.ext.name.clone(),
                 msg: String::new(),
+                exit_code: 0,
                 task: None,
                 at: self.now,
                 dump: String::new(),

@@ -113,6 +113,8 @@ pub struct ScxExitInfo {
     pub policy: String,
     /// `ei->msg`.
     pub msg: String,
+    /// `ei->exit_code`: the code given to `scx_bpf_exit` (`cx.exit_code`); 0 otherwise.
+    pub exit_code: i64,
     /// The task the error is about (`comm[pid]`), when there is one.
     pub task: Option<String>,
     /// Simulated time of the error.
@@ -197,6 +199,14 @@ pub trait ExtOps: Send {
     /// dispatch it later. Missing: the global DSQ with a fresh slice (`do_enqueue_task`).
     fn enqueue(&mut self, cx: &mut ScxCtx, p: TaskId, enq_flags: u64) {
         cx.dsq_insert(p, SCX_DSQ_GLOBAL, SCX_SLICE_DFL, enq_flags);
+    }
+
+    /// Whether `enqueue` is implemented (`ops.enqueue != NULL`). The default body already
+    /// behaves as a missing callback does; this is only read by the load-time check
+    /// `validate_ops`, which refuses `SCX_OPS_ENQ_LAST` without `ops.enqueue`. Return false
+    /// to stand for a scheduler that leaves `ops.enqueue` out.
+    fn implements_enqueue(&self) -> bool {
+        true
     }
 
     /// `ops.dequeue(p, deq_flags)`: a task the policy owns leaves (sleep, setattr...).

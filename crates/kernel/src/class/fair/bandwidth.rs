@@ -111,6 +111,12 @@ fn start_cfs_bandwidth(s: &mut Sched, g: TgId) {
     let missed = now.saturating_sub(b.period_expires) / b.period + 1;
     b.period_expires += missed * b.period;
     b.period_gen = b.period_gen.wrapping_add(1);
+    arm_period_timer(s, g);
+}
+
+/// Queues the period timer's expiry at `period_expires`.
+fn arm_period_timer(s: &mut Sched, g: TgId) {
+    let b = &s.fair.tg(g).cfs_b;
     let (at, gen) = (b.period_expires, b.period_gen);
     s.queue.push(
         at,
@@ -345,15 +351,7 @@ pub fn timer_fired(s: &mut Sched, g: TgId, timer: BwTimer, gen: u32) {
             }
             let b = cfs_b_mut(s, g);
             b.period_expires += b.period;
-            let (at, gen) = (b.period_expires, b.period_gen);
-            s.queue.push(
-                at,
-                EventKind::CfsBandwidth {
-                    tg: g,
-                    timer: BwTimer::Period,
-                    gen,
-                },
-            );
+            arm_period_timer(s, g);
         }
         BwTimer::Slack => {
             if s.fair.tg(g).cfs_b.slack_gen != gen || !s.fair.tg(g).cfs_b.slack_started {

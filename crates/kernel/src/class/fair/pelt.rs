@@ -329,36 +329,46 @@ fn propagate_entity_load_avg(s: &mut Sched, se: SeId) -> bool {
     add_tg_cfs_propagate(s, c, prop);
     let g = s.fair.cfs(gq).avg;
     let div = pelt_divider(&s.fair.cfs(c).avg);
-    // update_tg_cfs_util
-    let e = s.fair.se(se).avg;
-    let delta_avg = g.util_avg as i64 - e.util_avg as i64;
-    if delta_avg != 0 {
-        let new_sum = g.util_avg * div;
-        let delta_sum = new_sum as i64 - e.util_sum as i64;
-        let ea = &mut s.fair.se_mut(se).avg;
-        ea.util_avg = g.util_avg;
-        ea.util_sum = new_sum;
-        let sa = &mut s.fair.cfs_mut(c).avg;
-        add_positive(&mut sa.util_avg, delta_avg);
-        add_positive(&mut sa.util_sum, delta_sum);
-        sa.util_sum = sa.util_sum.max(sa.util_avg * PELT_MIN_DIVIDER);
-    }
-    // update_tg_cfs_runnable
-    let e = s.fair.se(se).avg;
-    let delta_avg = g.runnable_avg as i64 - e.runnable_avg as i64;
-    if delta_avg != 0 {
-        let new_sum = g.runnable_avg * div;
-        let delta_sum = new_sum as i64 - e.runnable_sum as i64;
-        let ea = &mut s.fair.se_mut(se).avg;
-        ea.runnable_avg = g.runnable_avg;
-        ea.runnable_sum = new_sum;
-        let sa = &mut s.fair.cfs_mut(c).avg;
-        add_positive(&mut sa.runnable_avg, delta_avg);
-        add_positive(&mut sa.runnable_sum, delta_sum);
-        sa.runnable_sum = sa.runnable_sum.max(sa.runnable_avg * PELT_MIN_DIVIDER);
-    }
+    // update_tg_cfs_util, update_tg_cfs_runnable
+    take_group_avg(s, c, se, util_fields, g.util_avg, div);
+    take_group_avg(s, c, se, runnable_fields, g.runnable_avg, div);
     update_tg_cfs_load(s, c, se, gq, div);
     true
+}
+
+fn util_fields(a: &mut SchedAvg) -> (&mut u64, &mut u64) {
+    (&mut a.util_avg, &mut a.util_sum)
+}
+
+fn runnable_fields(a: &mut SchedAvg) -> (&mut u64, &mut u64) {
+    (&mut a.runnable_avg, &mut a.runnable_sum)
+}
+
+/// `update_tg_cfs_util`/`update_tg_cfs_runnable`: the group entity takes its queue's
+/// average (`field` picks util or runnable) and the parent queue follows by the difference.
+fn take_group_avg(
+    s: &mut Sched,
+    c: CfsRqId,
+    se: SeId,
+    field: fn(&mut SchedAvg) -> (&mut u64, &mut u64),
+    group_avg: u64,
+    div: u64,
+) {
+    let mut e = s.fair.se(se).avg;
+    let (avg, sum) = field(&mut e);
+    let delta_avg = group_avg as i64 - *avg as i64;
+    if delta_avg == 0 {
+        return;
+    }
+    let new_sum = group_avg * div;
+    let delta_sum = new_sum as i64 - *sum as i64;
+    let (avg, sum) = field(&mut s.fair.se_mut(se).avg);
+    *avg = group_avg;
+    *sum = new_sum;
+    let (avg, sum) = field(&mut s.fair.cfs_mut(c).avg);
+    add_positive(avg, delta_avg);
+    add_positive(sum, delta_sum);
+    *sum = (*sum).max(*avg * PELT_MIN_DIVIDER);
 }
 
 /// `update_tg_cfs_load`.
