@@ -85,3 +85,53 @@ fn without_pi_the_inversion_is_unbounded() {
     );
     assert!(exit_time(&r, "medium") < exit_time(&r, "high"));
 }
+
+/// `sched_setattr` on a boosted task (`rt_effective_prio`): the new nice is stored, the
+/// boost stays until the unlock, and the deboost lands on the new normal priority.
+#[test]
+fn setattr_on_a_boosted_task_keeps_the_boost_until_the_unlock() {
+    let run = |ms| Step::Run(Dur::Fixed(ms * MS));
+    let nice5 = Step::SetAttr(SchedAttr {
+        nice: 5,
+        ..SchedAttr::default()
+    });
+    let mut low = spec(
+        "low",
+        SchedAttr::default(),
+        MS,
+        vec![Step::Lock(0), run(10), nice5, run(10), Step::Unlock(0), run(5), Step::Exit],
+    );
+    let mut high = spec(
+        "high",
+        fifo(90),
+        5 * MS,
+        vec![Step::Lock(0), run(1), Step::Unlock(0), Step::Exit],
+    );
+    for t in [&mut low, &mut high] {
+        t.affinity = Some(vec![0]);
+    }
+    let mut w = workload(vec![low, high]);
+    w.mutexes.push(MutexDecl {
+        name: "m".into(),
+        pi: true,
+    });
+    let cfg = Config {
+        nr_cpus: 1,
+        ..Config::default()
+    };
+    let r = simulate_workload(w, cfg, 100 * MS);
+    let boosts: Vec<(i32, i32)> = r.sched.trace.cpus[0]
+        .iter()
+        .filter_map(|rec| match rec.event {
+            Event::PiSetprio {
+                oldprio, newprio, ..
+            } => Some((oldprio, newprio)),
+            _ => None,
+        })
+        .collect();
+    // Boosted from nice 0 (120) to high's 9; the setattr to nice 5 while boosted changes
+    // nothing visible; the deboost goes straight to nice 5 (125).
+    assert_eq!(boosts, vec![(120, 9), (9, 125)]);
+    let low = r.sched.tasks.iter().find(|t| t.comm.as_str() == "low").unwrap();
+    assert_eq!(low.static_prio, 125);
+}

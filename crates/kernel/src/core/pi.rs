@@ -16,6 +16,7 @@ impl Sched {
     /// moves the task between classes (a fair task boosted by an RT waiter runs in rt).
     /// Deadline donors are not modelled: their priority (−1) boosts as the highest RT level.
     pub fn rt_mutex_setprio(&mut self, ctx_cpu: u32, p: TaskId, pi_prio: Option<i32>) {
+        self.task_mut(p).pi_prio = pi_prio;
         let t = self.task(p);
         // __rt_effective_prio
         let prio = pi_prio.map_or(t.normal_prio, |pp| pp.max(0).min(t.normal_prio));

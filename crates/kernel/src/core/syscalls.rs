@@ -97,8 +97,7 @@ impl Sched {
             t.static_prio = nice_to_prio(attr.nice);
         }
         t.rt_priority = attr.rt_priority;
-        // normal_prio: DL -1 (MAX_DL_PRIO - 1), RT 99 - rt_priority, else static_prio (no
-        // PI boost to keep).
+        // normal_prio: DL -1 (MAX_DL_PRIO - 1), RT 99 - rt_priority, else static_prio.
         let dl_policy = attr.policy == Policy::Deadline;
         t.normal_prio = if dl_policy {
             -1
@@ -107,10 +106,12 @@ impl Sched {
         } else {
             t.static_prio
         };
-        t.prio = t.normal_prio;
+        // rt_effective_prio: a PI-boosted task keeps its donor's priority (and the rt
+        // class) until it is deboosted; only the normal parameters change now.
+        t.prio = t.pi_prio.map_or(t.normal_prio, |pp| pp.max(0).min(t.normal_prio));
         t.class = if dl_policy {
             ClassId::Dl
-        } else if attr.policy.is_rt() {
+        } else if t.prio < MAX_RT_PRIO {
             ClassId::Rt
         } else if to_ext {
             ClassId::Ext
