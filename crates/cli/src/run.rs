@@ -53,7 +53,8 @@ pub struct RunArgs {
     /// difference.
     #[arg(long)]
     pub determinism_check: bool,
-    /// Load a sched_ext policy at boot: simple (FIFO), simple-vtime, central.
+    /// Load a sched_ext policy at boot: simple (FIFO), simple-vtime, central, flatcg
+    /// (per-cgroup weighted fairness).
     #[arg(long, value_name = "POLICY")]
     pub scx: Option<String>,
     /// sched_ext partial mode (SCX_OPS_SWITCH_PARTIAL): only SCHED_EXT tasks join ext.

@@ -162,8 +162,10 @@ fn dl_global_validate(runtime_us: i64, period_us: u64) -> Result<(), &'static st
     let new_bw = ((runtime_us as u64) << 20) / period_us;
     let fair_server_bw = (50_000u64 << 20) / 1_000_000;
     if new_bw < fair_server_bw {
-        return Err("EBUSY: below the bandwidth the fair servers already reserve on every CPU \
-                    (50 ms per 1 s; sched_dl_global_validate)");
+        return Err(
+            "EBUSY: below the bandwidth the fair servers already reserve on every CPU \
+                    (50 ms per 1 s; sched_dl_global_validate)",
+        );
     }
     Ok(())
 }
@@ -391,14 +393,22 @@ mod tests {
     #[test]
     fn rt_runtime_below_the_fair_servers_reservation_is_busy() {
         let mut c = Config::default();
-        let e = c.apply_sysctl("kernel.sched_rt_runtime_us", "0").unwrap_err();
+        let e = c
+            .apply_sysctl("kernel.sched_rt_runtime_us", "0")
+            .unwrap_err();
         assert!(e.0.contains("EBUSY"), "{}", e.0);
-        assert!(c.apply_sysctl("kernel.sched_rt_runtime_us", "49999").is_err());
-        c.apply_sysctl("kernel.sched_rt_runtime_us", "50000").unwrap();
+        assert!(c
+            .apply_sysctl("kernel.sched_rt_runtime_us", "49999")
+            .is_err());
+        c.apply_sysctl("kernel.sched_rt_runtime_us", "50000")
+            .unwrap();
         c.apply_sysctl("kernel.sched_rt_runtime_us", "-1").unwrap();
         // The period too: 50 ms per 1.1 s is below 5 %.
-        c.apply_sysctl("kernel.sched_rt_runtime_us", "50000").unwrap();
-        assert!(c.apply_sysctl("kernel.sched_rt_period_us", "1100000").is_err());
+        c.apply_sysctl("kernel.sched_rt_runtime_us", "50000")
+            .unwrap();
+        assert!(c
+            .apply_sysctl("kernel.sched_rt_period_us", "1100000")
+            .is_err());
     }
 
     use super::*;

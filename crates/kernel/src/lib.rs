@@ -14,6 +14,7 @@ pub mod config;
 pub mod core;
 pub mod cpumask;
 pub mod events;
+pub mod ext_stat;
 pub mod prio;
 pub mod report;
 pub mod rq;

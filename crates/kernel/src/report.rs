@@ -88,6 +88,9 @@ pub struct Report {
     pub cpus: Vec<CpuReport>,
     /// One entry per cgroup the workload created.
     pub cgroups: Vec<crate::cgroup_stat::CgroupReport>,
+    /// The sched_ext policy loaded last, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext: Option<crate::ext_stat::ExtReport>,
 }
 
 fn round4(x: f64) -> f64 {
@@ -160,6 +163,7 @@ impl Report {
             tasks,
             cpus,
             cgroups: crate::cgroup_stat::cgroup_reports(r),
+            ext: crate::ext_stat::ext_report(r),
         }
     }
 
@@ -219,6 +223,7 @@ impl Report {
             let _ = writeln!(o, "{}", row.unwrap_or_default());
         }
         crate::cgroup_stat::summary(&self.cgroups, &mut o);
+        crate::ext_stat::summary(self.ext.as_ref(), &mut o);
         let _ = writeln!(
             o,
             "\n{:<5} {:>12} {:>12} {:>10} {:>10} {:>8}",

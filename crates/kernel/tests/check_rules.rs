@@ -397,8 +397,9 @@ fn fair_min_vruntime() {
     let mut r = fair_run();
     let c = cpu0_cfs(&r.sched).unwrap();
     let root = r.sched.fair.cfs_rq[c].timeline.root().unwrap();
-    r.sched.fair.se[root.0 as usize].min_vruntime =
-        r.sched.fair.se[root.0 as usize].min_vruntime.wrapping_add(1);
+    r.sched.fair.se[root.0 as usize].min_vruntime = r.sched.fair.se[root.0 as usize]
+        .min_vruntime
+        .wrapping_add(1);
     assert_eq!(broken(&r.sched), fair_rule::MIN_VRUNTIME);
 }
 
@@ -481,9 +482,7 @@ fn fair_group_entity_off_while_its_queue_has_entities() {
 
 #[test]
 fn fair_limbo_list_off() {
-    let mut r = cgroup_run(|s| {
-        s.fair.cfs_rq.iter().any(|c| !c.bw.limbo.is_empty())
-    });
+    let mut r = cgroup_run(|s| s.fair.cfs_rq.iter().any(|c| !c.bw.limbo.is_empty()));
     let c = (0..r.sched.fair.cfs_rq.len())
         .find(|&i| !r.sched.fair.cfs_rq[i].bw.limbo.is_empty())
         .unwrap();
@@ -528,11 +527,12 @@ fn fair_queued_on_the_wrong_group_queue() {
     let se = tree_of(&r.sched, c)[0];
     let p = r.sched.fair.se[se.0 as usize].task.unwrap();
     // The task now belongs to the root group, but its entity is on the autogroup's queue.
-    r.sched.tasks[p.0 as usize].sched_task_group = r.sched.fair.tg(
-        r.sched.fair.autogroup.unwrap(),
-    )
-    .parent
-    .unwrap();
+    r.sched.tasks[p.0 as usize].sched_task_group = r
+        .sched
+        .fair
+        .tg(r.sched.fair.autogroup.unwrap())
+        .parent
+        .unwrap();
     assert_eq!(broken(&r.sched), fair_rule::ONCE);
 }
 
@@ -686,12 +686,16 @@ fn dl_overrun_beyond_a_tick() {
     let mut r = dl_run(any_sleeping_dl);
     let tick = r.sched.cfg.tick_nsec() as i64;
     let p = dl_tasks(&r.sched, sleeping_dl)[0];
+    // This rule needs the previous check (a parameter change may leave more).
+    let mut c = Checker::new();
+    c.check(&r.sched).unwrap();
     let e = dl_entity_mut(&mut r.sched, p);
     let most = tick + (e.dl_period - e.dl_deadline) as i64;
     e.runtime = -most;
-    check::verify(&r.sched).expect("that much overrun is allowed");
+    c.check(&r.sched).expect("that much overrun is allowed");
     dl_entity_mut(&mut r.sched, p).runtime = -most - 1;
-    assert_eq!(broken(&r.sched), dl_rule::RUNTIME_MIN);
+    check::verify(&r.sched).expect("verify alone cannot tell");
+    assert_eq!(c.check(&r.sched).unwrap_err().rule, dl_rule::RUNTIME_MIN);
 }
 
 #[test]
@@ -787,11 +791,16 @@ fn bandwidth_runtime_enabled_without_quota() {
 #[test]
 fn bandwidth_queue_runtime_above_the_slice() {
     let mut r = cgroup_run(|s| {
-        s.fair.cfs_rq.iter().any(|c| c.bw.runtime_enabled && !c.bw.throttled)
+        s.fair
+            .cfs_rq
+            .iter()
+            .any(|c| c.bw.runtime_enabled && !c.bw.throttled)
     });
     let slice = r.sched.cfg.cfs_bandwidth_slice_ns() as i64;
     let c = (0..r.sched.fair.cfs_rq.len())
-        .find(|&i| r.sched.fair.cfs_rq[i].bw.runtime_enabled && !r.sched.fair.cfs_rq[i].bw.throttled)
+        .find(|&i| {
+            r.sched.fair.cfs_rq[i].bw.runtime_enabled && !r.sched.fair.cfs_rq[i].bw.throttled
+        })
         .unwrap();
     r.sched.fair.cfs_rq[c].bw.runtime_remaining = slice + 1;
     assert_eq!(broken(&r.sched), bandwidth_rule::QUEUE_RUNTIME);

@@ -99,7 +99,15 @@ fn setattr_on_a_boosted_task_keeps_the_boost_until_the_unlock() {
         "low",
         SchedAttr::default(),
         MS,
-        vec![Step::Lock(0), run(10), nice5, run(10), Step::Unlock(0), run(5), Step::Exit],
+        vec![
+            Step::Lock(0),
+            run(10),
+            nice5,
+            run(10),
+            Step::Unlock(0),
+            run(5),
+            Step::Exit,
+        ],
     );
     let mut high = spec(
         "high",
@@ -132,6 +140,11 @@ fn setattr_on_a_boosted_task_keeps_the_boost_until_the_unlock() {
     // Boosted from nice 0 (120) to high's 9; the setattr to nice 5 while boosted changes
     // nothing visible; the deboost goes straight to nice 5 (125).
     assert_eq!(boosts, vec![(120, 9), (9, 125)]);
-    let low = r.sched.tasks.iter().find(|t| t.comm.as_str() == "low").unwrap();
+    let low = r
+        .sched
+        .tasks
+        .iter()
+        .find(|t| t.comm.as_str() == "low")
+        .unwrap();
     assert_eq!(low.static_prio, 125);
 }

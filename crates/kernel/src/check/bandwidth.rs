@@ -61,7 +61,10 @@ pub fn verify(s: &Sched) -> Result<(), Violation> {
                     rule::THROTTLED_LIST,
                     Some(cfs.cpu),
                     None,
-                    format!("cfs_rq {} of group {} on {}'s throttled list", c.0, cfs.tg.0, tg.path),
+                    format!(
+                        "cfs_rq {} of group {} on {}'s throttled list",
+                        c.0, cfs.tg.0, tg.path
+                    ),
                 ));
             }
         }

@@ -15,8 +15,10 @@ pub mod rule {
     pub const IDLE_TASK: &str = "rq->idle is the idle class's unqueued swapper";
     pub const ON_CPU: &str = "on_cpu only for rq->curr (finish_task)";
     pub const TASK_STATE: &str = "task state (__state, on_rq, on_cpu) is legal";
-    pub const CLASS_COUNT: &str = "class queue count matches its queued tasks (h_nr_queued, rt_nr_running, dl_nr_running)";
-    pub const NR_RUNNING: &str = "rq->nr_running == Σ class queue counts (add_nr_running/sub_nr_running)";
+    pub const CLASS_COUNT: &str =
+        "class queue count matches its queued tasks (h_nr_queued, rt_nr_running, dl_nr_running)";
+    pub const NR_RUNNING: &str =
+        "rq->nr_running == Σ class queue counts (add_nr_running/sub_nr_running)";
     pub const TTWU_PENDING: &str = "rq->ttwu_pending counts the wakelist (__ttwu_queue_wakelist)";
     pub const CLOCKS: &str = "rq clock_task <= clock <= now (update_rq_clock)";
     pub const LAST_ARRIVAL: &str = "sched_info: last_arrival <= now";

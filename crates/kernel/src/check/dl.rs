@@ -62,7 +62,8 @@ pub mod rule {
         "a deadline entity in the dl_rq tree has runtime >= 0 (update_curr_dl_se: dl_runtime_exceeded throttles and dequeues)";
     /// The overrun is one charge from `runtime >= 0`, and a charge is bounded by the
     /// tick, plus `dl_period - dl_deadline` after `dl_check_constrained_dl` (see the
-    /// module comment).
+    /// module comment). Parameter changes keep the overrun, so the `Checker` checks it
+    /// (`Budgets`).
     pub const RUNTIME_MIN: &str =
         "runtime >= -(TICK_NSEC + dl_period - dl_deadline): the CBS overrun is one charge between accounting points (update_curr_dl_se)";
     /// `task_non_contending` / `task_contending` / `inactive_task_timer`.
@@ -82,21 +83,24 @@ pub mod rule {
     pub const ADMITTED: &str =
         "total_bw == Σ admitted bandwidths: every deadline task's and fair server's dl_bw (sched_dl_overflow: __dl_add/__dl_sub)";
     /// `__dl_overflow`: admission never lets total_bw exceed the root domain's capacity.
-    pub const TOTAL_BW_LIMIT: &str =
-        "total_bw <= cap_scale(dl_b->bw, rd capacity) (__dl_overflow)";
+    pub const TOTAL_BW_LIMIT: &str = "total_bw <= cap_scale(dl_b->bw, rd capacity) (__dl_overflow)";
 }
 
-/// The runtime bound across events (RUNTIME_MAX): each entity's parameter generation
+/// The runtime bounds across events (RUNTIME_MAX, RUNTIME_MIN): each entity's parameter generation
 /// (`DlEntity::params_gen`) and `runtime` at the last check. Runtime only grows at a
 /// refill (`replenish_dl_entity`, `replenish_dl_new_period`, `update_dl_revised_wakeup`),
 /// each at most the `dl_runtime` then in force; between refills it only shrinks. So
 /// between two checks without a parameter change, a runtime above `dl_runtime` is allowed
 /// only if it did not grow (it is left over from bigger parameters, which the kernel does
-/// not cut: `__setparam_dl`). A generation rather than the values, because a task may set
-/// other parameters and set them back (refilled in between) within one event.
+/// not cut: `__setparam_dl`). Likewise runtime only falls by a charge, which starts from
+/// `runtime >= 0` and is bounded by the parameters in force: an overrun beyond that bound
+/// is allowed only if it did not fall since a check without a parameter change (it is
+/// left over from other parameters). A generation rather than the values, because a task
+/// may set other parameters and set them back (refilled in between) within one event.
 #[derive(Clone, Debug, Default)]
 pub struct Budgets {
-    seen: BTreeMap<(u32, DlKey), (u32, i64)>,
+    /// (params_gen, runtime, the largest `dl_period - dl_deadline` it has had).
+    seen: BTreeMap<(u32, DlKey), (u32, i64, u64)>,
 }
 
 impl Budgets {
@@ -112,29 +116,43 @@ impl Budgets {
     }
 
     fn one(&mut self, s: &Sched, key: (u32, DlKey), e: &DlEntity) -> Result<(), Violation> {
-        let prev = self.seen.insert(key, (e.params_gen, e.runtime));
-        if e.runtime <= e.dl_runtime as i64 {
-            return Ok(());
-        }
+        // The off-queue run after `dl_check_constrained_dl` ends at the timer set under
+        // the parameters of then, which may have changed since (while it ran off-queue).
+        let slack = e.dl_period.saturating_sub(e.dl_deadline);
+        let slack = self.seen.get(&key).map_or(slack, |&(_, _, m)| m.max(slack));
+        let prev = self
+            .seen
+            .insert(key, (e.params_gen, e.runtime, slack))
+            .map(|(g, r, _)| (g, r));
         // A new entity got its parameters since the last check, like a changed one.
-        let allowed = prev.is_none_or(|(gen, runtime)| {
-            gen != e.params_gen || e.runtime <= runtime
-        });
-        if allowed {
+        let changed = prev.is_none_or(|(gen, _)| gen != e.params_gen);
+        let (grew, shrank) = prev.map_or((false, false), |(_, r)| (e.runtime > r, e.runtime < r));
+        let tick = s.cfg.tick_nsec() as i64;
+        let overrun = tick + slack as i64;
+        let (r, what) = if e.runtime > e.dl_runtime as i64 && !changed && grew {
+            (rule::RUNTIME_MAX, format!("dl_runtime={}", e.dl_runtime))
+        } else if e.runtime < -overrun && !changed && shrank {
+            (
+                rule::RUNTIME_MIN,
+                format!(
+                    "below -{overrun} (TICK_NSEC={tick}, largest dl_period - dl_deadline {slack})"
+                ),
+            )
+        } else {
             return Ok(());
-        }
+        };
         let (cpu, task) = match key.1 {
             DlKey::Server => (key.0, None),
             DlKey::Task(p) => (s.task(p).cpu, Some(p)),
         };
         Err(violation(
             s,
-            rule::RUNTIME_MAX,
+            r,
             Some(cpu),
             task,
             format!(
-                "runtime={} dl_runtime={}, last checked {:?} (params_gen, runtime)",
-                e.runtime, e.dl_runtime, prev
+                "runtime={} {what}, last checked {:?} (params_gen, runtime)",
+                e.runtime, prev
             ),
         ))
     }
@@ -154,17 +172,16 @@ pub fn verify(s: &Sched) -> Result<(), Violation> {
             ents.insert(p, e);
         }
     }
-    let tick = s.cfg.tick_nsec() as i64;
     for cpu in 0..s.nr_cpus() {
         tree(s, cpu, &ents)?;
     }
     for cpu in 0..s.nr_cpus() {
         let server = &s.rq(cpu).dl.server;
-        entity(s, cpu, None, server, server.dl_server_active, tick)?;
+        entity(s, cpu, None, server, server.dl_server_active)?;
     }
     for (&p, e) in &ents {
         let t = s.task(p);
-        entity(s, t.cpu, Some(p), e, t.class == ClassId::Dl && !dead(s, p), tick)?;
+        entity(s, t.cpu, Some(p), e, t.class == ClassId::Dl && !dead(s, p))?;
     }
     for cpu in 0..s.nr_cpus() {
         bandwidth(s, cpu, &ents)?;
@@ -249,7 +266,10 @@ fn tree(s: &Sched, cpu: u32, ents: &BTreeMap<TaskId, &DlEntity>) -> Result<(), V
             rule::NR_RUNNING,
             Some(cpu),
             None,
-            format!("dl_nr_running={} but the tree holds {count}", dl.dl_nr_running),
+            format!(
+                "dl_nr_running={} but the tree holds {count}",
+                dl.dl_nr_running
+            ),
         ));
     }
     let first = dl.tree_nodes().next().map_or(0, |(d, _, _)| d);
@@ -268,7 +288,7 @@ fn tree(s: &Sched, cpu: u32, ents: &BTreeMap<TaskId, &DlEntity>) -> Result<(), V
     Ok(())
 }
 
-/// One entity (a task's or a fair server): throttling, runtime bounds, the non-contending
+/// One entity (a task's or a fair server): throttling, its runtime in the tree, the non-contending
 /// state. `active`: a deadline task alive in the class, or a started server.
 fn entity(
     s: &Sched,
@@ -276,7 +296,6 @@ fn entity(
     task: Option<TaskId>,
     e: &DlEntity,
     active: bool,
-    tick: i64,
 ) -> Result<(), Violation> {
     let err = |r, what: String| Err(violation(s, r, Some(cpu), task, what));
     if e.dl_runtime == 0 {
@@ -297,16 +316,9 @@ fn entity(
     if e.node().is_some() && e.runtime < 0 {
         return err(
             rule::QUEUED_RUNTIME,
-            format!("runtime={} in the tree (deadline {})", e.runtime, e.deadline),
-        );
-    }
-    let overrun = tick + e.dl_period.saturating_sub(e.dl_deadline) as i64;
-    if e.runtime < -overrun {
-        return err(
-            rule::RUNTIME_MIN,
             format!(
-                "runtime={} below -{overrun} (TICK_NSEC={tick}, dl_deadline={} dl_period={})",
-                e.runtime, e.dl_deadline, e.dl_period
+                "runtime={} in the tree (deadline {})",
+                e.runtime, e.deadline
             ),
         );
     }

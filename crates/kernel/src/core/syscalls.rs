@@ -108,7 +108,9 @@ impl Sched {
         };
         // rt_effective_prio: a PI-boosted task keeps its donor's priority (and the rt
         // class) until it is deboosted; only the normal parameters change now.
-        t.prio = t.pi_prio.map_or(t.normal_prio, |pp| pp.max(0).min(t.normal_prio));
+        t.prio = t
+            .pi_prio
+            .map_or(t.normal_prio, |pp| pp.max(0).min(t.normal_prio));
         t.class = if dl_policy {
             ClassId::Dl
         } else if t.prio < MAX_RT_PRIO {

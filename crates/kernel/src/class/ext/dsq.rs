@@ -52,9 +52,66 @@ pub struct Dsq {
     priq: BTreeMap<(i64, u64), TaskId>,
     /// `dsq->seq`: bumped on every insertion.
     pub seq: u64,
+    /// Depth over time, for the report (not in the kernel).
+    pub depth: DepthStat,
+}
+
+/// A DSQ's depth over time while the policy is loaded: the integral of `nr` over time and
+/// its maximum (`ext_stat.rs` turns them into the report's mean and max).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct DepthStat {
+    /// When accounting started (load, or creation of a user DSQ).
+    pub start: u64,
+    /// The last change of `nr` already integrated.
+    pub since: u64,
+    /// ∫ nr dt (task-nanoseconds) over [start, since].
+    pub integral: u128,
+    pub max: u32,
+}
+
+impl DepthStat {
+    /// Mean and max depth over [start, end].
+    pub fn mean_at(&self, nr: u32, end: u64) -> f64 {
+        let integral = self.integral + nr as u128 * end.saturating_sub(self.since) as u128;
+        let span = end.saturating_sub(self.start);
+        if span == 0 {
+            return 0.0;
+        }
+        integral as f64 / span as f64
+    }
 }
 
 impl Dsq {
+    /// An empty DSQ whose depth accounting starts at `now`.
+    pub fn new_at(now: u64) -> Dsq {
+        let mut d = Dsq::default();
+        d.reset_depth(now);
+        d
+    }
+
+    /// Integrate the current depth up to `now`; called before every change of `nr`
+    /// (`dsq_mut` does).
+    pub fn account(&mut self, now: u64) {
+        let dt = now.saturating_sub(self.depth.since);
+        self.depth.integral += self.nr() as u128 * dt as u128;
+        self.depth.since = self.depth.since.max(now);
+    }
+
+    /// Start the depth accounting afresh at `now` (policy load).
+    pub fn reset_depth(&mut self, now: u64) {
+        let max = self.nr();
+        self.depth = DepthStat {
+            start: now,
+            since: now,
+            integral: 0,
+            max,
+        };
+    }
+
+    fn note_max(&mut self) {
+        self.depth.max = self.depth.max.max(self.nr());
+    }
+
     /// `dsq->nr`.
     pub fn nr(&self) -> u32 {
         (self.fifo.len() + self.priq.len()) as u32
@@ -75,11 +132,13 @@ impl Dsq {
         } else {
             self.fifo.push_back(p);
         }
+        self.note_max();
     }
 
     pub fn push_vtime(&mut self, p: TaskId, vtime: u64) {
         self.seq += 1;
         self.priq.insert((vtime as i64, self.seq), p);
+        self.note_max();
     }
 
     /// `dispatch_dequeue`'s list/tree removal. Returns whether `p` was here.

@@ -195,6 +195,7 @@ impl<'a> ScxCtx<'a> {
         };
         if consume_dispatch_q(self.s, self.cpu, key) {
             self.s.ext.dsp_nr += 1;
+            self.s.ext.metrics.move_to_local += 1;
             return true;
         }
         false
@@ -252,6 +253,7 @@ impl<'a> ScxCtx<'a> {
         }
         let cpu = self.cpu;
         let dst = find_dsq_for_dispatch(self.s, cpu, dsq_id, p);
+        self.s.ext.metrics.dsq_move += 1;
         dispatch_dequeue(self.s, p);
         match dst {
             DsqKey::Local(c) => {
@@ -337,7 +339,8 @@ impl<'a> ScxCtx<'a> {
         if self.s.ext.user.contains_key(&dsq_id) {
             return Err(EEXIST);
         }
-        self.s.ext.user.insert(dsq_id, Default::default());
+        let now = self.s.now;
+        self.s.ext.user.insert(dsq_id, super::dsq::Dsq::new_at(now));
         Ok(())
     }
 
@@ -346,7 +349,12 @@ impl<'a> ScxCtx<'a> {
         let nr = self.s.ext.user.get(&dsq_id).map(|d| d.nr());
         match nr {
             Some(0) => {
-                self.s.ext.user.remove(&dsq_id);
+                let now = self.s.now;
+                if let Some(mut d) = self.s.ext.user.remove(&dsq_id) {
+                    d.account(now);
+                    let m = &mut self.s.ext.metrics;
+                    m.closed.push((DsqKey::User(dsq_id), d.depth));
+                }
             }
             Some(n) => self.err(
                 format!("attempting to destroy in-use dsq 0x{dsq_id:016x} (nr={n})"),

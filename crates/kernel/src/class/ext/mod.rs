@@ -23,6 +23,7 @@
 pub mod cgroup;
 pub mod dsq;
 pub mod kfuncs;
+pub mod metrics;
 pub mod ops;
 pub mod policies;
 pub mod watchdog;
@@ -52,7 +53,7 @@ pub type PolicyFactory = Arc<dyn Fn() -> Box<dyn ExtOps> + Send + Sync>;
 /// Which policy to load at boot, and how (`Config::scx`).
 #[derive(Clone)]
 pub struct ScxSpec {
-    /// The name the policy was asked for by (`simple`, `simple-vtime`, `central`, or a
+    /// The name the policy was asked for by (`simple`, `simple-vtime`, `central`, `flatcg`, or a
     /// test's own).
     pub name: String,
     pub factory: PolicyFactory,
@@ -63,15 +64,16 @@ pub struct ScxSpec {
 }
 
 impl ScxSpec {
-    /// One of the example policies: `simple`, `simple-vtime`, `central`.
+    /// One of the example policies: `simple`, `simple-vtime`, `central`, `flatcg`.
     pub fn builtin(name: &str) -> Result<ScxSpec, String> {
         let factory: PolicyFactory = match name {
             "simple" => Arc::new(|| Box::new(policies::simple::Simple::new(true))),
             "simple-vtime" => Arc::new(|| Box::new(policies::simple::Simple::new(false))),
             "central" => Arc::new(|| Box::new(policies::central::Central::new(0))),
+            "flatcg" => Arc::new(|| Box::new(policies::flatcg::FlatCg::new())),
             _ => {
                 return Err(format!(
-                    "unknown sched_ext policy `{name}` (simple, simple-vtime, central)"
+                    "unknown sched_ext policy `{name}` (simple, simple-vtime, central, flatcg)"
                 ))
             }
         };
@@ -176,6 +178,9 @@ pub struct ScxEntity {
     pub selected_cpu: Option<u32>,
     /// `p->scx.cgrp_moving_from`: ops.cgroup_prep_move accepted a move from this cgroup.
     pub cgrp_moving_from: Option<TgId>,
+    /// When ops.enqueue (or a direct dispatch) last queued the task, until it runs (the
+    /// report's enqueue-to-run time).
+    pub enq_at: Option<u64>,
 }
 
 const ENTITY_INIT: ScxEntity = ScxEntity {
@@ -196,6 +201,7 @@ const ENTITY_INIT: ScxEntity = ScxEntity {
     enabled: false,
     selected_cpu: None,
     cgrp_moving_from: None,
+    enq_at: None,
 };
 
 /// Counters a test (or a curious user) can read after a run.
@@ -260,6 +266,8 @@ pub struct ScxState {
     pub(crate) timer_gen: u32,
     pub(crate) dump_buf: String,
     pub stats: ScxStats,
+    /// The report's per-policy counters (`ext_stat.rs`).
+    pub metrics: metrics::ScxMetrics,
 }
 
 impl ScxState {
@@ -450,6 +458,12 @@ impl Sched {
             remote_local_moves: vec![0; n],
             nr_running_events: vec![0; n],
         };
+        let now = self.now;
+        self.ext.metrics = metrics::ScxMetrics::start(now);
+        self.ext.global.reset_depth(now);
+        for cpu in 0..n {
+            self.rqs[cpu].scx.local.reset_depth(now);
+        }
         // ops.init is sleepable and runs with every task still outside the class.
         if let Some(Err(err)) = call_op(self, kf::UNLOCKED, 0, false, |o, cx| o.init(cx)) {
             let msg = format!("ops.init() failed ({err})");
@@ -565,7 +579,23 @@ impl Sched {
         }
         let info = self.ext.exit.clone().expect("set above");
         call_op(self, kf::UNLOCKED, 0, true, |o, cx| o.exit(cx, &info));
+        // Close every DSQ's depth record before the queues are emptied.
+        let now = self.now;
+        let mut closed: Vec<(DsqKey, dsq::DepthStat)> = Vec::new();
+        let mut keys = vec![DsqKey::Global];
+        keys.extend((0..self.nr_cpus()).map(DsqKey::Local));
+        keys.extend(self.ext.user.keys().map(|&id| DsqKey::User(id)));
+        for k in keys {
+            let d = dsq_mut(self, k);
+            closed.push((k, d.depth));
+        }
+        for cpu in 0..self.nr_cpus() {
+            self.rqs[cpu as usize].scx.local.depth = Default::default();
+        }
         let e = &mut self.ext;
+        e.metrics.closed.extend(closed);
+        e.metrics.unloaded_at = Some(now);
+        e.global.depth = Default::default();
         e.ops = None;
         e.enabled = false;
         e.bypass = false;
@@ -701,12 +731,16 @@ pub(crate) fn find_dsq_for_dispatch(s: &mut Sched, rq_cpu: u32, id: u64, p: Task
     DsqKey::Global
 }
 
+/// A DSQ about to change: its depth so far is integrated up to now.
 pub(crate) fn dsq_mut(s: &mut Sched, key: DsqKey) -> &mut Dsq {
-    match key {
+    let now = s.now;
+    let d = match key {
         DsqKey::Global => &mut s.ext.global,
         DsqKey::Local(c) => &mut s.rqs[c as usize].scx.local,
-        DsqKey::User(id) => s.ext.user.entry(id).or_default(),
-    }
+        DsqKey::User(id) => s.ext.user.entry(id).or_insert_with(|| Dsq::new_at(now)),
+    };
+    d.account(now);
+    d
 }
 
 pub(crate) fn dsq_ref(s: &Sched, key: DsqKey) -> Option<&Dsq> {
@@ -851,7 +885,7 @@ pub(crate) fn consume_dispatch_q(s: &mut Sched, cpu: u32, key: DsqKey) -> bool {
     for p in cands {
         if s.task(p).cpu == cpu {
             dispatch_dequeue(s, p);
-            s.rqs[cpu as usize].scx.local.push_fifo(p, false);
+            dsq_mut(s, DsqKey::Local(cpu)).push_fifo(p, false);
             s.ext.ent_mut(p).dsq = Some(DsqKey::Local(cpu));
             return true;
         }
@@ -871,6 +905,7 @@ fn direct_dispatch(s: &mut Sched, cpu: u32, p: TaskId, enq_flags: u64) {
         return;
     };
     let flags = enq_flags | dflags;
+    s.ext.metrics.count_insert(id, true);
     let key = find_dsq_for_dispatch(s, cpu, id, p);
     match key {
         DsqKey::Local(c) if c != cpu => {
@@ -897,10 +932,13 @@ fn do_enqueue_task(s: &mut Sched, cpu: u32, p: TaskId, enq_flags: u64, sticky: O
         dispatch_enqueue(s, DsqKey::Global, p, enq_flags);
         return;
     }
+    let now = s.now;
+    s.ext.ent_mut(p).enq_at = Some(now);
     if s.ext.ent(p).ddsp.is_some() {
         direct_dispatch(s, cpu, p, enq_flags);
         return;
     }
+    s.ext.metrics.enqueues += 1;
     let qseq = s.rqs[cpu as usize].scx.ops_qseq;
     s.rqs[cpu as usize].scx.ops_qseq += 1;
     let e = s.ext.ent_mut(p);
@@ -943,6 +981,7 @@ pub(crate) fn flush_dispatch_buf(s: &mut Sched, cpu: u32) {
             continue;
         }
         s.ext.ent_mut(p).owned = false;
+        s.ext.metrics.count_insert(id, false);
         match find_dsq_for_dispatch(s, cpu, id, p) {
             DsqKey::Local(c) => dispatch_to_local_dsq(s, cpu, c, p, flags),
             key => dispatch_enqueue(s, key, p, flags),
@@ -1172,6 +1211,9 @@ impl SchedClass for ExtClass {
         e.queued = false;
         e.on_runnable_list = false;
         e.deferred = false;
+        if !migrating {
+            e.enq_at = None;
+        }
         s.rqs[cpu as usize].scx.nr_running -= 1;
         s.add_nr_running(cpu, -1);
         dispatch_dequeue(s, p);
@@ -1285,6 +1327,9 @@ impl SchedClass for ExtClass {
         if queued {
             if let Some(c) = s.ext.stats.nr_running_events.get_mut(cpu as usize) {
                 *c += 1;
+            }
+            if let Some(at) = s.ext.ent_mut(p).enq_at.take() {
+                s.ext.metrics.ran(at, s.now);
             }
             call_op(s, kf::REST, cpu, false, |o, cx| o.running(cx, p));
         }

@@ -174,7 +174,9 @@ fn calc_group_shares(s: &Sched, c: CfsRqId) -> u64 {
     let tg_shares = s.fair.tg(cfs.tg).shares as i64;
     let load = (scale_load_down(cfs.load_weight) as i64).max(cfs.avg.load_avg as i64);
     let tg_weight = s.fair.tg(cfs.tg).load_avg - cfs.tg_load_avg_contrib + load;
-    let mut shares = tg_shares * load;
+    // 64-bit arithmetic that wraps as the kernel's `long` does (a task's load can be
+    // inflated far past its weight, see `attach_entity_load_avg`).
+    let mut shares = tg_shares.wrapping_mul(load);
     if tg_weight != 0 {
         shares /= tg_weight;
     }
@@ -274,7 +276,7 @@ pub fn task_h_load(s: &Sched, p: TaskId) -> u64 {
     let se = s.task(p).se;
     let c = s.fair.cfs_rq_of(se);
     let cfs = s.fair.cfs(c);
-    s.fair.se(se).avg.load_avg * cfs.h_load / (cfs.avg.load_avg + 1)
+    s.fair.se(se).avg.load_avg.wrapping_mul(cfs.h_load) / cfs.avg.load_avg.wrapping_add(1)
 }
 
 /// `propagate_entity_cfs_rq`: after an attach or detach below, bring the ancestors' PELT

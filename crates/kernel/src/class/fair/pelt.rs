@@ -162,7 +162,7 @@ pub fn pelt_divider(sa: &SchedAvg) -> u64 {
 /// `___update_load_avg`.
 pub fn update_load_avg_from_sums(sa: &mut SchedAvg, load: u64) {
     let div = pelt_divider(sa);
-    sa.load_avg = load * sa.load_sum / div;
+    sa.load_avg = load.wrapping_mul(sa.load_sum) / div;
     sa.runnable_avg = sa.runnable_sum / div;
     sa.util_avg = sa.util_sum / div;
 }
@@ -269,14 +269,14 @@ fn attach_entity_load_avg(s: &mut Sched, c: CfsRqId, se: SeId) {
     a.period_contrib = cavg.period_contrib;
     a.util_sum = a.util_avg * div;
     a.runnable_sum = a.runnable_avg * div;
-    a.load_sum = a.load_avg * div;
+    a.load_sum = a.load_avg.wrapping_mul(div);
     a.load_sum = if w < a.load_sum { a.load_sum / w } else { 1 };
     a.detached = false;
     let a = *a;
     let sa = &mut s.fair.cfs_mut(c).avg;
     // enqueue_load_avg
     sa.load_avg += a.load_avg;
-    sa.load_sum += w * a.load_sum;
+    sa.load_sum = sa.load_sum.wrapping_add(w.wrapping_mul(a.load_sum));
     sa.util_avg += a.util_avg;
     sa.util_sum += a.util_sum;
     sa.runnable_avg += a.runnable_avg;
@@ -292,7 +292,7 @@ fn detach_entity_load_avg(s: &mut Sched, c: CfsRqId, se: SeId) {
     let sa = &mut s.fair.cfs_mut(c).avg;
     // dequeue_load_avg
     sub_positive(&mut sa.load_avg, a.load_avg);
-    sub_positive(&mut sa.load_sum, w * a.load_sum);
+    sub_positive(&mut sa.load_sum, w.wrapping_mul(a.load_sum));
     sa.load_sum = sa.load_sum.max(sa.load_avg * PELT_MIN_DIVIDER);
     sub_positive(&mut sa.util_avg, a.util_avg);
     sub_positive(&mut sa.util_sum, a.util_sum);
@@ -416,7 +416,7 @@ pub fn reweight_begin(s: &mut Sched, se: SeId) {
     let a = s.fair.se(se).avg;
     let sa = &mut s.fair.cfs_mut(c).avg;
     sub_positive(&mut sa.load_avg, a.load_avg);
-    sub_positive(&mut sa.load_sum, w * a.load_sum);
+    sub_positive(&mut sa.load_sum, w.wrapping_mul(a.load_sum));
     sa.load_sum = sa.load_sum.max(sa.load_avg * PELT_MIN_DIVIDER);
 }
 
@@ -431,7 +431,7 @@ pub fn reweight_end(s: &mut Sched, se: SeId) {
         e.avg.load_avg = w;
         return;
     }
-    e.avg.load_avg = w * e.avg.load_sum / div;
+    e.avg.load_avg = w.wrapping_mul(e.avg.load_sum) / div;
     if e.avg.last_update_time == 0 || e.avg.detached {
         return;
     }
@@ -439,7 +439,7 @@ pub fn reweight_end(s: &mut Sched, se: SeId) {
     let c = e.cfs_rq;
     let sa = &mut s.fair.cfs_mut(c).avg;
     sa.load_avg += a.load_avg;
-    sa.load_sum += w * a.load_sum;
+    sa.load_sum = sa.load_sum.wrapping_add(w.wrapping_mul(a.load_sum));
 }
 
 /// `update_load_avg(cfs_rq, se, flags)`.
