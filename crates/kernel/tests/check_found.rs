@@ -18,7 +18,6 @@ use schedsim_kernel::Config;
 /// The kernel leaves the timer to replenish (`dl_task_timer`) and keeps `dl_throttled`
 /// through the class change, so such a task is not run on an exhausted budget.
 #[test]
-#[ignore = "deadline class: re-entering SCHED_DEADLINE keeps an unreplenished overrun"]
 fn dl_reentry_before_the_deadline_keeps_the_overrun() {
     let text = r#"
 [[task]]

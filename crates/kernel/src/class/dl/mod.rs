@@ -540,8 +540,9 @@ impl SchedClass for DlClass {
         // the 0-lag time; here that happened at once (sched_dl_overflow).
         se_mut(s, cpu, k).dl_non_contending = false;
         cancel_inactive_timer(s, cpu, k);
-        cancel_dl_timer(s, cpu, DlKey::Task(p));
-        set_throttled(s, cpu, DlKey::Task(p), false);
+        // A throttled task stays throttled with its replenishment timer armed: coming back
+        // before the timer it waits for it (enqueue_dl_entity skips a throttled entity),
+        // instead of running on an exhausted budget.
         job_abandon(s, p);
         if s.task(p).on_rq != OnRq::Queued || s.rq(cpu).dl.dl_nr_running > 0 {
             return;

@@ -40,7 +40,14 @@ pub fn dl_timer_fired(s: &mut Sched, cpu: u32, task: Option<TaskId>, gen: u32) {
 /// `dl_task_timer`.
 pub(super) fn dl_task_timer(s: &mut Sched, cpu: u32, p: TaskId) {
     let k = DlKey::Task(p);
-    if !dl_task(s, p) || !se(s, cpu, k).dl_throttled {
+    if !dl_task(s, p) {
+        // The task left SCHED_DEADLINE meanwhile (switched_from_dl). The kernel clears its
+        // parameters at the 0-lag time (`__dl_clear_params`), which has passed by the end
+        // of a throttled period; here that happens now, so a later return starts afresh.
+        set_throttled(s, cpu, k, false);
+        return;
+    }
+    if !se(s, cpu, k).dl_throttled {
         return;
     }
     if s.task(p).on_rq != OnRq::Queued {

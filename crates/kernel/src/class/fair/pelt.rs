@@ -245,13 +245,13 @@ pub fn update_cfs_rq_load_avg(s: &mut Sched, now: u64, c: CfsRqId) -> bool {
         let div = pelt_divider(sa);
         sub_positive(&mut sa.load_avg, r.load_avg);
         sub_positive(&mut sa.load_sum, r.load_avg * div);
-        sa.load_sum = sa.load_sum.max(sa.load_avg * PELT_MIN_DIVIDER);
+        sa.load_sum = clamp_sum(sa.load_sum, sa.load_avg);
         sub_positive(&mut sa.util_avg, r.util_avg);
         sub_positive(&mut sa.util_sum, r.util_avg * div);
-        sa.util_sum = sa.util_sum.max(sa.util_avg * PELT_MIN_DIVIDER);
+        sa.util_sum = clamp_sum(sa.util_sum, sa.util_avg);
         sub_positive(&mut sa.runnable_avg, r.runnable_avg);
         sub_positive(&mut sa.runnable_sum, r.runnable_avg * div);
-        sa.runnable_sum = sa.runnable_sum.max(sa.runnable_avg * PELT_MIN_DIVIDER);
+        sa.runnable_sum = clamp_sum(sa.runnable_sum, sa.runnable_avg);
         add_tg_cfs_propagate(s, c, -(((r.runnable_avg * div) >> 10) as i64));
         decayed = true;
     }
@@ -293,13 +293,13 @@ fn detach_entity_load_avg(s: &mut Sched, c: CfsRqId, se: SeId) {
     // dequeue_load_avg
     sub_positive(&mut sa.load_avg, a.load_avg);
     sub_positive(&mut sa.load_sum, w.wrapping_mul(a.load_sum));
-    sa.load_sum = sa.load_sum.max(sa.load_avg * PELT_MIN_DIVIDER);
+    sa.load_sum = clamp_sum(sa.load_sum, sa.load_avg);
     sub_positive(&mut sa.util_avg, a.util_avg);
     sub_positive(&mut sa.util_sum, a.util_sum);
-    sa.util_sum = sa.util_sum.max(sa.util_avg * PELT_MIN_DIVIDER);
+    sa.util_sum = clamp_sum(sa.util_sum, sa.util_avg);
     sub_positive(&mut sa.runnable_avg, a.runnable_avg);
     sub_positive(&mut sa.runnable_sum, a.runnable_sum);
-    sa.runnable_sum = sa.runnable_sum.max(sa.runnable_avg * PELT_MIN_DIVIDER);
+    sa.runnable_sum = clamp_sum(sa.runnable_sum, sa.runnable_avg);
     add_tg_cfs_propagate(s, c, -(a.load_sum as i64));
 }
 
@@ -307,7 +307,13 @@ fn detach_entity_load_avg(s: &mut Sched, c: CfsRqId, se: SeId) {
 fn add_tg_cfs_propagate(s: &mut Sched, c: CfsRqId, runnable_sum: i64) {
     let cfs = s.fair.cfs_mut(c);
     cfs.propagate = true;
-    cfs.prop_runnable_sum += runnable_sum;
+    cfs.prop_runnable_sum = cfs.prop_runnable_sum.wrapping_add(runnable_sum);
+}
+
+/// `max_t(u32, sum, avg * PELT_MIN_DIVIDER)`: the kernel's floor on a queue's sum after a
+/// subtraction, compared (and stored) as 32-bit values.
+fn clamp_sum(sum: u64, avg: u64) -> u64 {
+    (sum as u32).max(avg.wrapping_mul(PELT_MIN_DIVIDER) as u32) as u64
 }
 
 fn add_positive(v: &mut u64, d: i64) {
@@ -368,7 +374,7 @@ fn take_group_avg(
     let (avg, sum) = field(&mut s.fair.cfs_mut(c).avg);
     add_positive(avg, delta_avg);
     add_positive(sum, delta_sum);
-    *sum = (*sum).max(*avg * PELT_MIN_DIVIDER);
+    *sum = clamp_sum(*sum, *avg);
 }
 
 /// `update_tg_cfs_load`.
@@ -402,7 +408,7 @@ fn update_tg_cfs_load(s: &mut Sched, c: CfsRqId, se: SeId, gq: CfsRqId, div: u64
     let sa = &mut s.fair.cfs_mut(c).avg;
     add_positive(&mut sa.load_avg, delta_avg);
     add_positive(&mut sa.load_sum, delta_sum);
-    sa.load_sum = sa.load_sum.max(sa.load_avg * PELT_MIN_DIVIDER);
+    sa.load_sum = clamp_sum(sa.load_sum, sa.load_avg);
 }
 
 /// `reweight_entity`, PELT part, before the weight changes: the entity's load leaves its
@@ -417,7 +423,7 @@ pub fn reweight_begin(s: &mut Sched, se: SeId) {
     let sa = &mut s.fair.cfs_mut(c).avg;
     sub_positive(&mut sa.load_avg, a.load_avg);
     sub_positive(&mut sa.load_sum, w.wrapping_mul(a.load_sum));
-    sa.load_sum = sa.load_sum.max(sa.load_avg * PELT_MIN_DIVIDER);
+    sa.load_sum = clamp_sum(sa.load_sum, sa.load_avg);
 }
 
 /// `reweight_entity`, after the weight changed: load_avg is recomputed from load_sum
