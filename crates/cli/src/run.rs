@@ -53,9 +53,10 @@ pub struct RunArgs {
     /// difference.
     #[arg(long)]
     pub determinism_check: bool,
-    /// Load a sched_ext policy at boot: simple (FIFO), simple-vtime, central, flatcg
-    /// (per-cgroup weighted fairness).
-    #[arg(long, value_name = "POLICY")]
+    /// Load a sched_ext policy at boot, NAME[:ARGS]: simple (FIFO; simple:vtime for
+    /// weighted vtime, also spelled simple-vtime), central (CPU 0 decides), flatcg (per-cgroup
+    /// weighted fairness). `--ext` is the same flag.
+    #[arg(long, alias = "ext", value_name = "POLICY")]
     pub scx: Option<String>,
     /// sched_ext partial mode (SCX_OPS_SWITCH_PARTIAL): only SCHED_EXT tasks join ext.
     #[arg(long, requires = "scx")]

@@ -21,7 +21,13 @@ fn workload(name: &str, text: &str) -> PathBuf {
 
 #[test]
 fn every_example_policy_runs_the_examples_under_the_checker() {
-    for policy in ["simple", "simple-vtime", "central"] {
+    for policy in [
+        "simple",
+        "simple-vtime",
+        "simple:vtime",
+        "central",
+        "flatcg",
+    ] {
         for ex in ["examples/mixed.toml", "examples/sync.toml"] {
             let out = schedsim(&[
                 "run",
@@ -96,4 +102,18 @@ fn bad_scx_arguments_are_rejected() {
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("between 1ms and 30s"));
+    // NAME:ARGS through `--ext`: an unknown argument names the policy and what it takes.
+    let out = schedsim(&[
+        "run",
+        "examples/nice_pair.toml",
+        "--ext",
+        "simple:lifo",
+        "-q",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`simple`") && err.contains("`lifo`") && err.contains("fifo or vtime"),
+        "{err}"
+    );
 }

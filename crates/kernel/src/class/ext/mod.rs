@@ -66,14 +66,35 @@ pub struct ScxSpec {
 impl ScxSpec {
     /// One of the example policies: `simple`, `simple-vtime`, `central`, `flatcg`.
     pub fn builtin(name: &str) -> Result<ScxSpec, String> {
-        let factory: PolicyFactory = match name {
-            "simple" => Arc::new(|| Box::new(policies::simple::Simple::new(true))),
-            "simple-vtime" => Arc::new(|| Box::new(policies::simple::Simple::new(false))),
-            "central" => Arc::new(|| Box::new(policies::central::Central::new(0))),
-            "flatcg" => Arc::new(|| Box::new(policies::flatcg::FlatCg::new())),
+        // NAME[:ARGS]: `simple:fifo` / `simple:vtime`, `central:0`.
+        let (policy, args) = match name.split_once(':') {
+            Some((p, a)) => (p, Some(a)),
+            None => (name, None),
+        };
+        let bad_arg = |a: &str, want: &str| {
+            Err(format!(
+                "sched_ext policy `{policy}`: unknown argument `{a}` (expected {want})"
+            ))
+        };
+        let factory: PolicyFactory = match (policy, args) {
+            ("simple", None | Some("fifo")) => {
+                Arc::new(|| Box::new(policies::simple::Simple::new(true)))
+            }
+            ("simple", Some("vtime")) | ("simple-vtime", None) => {
+                Arc::new(|| Box::new(policies::simple::Simple::new(false)))
+            }
+            ("simple", Some(a)) => return bad_arg(a, "fifo or vtime"),
+            // The central CPU is CPU 0: the policy's BPF timer is started there at load.
+            ("central", None | Some("0")) => {
+                Arc::new(|| Box::new(policies::central::Central::new(0)))
+            }
+            ("flatcg", None) => Arc::new(|| Box::new(policies::flatcg::FlatCg::new())),
+            ("central", Some(a)) => return bad_arg(a, "0, the central CPU"),
+            ("simple-vtime" | "flatcg", Some(a)) => return bad_arg(a, "no argument"),
             _ => {
                 return Err(format!(
-                    "unknown sched_ext policy `{name}` (simple, simple-vtime, central, flatcg)"
+                    "unknown sched_ext policy `{name}` (simple[:fifo|vtime], simple-vtime, \
+                     central, flatcg)"
                 ))
             }
         };

@@ -211,6 +211,7 @@ impl ExtOps for Central {
     /// CPU here).
     fn init(&mut self, cx: &mut ScxCtx) -> Result<(), i32> {
         let n = cx.nr_cpu_ids() as usize;
+
         self.gimme = vec![false; n];
         self.started_at = vec![0; n];
         cx.create_dsq(FALLBACK_DSQ_ID)?;
