@@ -41,6 +41,19 @@ fn inversion(pi: bool) -> SimResult {
     simulate_workload(w, cfg, 1_000 * MS)
 }
 
+/// The (oldprio, newprio) of every `sched_pi_setprio` on CPU 0.
+fn pi_setprio(r: &SimResult) -> Vec<(i32, i32)> {
+    r.sched.trace.cpus[0]
+        .iter()
+        .filter_map(|rec| match rec.event {
+            Event::PiSetprio {
+                oldprio, newprio, ..
+            } => Some((oldprio, newprio)),
+            _ => None,
+        })
+        .collect()
+}
+
 fn exit_time(r: &SimResult, comm: &str) -> u64 {
     let i = r
         .sched
@@ -61,15 +74,7 @@ fn pi_bounds_the_inversion() {
         exit_time(&r, "high")
     );
     assert!(exit_time(&r, "high") < exit_time(&r, "medium"));
-    let boosts: Vec<(i32, i32)> = r.sched.trace.cpus[0]
-        .iter()
-        .filter_map(|rec| match rec.event {
-            Event::PiSetprio {
-                oldprio, newprio, ..
-            } => Some((oldprio, newprio)),
-            _ => None,
-        })
-        .collect();
+    let boosts = pi_setprio(&r);
     // low (prio 89) boosted to high's 9, then back.
     assert_eq!(boosts, vec![(89, 9), (9, 89)]);
 }
@@ -128,15 +133,7 @@ fn setattr_on_a_boosted_task_keeps_the_boost_until_the_unlock() {
         ..Config::default()
     };
     let r = simulate_workload(w, cfg, 100 * MS);
-    let boosts: Vec<(i32, i32)> = r.sched.trace.cpus[0]
-        .iter()
-        .filter_map(|rec| match rec.event {
-            Event::PiSetprio {
-                oldprio, newprio, ..
-            } => Some((oldprio, newprio)),
-            _ => None,
-        })
-        .collect();
+    let boosts = pi_setprio(&r);
     // Boosted from nice 0 (120) to high's 9; the setattr to nice 5 while boosted changes
     // nothing visible; the deboost goes straight to nice 5 (125).
     assert_eq!(boosts, vec![(120, 9), (9, 125)]);
