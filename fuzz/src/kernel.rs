@@ -240,23 +240,7 @@ pub fn gen_case(data: &[u8]) -> Case {
             loc: Loc::default(),
         });
     }
-    tasks.push(TaskSpec {
-        name: "child".into(),
-        count: 0,
-        attr: SchedAttr::default(),
-        affinity: None,
-        cgroup: None,
-        start_delay: 0,
-        program: vec![
-            Step::Run(Dur::Fixed(child_run * US)),
-            Step::SemPost(0),
-            Step::Sleep(Dur::Fixed(300 * US)),
-            Step::Run(Dur::Fixed(child_run * US)),
-            Step::Exit,
-        ],
-        naming: Naming::Plain,
-        loc: Loc::default(),
-    });
+    tasks.push(fork_child(child_run));
     Case {
         machine: format!(
             "cpus={cpus},hz={hz},preempt={preempt},nohz={},ipi_latency={ipi_us}us",
@@ -277,6 +261,28 @@ pub fn gen_case(data: &[u8]) -> Case {
             cgroup_files,
             ..Workload::default()
         },
+    }
+}
+
+/// The fork template of generated workloads: runs, posts the semaphore, sleeps 300 µs,
+/// runs again and exits (`child_run` µs each time).
+pub fn fork_child(child_run: u64) -> TaskSpec {
+    TaskSpec {
+        name: "child".into(),
+        count: 0,
+        attr: SchedAttr::default(),
+        affinity: None,
+        cgroup: None,
+        start_delay: 0,
+        program: vec![
+            Step::Run(Dur::Fixed(child_run * US)),
+            Step::SemPost(0),
+            Step::Sleep(Dur::Fixed(300 * US)),
+            Step::Run(Dur::Fixed(child_run * US)),
+            Step::Exit,
+        ],
+        naming: Naming::Plain,
+        loc: Loc::default(),
     }
 }
 

@@ -5,6 +5,11 @@
 //! throttle them. The machine varies too: tick rate, NO_HZ idle, IPI latency (remote
 //! wakeups through the wakelist) and the EEVDF feature switches.
 
+// The fuzz target shares its workload pieces with this test.
+#[path = "../../../fuzz/src/kernel.rs"]
+#[allow(dead_code)]
+mod fuzz_kernel;
+
 use proptest::prelude::*;
 use schedsim_kernel::sim::{self, SimError, SimOptions};
 use schedsim_kernel::Config;
@@ -163,23 +168,7 @@ fn build(specs: &[Spec], cpus: u32, sem_initial: u32, child_run: u64) -> Workloa
             }
         })
         .collect();
-    tasks.push(TaskSpec {
-        name: "child".into(),
-        count: 0,
-        attr: SchedAttr::default(),
-        affinity: None,
-        cgroup: None,
-        start_delay: 0,
-        program: vec![
-            Step::Run(Dur::Fixed(child_run * US)),
-            Step::SemPost(0),
-            Step::Sleep(Dur::Fixed(300 * US)),
-            Step::Run(Dur::Fixed(child_run * US)),
-            Step::Exit,
-        ],
-        naming: Naming::Plain,
-        loc: Loc::default(),
-    });
+    tasks.push(fuzz_kernel::fork_child(child_run));
     Workload {
         source: "proptest".into(),
         tasks,
