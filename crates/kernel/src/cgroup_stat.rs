@@ -121,14 +121,11 @@ pub fn summary(groups: &[CgroupReport], o: &mut String) {
         let _ = writeln!(o, "throttled_usec {}", g.throttled_usec);
         let _ = writeln!(o, "nr_bursts {}", g.nr_bursts);
         let _ = writeln!(o, "burst_usec {}", g.burst_usec);
-        let w = &g.wakeup_latency_ns;
         let _ = writeln!(
             o,
-            "tasks {}: wakeup latency p50 {} us, p99 {} us, max {} us; run delay {:.3} ms",
+            "tasks {}: wakeup latency {}; run delay {:.3} ms",
             g.nr_tasks,
-            w.p50.div_ceil(1000),
-            w.p99.div_ceil(1000),
-            w.max.div_ceil(1000),
+            g.wakeup_latency_ns.us_summary(),
             g.run_delay_ns as f64 / 1e6
         );
     }

@@ -197,14 +197,7 @@ pub fn summary(ext: Option<&ExtReport>, o: &mut String) {
         d.enqueues
     );
     let w = &x.enqueue_to_run_ns;
-    let _ = writeln!(
-        o,
-        "enqueue to run: {} samples, p50 {} us, p99 {} us, max {} us",
-        w.count,
-        w.p50.div_ceil(1000),
-        w.p99.div_ceil(1000),
-        w.max.div_ceil(1000)
-    );
+    let _ = writeln!(o, "enqueue to run: {} samples, {}", w.count, w.us_summary());
     let _ = writeln!(o, "{:<12} {:>10} {:>8}", "dsq", "mean", "max");
     for q in &x.dsqs {
         let _ = writeln!(o, "{:<12} {:>10.4} {:>8}", q.dsq, q.mean_depth, q.max_depth);

@@ -22,6 +22,17 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
+    /// `p50 X us, p99 Y us, max Z us` (rounded up to whole µs), for the text summaries.
+    pub fn us_summary(&self) -> String {
+        let us = |v: u64| v.div_ceil(1000);
+        format!(
+            "p50 {} us, p99 {} us, max {} us",
+            us(self.p50),
+            us(self.p99),
+            us(self.max)
+        )
+    }
+
     pub fn of(h: &Histogram<u64>) -> Percentiles {
         let q = |p: f64| {
             if h.is_empty() {
