@@ -5,35 +5,14 @@
 #[path = "../../../fuzz/src/parsers.rs"]
 mod parsers;
 
-use std::path::{Path, PathBuf};
+#[path = "../../../fuzz/src/corpus.rs"]
+mod corpus;
 
-fn corpus(target: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
-        .join(target);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "{}: empty corpus", dir.display());
-    files
-}
-
-/// Runs `f` on every file of the corpus, naming the file a panic came from.
+/// Runs `f` on the target's corpus: (files, inputs accepted).
 fn replay(target: &str, f: fn(&[u8]) -> bool) -> (usize, usize) {
-    let files = corpus(target);
-    let mut accepted = 0;
-    for p in &files {
-        let data = std::fs::read(p).unwrap();
-        match std::panic::catch_unwind(|| f(&data)) {
-            Ok(true) => accepted += 1,
-            Ok(false) => {}
-            Err(_) => panic!("{target}: {} panicked (see above)", p.display()),
-        }
-    }
-    (files.len(), accepted)
+    let accepted = corpus::replay(target, f);
+    let ok = accepted.iter().filter(|&&a| a).count();
+    (accepted.len(), ok)
 }
 
 #[test]

@@ -371,7 +371,9 @@ pub fn timer_fired(s: &mut Sched, g: TgId, timer: BwTimer, gen: u32) {
 }
 
 /// `do_sched_cfs_period_timer` for one period: refill, count, distribute; true when the
-/// timer may stop (a whole period without use and nothing throttled).
+/// timer may stop (a whole period without use and nothing throttled). The simulated hrtimer
+/// never fires late, so `hrtimer_forward_now`'s overrun is always 1 and the kernel's
+/// doubling of period and quota after more than 3 overruns in one callback cannot happen.
 fn do_period_timer(s: &mut Sched, g: TgId) -> bool {
     let b = cfs_b_mut(s, g);
     let Some(quota) = b.quota else {
