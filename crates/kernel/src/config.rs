@@ -92,6 +92,13 @@ pub enum TunableScaling {
     Linear,
 }
 
+/// `refvm`: the machine the oracle was recorded on (../shared/oracle/README.md): 2 vCPUs,
+/// HZ=250, preempt=none, CONFIG_RT_GROUP_SCHED=y (the root group's 950 ms/1 s RT bandwidth
+/// throttles RT tasks), with the kernel path costs and the rt-app loop cost measured on it
+/// (docs/cost-model.md).
+pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,ipi_latency=11us,\
+resched_latency=6us,idle_wake_latency=3us,rtapp_loop=21.2ns";
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub nr_cpus: u32,
@@ -99,8 +106,20 @@ pub struct Config {
     pub preempt: PreemptModel,
     /// NO_HZ idle: an idle CPU takes no ticks.
     pub nohz_idle: bool,
-    /// Delay between sending a reschedule or wakelist IPI and its handler running.
+    /// The kernel path cost model (docs/cost-model.md), all 0 by default (decisions at the
+    /// instant they are taken). Delay between a wakeup on one CPU (`sched_waking`) and the
+    /// wakelist or reschedule IPI's handler running on another.
     pub ipi_latency_ns: u64,
+    /// From a reschedule asked for on a CPU running a task, in that CPU's own context (an
+    /// interrupt or a syscall), to its `sched_switch`: the rest of the wakeup, the
+    /// interrupt's exit and `__schedule`.
+    pub resched_latency_ns: u64,
+    /// The same for an idle CPU: leaving the idle loop, then `schedule_idle`.
+    pub idle_wake_latency_ns: u64,
+    /// What one rt-app busy loop costs on this machine, in picoseconds: an rt-app workload's
+    /// `run` of d ns is `d / calibration` loops (rt-app's `loadwait`), each taking this.
+    /// None: a `run` takes exactly its nominal time.
+    pub rtapp_loop_ps: Option<u64>,
     /// `sysctl_sched_base_slice` before scaling (normalized value, 0.7 ms).
     pub base_slice_normalized: u64,
     /// Set explicitly through `sched/base_slice_ns` (then not scaled).
@@ -133,6 +152,9 @@ impl Default for Config {
             preempt: PreemptModel::None,
             nohz_idle: true,
             ipi_latency_ns: 0,
+            resched_latency_ns: 0,
+            idle_wake_latency_ns: 0,
+            rtapp_loop_ps: None,
             base_slice_normalized: 700_000,
             base_slice_override: None,
             tunable_scaling: TunableScaling::Log,
@@ -282,9 +304,15 @@ impl Config {
 
     /// Parses `--machine`: `cpus=2,hz=250,preempt=none,nohz=1,ipi_latency=2us`, layout keys
     /// (`smt=2,cores=8,llcs=1,packages=2,numa=2,capacity=1024x4+512x4`) and presets given
-    /// as a bare word (`vm2`, `laptop`, `server2s`, `biglittle`, `host`).
+    /// as a bare word (`vm2`, `laptop`, `server2s`, `biglittle`, `host`; `refvm`, the
+    /// reference VM with its costs, expands to its keys, which later keys override).
     pub fn parse_machine(spec: &str) -> Result<Config, ConfigError> {
         let mut c = Config::default();
+        let spec = spec
+            .split(',')
+            .map(|item| if item.trim() == "refvm" { REFVM } else { item })
+            .collect::<Vec<_>>()
+            .join(",");
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             if !item.contains('=') && crate::topology::spec::is_preset(item) {
                 c.set_machine_key("preset", item)?;
@@ -341,6 +369,21 @@ impl Config {
             "ipi_latency" => {
                 self.ipi_latency_ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?
             }
+            "resched_latency" => {
+                self.resched_latency_ns =
+                    parse_ns(v).ok_or_else(|| bad("expected a duration"))?
+            }
+            "idle_wake_latency" => {
+                self.idle_wake_latency_ns =
+                    parse_ns(v).ok_or_else(|| bad("expected a duration"))?
+            }
+            "rtapp_loop" => {
+                let ps = parse_duration(v)
+                    .map(|ns| (ns * 1e3).round() as u64)
+                    .filter(|&ps| ps > 0)
+                    .ok_or_else(|| bad("expected the time of one loop, like 21.2ns"))?;
+                self.rtapp_loop_ps = Some(ps);
+            }
             "rt_group_sched" => {
                 self.rt_group_sched = match v {
                     "1" | "true" | "on" | "y" => true,
@@ -351,7 +394,8 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, rt_group_sched)"
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, rtapp_loop, \
+                     rt_group_sched)"
                 )))
             }
         }
@@ -361,6 +405,11 @@ impl Config {
 
 /// `100ns`, `2us`, `1.5ms`, `1s`, `2min`, `1h`, or a bare number of ns.
 pub fn parse_ns(s: &str) -> Option<u64> {
+    parse_duration(s).map(|v| v.round() as u64)
+}
+
+/// A duration with an optional unit (ns when none), in ns, fractions kept.
+fn parse_duration(s: &str) -> Option<f64> {
     let s = s.trim();
     let (num, mul) = [
         ("ns", 1.0),
@@ -374,7 +423,7 @@ pub fn parse_ns(s: &str) -> Option<u64> {
     .find_map(|(u, m)| s.strip_suffix(u).map(|n| (n, *m)))
     .unwrap_or((s, 1.0));
     let v: f64 = num.trim().parse().ok()?;
-    (v >= 0.0 && v.is_finite()).then(|| (v * mul).round() as u64)
+    (v >= 0.0 && v.is_finite()).then_some(v * mul)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,7 +6,8 @@
 //! 2. `Timer`, `DlTimer`: hrtimer expiries (sleep and periodic timers, task start delays,
 //!    deadline replenishment timers, the RT bandwidth period timer, sched_ext work);
 //! 3. `WakeList`: a queued remote wakeup's IPI arrives (`sched_ttwu_pending`);
-//! 4. `Resched`: a reschedule IPI arrives;
+//! 4. `Resched`: a reschedule reaches its CPU's preemption point (an IPI landing, or the
+//!    local path of the cost model, docs/cost-model.md);
 //! 5. `Tick`: the scheduler tick (the ticks of several CPUs at one instant all run, with
 //!    their balance softirqs, before any of those CPUs passes its preemption point);
 //! 6. `End`: the end of the simulated duration.

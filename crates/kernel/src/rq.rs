@@ -30,6 +30,9 @@ pub struct Rq {
     pub need_resched: bool,
     /// `TIF_NEED_RESCHED_LAZY` of curr (lazy preemption model).
     pub need_resched_lazy: bool,
+    /// When a reschedule asked for reaches the CPU's preemption point (the cost model's
+    /// IPI and resched latencies; `now` when they are 0).
+    pub resched_at: u64,
     /// Wakeups queued on this CPU's wakelist, not yet activated (`ttwu_pending`).
     pub ttwu_pending: u32,
     /// The tick is running (not stopped by NO_HZ idle).
@@ -58,6 +61,7 @@ impl Rq {
             scx: ScxRq::default(),
             need_resched: false,
             need_resched_lazy: false,
+            resched_at: 0,
             ttwu_pending: 0,
             tick_running: false,
             nr_running_integral: 0,

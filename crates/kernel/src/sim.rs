@@ -127,6 +127,11 @@ pub fn try_run_streamed(
     if let Some(sink) = sink {
         s.trace.stream_to(sink);
     }
+    // rt-app's main thread ends the run when it marks the shutdown (`Op::Shutdown`), which
+    // the kernel's path costs or a starved launcher may put after the duration; a launcher
+    // starved for a second more is cut off there.
+    let launcher_ends =
+        opts.duration.is_none() && workload.ftrace_markers.main && workload.duration.is_some();
     let mut user = Userspace::new(workload, opts.seed);
     s.boot_ticks();
     user.boot(&mut s);
@@ -140,7 +145,8 @@ pub fn try_run_streamed(
         })?;
     }
     if let Some(d) = duration {
-        s.queue.push(d, EventKind::End);
+        let cutoff = if launcher_ends { 1_000_000_000 } else { 0 };
+        s.queue.push(d + cutoff, EventKind::End);
     }
     let mut ended_early = None;
     let mut last_progress = 0;
@@ -180,6 +186,20 @@ pub fn try_run_streamed(
             progress.advance(t);
             last_progress = t;
         }
+        // smp_processor_id() of the handler: the CPU the event happens on; the CPU-less
+        // bandwidth timers reach every CPU by IPI.
+        s.this_cpu = match ev {
+            EventKind::WorkDone { task, .. } => s.task(task).cpu,
+            EventKind::Timer { cpu, .. }
+            | EventKind::WakeList { cpu, .. }
+            | EventKind::DlTimer { cpu, .. }
+            | EventKind::Scx { cpu, .. }
+            | EventKind::Resched { cpu }
+            | EventKind::Tick { cpu } => cpu,
+            EventKind::RtPeriodTimer { .. } | EventKind::CfsBandwidth { .. } | EventKind::End => {
+                u32::MAX
+            }
+        };
         match ev {
             EventKind::End => break,
             EventKind::WorkDone { task, gen } => {
@@ -253,8 +273,9 @@ fn all_exited(s: &Sched, user: &Userspace) -> bool {
 fn visit_dirty(s: &mut Sched, user: &mut Userspace) -> Result<(), UserError> {
     while let Some(cpu) = s.pop_dirty() {
         loop {
+            s.this_cpu = cpu;
             let rq = s.rq(cpu);
-            if rq.need_resched || rq.need_resched_lazy {
+            if (rq.need_resched || rq.need_resched_lazy) && s.now >= rq.resched_at {
                 let mode = if rq.curr == rq.idle {
                     SchedMode::Idle
                 } else {

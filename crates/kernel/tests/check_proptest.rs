@@ -187,7 +187,8 @@ struct Machine {
     preempt: &'static str,
     hz: u32,
     nohz: bool,
-    ipi_us: u64,
+    /// The kernel path costs (µs): IPI, busy CPU's resched path, idle exit.
+    costs_us: (u64, u64, u64),
     features: Vec<&'static str>,
     sem_initial: u32,
     child_run: u64,
@@ -212,7 +213,12 @@ fn machine() -> impl Strategy<Value = Machine> {
             prop_oneof![Just("none"), Just("voluntary"), Just("full"), Just("lazy")],
             prop_oneof![Just(250u32), Just(1000u32)],
             any::<bool>(),
-            prop_oneof![Just(0u64), Just(2), Just(30)],
+            prop_oneof![
+                Just((0u64, 0u64, 0u64)),
+                Just((2, 0, 0)),
+                Just((30, 1, 0)),
+                Just((11, 6, 3))
+            ],
         ),
         (
             proptest::collection::vec(feature, 0..3),
@@ -222,13 +228,13 @@ fn machine() -> impl Strategy<Value = Machine> {
         ),
     )
         .prop_map(
-            |((cpus, preempt, hz, nohz, ipi_us), (features, sem_initial, child_run, seed))| {
+            |((cpus, preempt, hz, nohz, costs_us), (features, sem_initial, child_run, seed))| {
                 Machine {
                     cpus,
                     preempt,
                     hz,
                     nohz,
-                    ipi_us,
+                    costs_us,
                     features,
                     sem_initial,
                     child_run,
@@ -290,8 +296,8 @@ fn passes_in_cgroups(m: &Machine, l: &Limits, specs: &[Spec]) -> Result<(), Test
 
 fn passes_in(m: &Machine, w: Workload, refusals_ok: bool) -> Result<(), TestCaseError> {
     let mut cfg = Config::parse_machine(&format!(
-        "cpus={},hz={},preempt={},nohz={},ipi_latency={}us",
-        m.cpus, m.hz, m.preempt, m.nohz as u8, m.ipi_us
+        "cpus={},hz={},preempt={},nohz={},ipi_latency={}us,resched_latency={}us,idle_wake_latency={}us",
+        m.cpus, m.hz, m.preempt, m.nohz as u8, m.costs_us.0, m.costs_us.1, m.costs_us.2
     ))
     .unwrap();
     cfg.apply_sysctl("sched/features", &m.features.join(" "))

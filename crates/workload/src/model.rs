@@ -53,6 +53,10 @@ pub struct Workload {
     pub launcher_comm: String,
     /// rt-app `global.ftrace` categories that ask for trace_marker lines.
     pub ftrace_markers: Markers,
+    /// rt-app's `calibration` in ns per loop: a `run` is then a count of busy loops
+    /// (`d / calibration`), whose real cost is the machine's (`rtapp_loop`). None: a `run`
+    /// is CPU time (our TOML; rt-app's `"CPUn"`, which calibrates on the machine itself).
+    pub calibration_ns: Option<u64>,
 }
 
 impl Workload {

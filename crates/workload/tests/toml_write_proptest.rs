@@ -295,12 +295,13 @@ fn workload() -> impl Strategy<Value = Workload> {
         prop::option::of(pos_nanos()),
         prop::sample::select(vec!["schedsim", "rt-app", "my launcher"]),
         prop::collection::vec(any::<bool>(), 5),
+        prop::option::of(1u64..100),
     );
     ((task(0), task(1), task(2)), decls, top, settings()).prop_map(
         |(
             (t0, t1, t2),
             (initial, pi, parties, shared),
-            (duration, launcher, m),
+            (duration, launcher, m, calibration_ns),
             (sysctls, cgroups, cgroup_files),
         )| {
             Workload {
@@ -356,6 +357,7 @@ fn workload() -> impl Strategy<Value = Workload> {
                     event: m[3],
                     stats: m[4],
                 },
+                calibration_ns,
             }
         },
     )

@@ -225,7 +225,11 @@ fn nr_running(s: &Sched) -> Result<(), Violation> {
                 .map_or(0, |&(_, k)| k);
             match class_nr_queued(s, cpu, c) {
                 Some(k) => {
-                    known += k;
+                    // A throttled rt_rq is off the rq (`dequeue_top_rt_rq`): its tasks are
+                    // not in nr_running.
+                    if !(c == ClassId::Rt && rq.rt.rt_throttled) {
+                        known += k;
+                    }
                     if k != have {
                         return Err(violation(
                             s,

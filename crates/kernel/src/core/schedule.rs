@@ -45,13 +45,23 @@ impl Sched {
         rq.need_resched_lazy = true;
     }
 
-    /// Makes `cpu` pass a preemption point: at once if no IPI latency is configured (the
-    /// CPU's own context reaches one when it returns), else when the IPI arrives.
+    /// Makes `cpu` pass a preemption point. With the cost model (docs/cost-model.md) it
+    /// gets there later: a remote CPU when the IPI lands, this CPU (`this_cpu`) after its
+    /// wakeup, interrupt-exit and `__schedule` path, shorter from idle.
     fn kick_cpu(&mut self, cpu: u32) {
-        if self.cfg.ipi_latency_ns == 0 {
+        let rq = &self.rqs[cpu as usize];
+        let delay = if cpu != self.this_cpu {
+            self.cfg.ipi_latency_ns
+        } else if rq.curr == rq.idle {
+            self.cfg.idle_wake_latency_ns
+        } else {
+            self.cfg.resched_latency_ns
+        };
+        let at = self.now + delay;
+        self.rqs[cpu as usize].resched_at = at;
+        if delay == 0 {
             self.mark_dirty(cpu);
         } else {
-            let at = self.now + self.cfg.ipi_latency_ns;
             self.queue.push(at, EventKind::Resched { cpu });
         }
     }

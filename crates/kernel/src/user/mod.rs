@@ -107,6 +107,7 @@ impl Userspace {
         if let (true, Some(d)) = (main_markers, workload.duration) {
             launcher_ops.push(Op::Sleep(schedsim_workload::Dur::Fixed(d)));
             launcher_ops.push(Op::Marker("rtapp_main: event=shutdown".into()));
+            launcher_ops.push(Op::Shutdown);
         }
         let sync = SyncObjects {
             sems: workload
@@ -348,7 +349,11 @@ impl Userspace {
                 if let Some(st) = th.stats.as_mut() {
                     st.work(s.now);
                 }
-                let w = th.rng.sample(d);
+                let w = rtapp_loops_cost(
+                    self.workload.calibration_ns,
+                    s.cfg.rtapp_loop_ps,
+                    th.rng.sample(d),
+                );
                 if w > 0 {
                     s.task_mut(t).demand = Demand::Work(w);
                     s.arm_demand(t);
@@ -515,6 +520,7 @@ impl Userspace {
                 // A sched_ext policy may refuse the move (ops.cgroup_prep_move).
                 s.cgroup_attach(t, tg).map_err(|e| self.err(s, t, e))?;
             }
+            Op::Shutdown => s.queue.push(s.now, crate::events::EventKind::End),
             Op::Marker(mut text) => {
                 // `{loopN}`: the 0-based iteration of the enclosing loop at depth N.
                 for (depth, (_, iter)) in self.threads[&t].loops.iter().enumerate() {
@@ -751,4 +757,15 @@ impl IndexMut<&TaskId> for Threads {
 /// The futex queue priority of a waiter (`futex_q` plist: RT by priority, others equal).
 fn futex_prio(s: &Sched, t: TaskId) -> i32 {
     s.task(t).normal_prio.min(100)
+}
+
+/// rt-app's `loadwait`: a `run` of `d` ns is `d / calibration` busy loops, counted per whole
+/// second then for the rest; each costs `loop_ps` on this machine. Without both, `d`.
+fn rtapp_loops_cost(calibration_ns: Option<u64>, loop_ps: Option<u64>, d: u64) -> u64 {
+    let (Some(cal), Some(loop_ps)) = (calibration_ns, loop_ps) else {
+        return d;
+    };
+    const SEC: u64 = 1_000_000_000;
+    let loops = (d / SEC) * (SEC / cal) + (d % SEC) / cal;
+    ((loops as u128 * loop_ps as u128) / 1000) as u64
 }

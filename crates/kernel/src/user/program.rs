@@ -36,6 +36,8 @@ pub enum Op {
     SetAffinity(Option<Vec<u32>>),
     SetCgroup(String),
     Marker(String),
+    /// rt-app's main thread is done: the run ends (its threads are killed).
+    Shutdown,
     /// rt-app's `t_start` of a phase iteration: reset the `rtapp_stats` measurement.
     StatsBegin {
         cumulative_slack: bool,

@@ -23,6 +23,8 @@ pub(crate) struct Global {
     /// Bytes; `None` if the file set a value <= 0 (only an error if mem/iorun use it).
     pub mem_buffer_size: Option<u64>,
     pub mem_buffer_size_loc: crate::model::Loc,
+    /// An integer `calibration` (ns per loop); None for `"CPUn"`.
+    pub calibration_ns: Option<u64>,
 }
 
 impl Default for Global {
@@ -36,6 +38,7 @@ impl Default for Global {
             io_device: "/dev/null".into(),
             mem_buffer_size: Some(DEFAULT_MEM_BUFFER_SIZE),
             mem_buffer_size_loc: Default::default(),
+            calibration_ns: None,
         }
     }
 }
@@ -62,7 +65,7 @@ pub(crate) fn parse_global(cx: &Cx, obj: &Json, path: &str) -> Res<Global> {
             }
             "pi_enabled" => g.pi_enabled = cx.bool(v, &p)?,
             "ftrace" => g.markers = parse_ftrace(cx, v, &p)?,
-            "calibration" => check_calibration(cx, v, &p)?,
+            "calibration" => g.calibration_ns = parse_calibration(cx, v, &p)?,
             "io_device" => g.io_device = cx.str(v, &p)?.to_string(),
             "mem_buffer_size" => {
                 let n = cx.int(v, &p)?;
@@ -104,22 +107,25 @@ pub(crate) fn parse_global(cx: &Cx, obj: &Json, path: &str) -> Res<Global> {
     Ok(g)
 }
 
-/// `"CPUn"` (calibrate on CPU n) or an int ns-per-loop. Meaningless here: a `run` is a CPU
-/// demand in the simulator, so there is nothing to calibrate (see docs/rt-app.md).
-fn check_calibration(cx: &Cx, v: &Json, p: &str) -> Res<()> {
+/// `"CPUn"` (calibrate on CPU n: loops then take their nominal time, None) or an int
+/// ns-per-loop, which a `run` divides into its loop count (see docs/rt-app.md; the
+/// machine's `rtapp_loop` says what a loop really costs).
+fn parse_calibration(cx: &Cx, v: &Json, p: &str) -> Res<Option<u64>> {
     match &v.kind {
         Kind::Int(_) => {
-            if cx.int(v, p)? < 0 {
+            let n = cx.int(v, p)?;
+            if n < 0 {
                 return Err(cx.err(v.loc, p, "calibration (ns per loop) must not be negative"));
             }
-            Ok(())
+            // 0: rt-app calibrates at start, as for "CPU0".
+            Ok((n > 0).then_some(n as u64))
         }
         Kind::Str(s) => {
             let ok = s.strip_prefix("CPU").is_some_and(|n| {
                 n.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+')
             });
             if ok {
-                Ok(())
+                Ok(None)
             } else {
                 Err(cx.err(
                     v.loc,

@@ -155,6 +155,7 @@ impl<'a> Builder<'a> {
             cgroup_files: Vec::new(),
             launcher_comm: "rt-app".to_string(),
             ftrace_markers: self.g.markers,
+            calibration_ns: self.g.calibration_ns,
         };
         // rt-app creates its taskgroups (`cgroup_mkdir` in rt-app_taskgroups.c) in the order
         // it meets them: each task's own, then its phases'.

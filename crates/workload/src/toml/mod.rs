@@ -48,8 +48,19 @@ use names::Registry;
 use tree::Kind;
 
 const TOP_KEYS: &[&str] = &[
-    "duration", "task", "sysctl", "cgroup", "sem", "mutex", "barrier", "cond", "timer", "launcher",
-    "naming", "markers",
+    "duration",
+    "task",
+    "sysctl",
+    "cgroup",
+    "sem",
+    "mutex",
+    "barrier",
+    "cond",
+    "timer",
+    "launcher",
+    "naming",
+    "markers",
+    "calibration",
 ];
 
 /// Read and parse a workload file.
@@ -104,6 +115,19 @@ pub fn parse_toml(source_name: &str, text: &str) -> Result<Workload, WorkloadErr
         Some(e) => task::naming(&ctx, &e.value, "naming")?,
         None => Naming::Plain,
     };
+    if let Some(e) = get(top, "calibration") {
+        let d = values::nanos_value(&ctx, &e.value, "calibration")?;
+        if d == 0 {
+            return Err(ctx
+                .err(
+                    e.value.span.start,
+                    "calibration",
+                    "a busy loop cannot take 0 ns",
+                )
+                .with_hint("write rt-app's ns per loop, like calibration = \"20ns\""));
+        }
+        w.calibration_ns = Some(d);
+    }
     if let Some(e) = get(top, "markers") {
         w.ftrace_markers = decls::markers(&ctx, &e.value, "markers")?;
     }

@@ -353,6 +353,9 @@ impl<'a> Writer<'a> {
         if w.launcher_comm != "schedsim" {
             let _ = writeln!(out, "launcher = {}", quote(&w.launcher_comm));
         }
+        if let Some(c) = w.calibration_ns {
+            let _ = writeln!(out, "calibration = {}", quote(&dur_text(c)));
+        }
         if self.naming == Naming::RtApp {
             out.push_str("naming = \"rt-app\"\n");
         }

@@ -1,0 +1,208 @@
+//! The kernel path cost model (docs/cost-model.md): a reschedule reaches its CPU's switch
+//! `resched_latency` later on a busy CPU, `idle_wake_latency` later on an idle one, and a
+//! remote CPU only when the IPI lands (`ipi_latency`); with every cost 0 (the default)
+//! decisions take effect at once. rt-app's `run` costs its loops at the machine's price.
+//! Every run here has the invariant checker on.
+
+mod common;
+
+use common::*;
+use schedsim_kernel::sim::SimResult;
+use schedsim_kernel::Config;
+use schedsim_trace::Event;
+use schedsim_workload::{Dur, Step};
+
+const US: u64 = 1_000;
+
+fn machine(spec: &str) -> Config {
+    Config::parse_machine(spec).expect("machine spec")
+}
+
+/// For every wakeup of `comm`: (CPU of its `sched_waking`, time from the waking to the
+/// `sched_switch` that runs it, CPU of that switch).
+fn wakeups(r: &SimResult, comm: &str) -> Vec<(u32, u64, u32)> {
+    let mut pending = None;
+    let mut out = Vec::new();
+    for rec in r.sched.trace.merged() {
+        match &rec.event {
+            Event::Waking { comm: c, .. } if c.as_str() == comm => {
+                pending.get_or_insert((rec.cpu, rec.ts));
+            }
+            Event::Switch { next_comm, .. } if next_comm.as_str() == comm => {
+                if let Some((cpu, ts)) = pending.take() {
+                    out.push((cpu, rec.ts - ts, rec.cpu));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A task sleeping 3 ms then running 1 ms, beside a hog on the same single CPU: its timer
+/// interrupt wakes it on the busy CPU, and it preempts the hog.
+fn sleeper_beside_hog(cfg: Config) -> SimResult {
+    let p = task(
+        "p",
+        -5,
+        None,
+        forever(vec![
+            Step::Sleep(Dur::Fixed(3 * MS)),
+            Step::Run(Dur::Fixed(MS)),
+        ]),
+    );
+    simulate_cfg(vec![p, hog("h", 0, None)], cfg, 200 * MS)
+}
+
+#[test]
+fn without_costs_a_wakeup_preempts_at_once() {
+    let r = sleeper_beside_hog(machine("cpus=1"));
+    let w = wakeups(&r, "p");
+    assert!(w.len() > 30, "{} wakeups", w.len());
+    assert!(w.iter().all(|&(_, d, _)| d == 0), "{w:?}");
+}
+
+#[test]
+fn a_local_wakeup_on_a_busy_cpu_switches_after_the_resched_path() {
+    let r = sleeper_beside_hog(machine(
+        "cpus=1,resched_latency=6us,idle_wake_latency=3us,ipi_latency=11us",
+    ));
+    let w = wakeups(&r, "p");
+    assert!(w.len() > 30, "{} wakeups", w.len());
+    // The timer interrupt's CPU is this CPU: no IPI, the busy CPU's path.
+    assert!(w.iter().all(|&(_, d, _)| d == 6 * US), "{w:?}");
+}
+
+/// Ping-pong across two CPUs: each side wakes the other, which sleeps on an idle CPU.
+fn pingpong(cfg: Config) -> SimResult {
+    // Semaphore 0 wakes ping, 1 wakes pong.
+    let ping = vec![
+        Step::Run(Dur::Fixed(500 * US)),
+        Step::SemPost(1),
+        Step::SemWait(0),
+    ];
+    let pong = vec![
+        Step::SemWait(1),
+        Step::Run(Dur::Fixed(500 * US)),
+        Step::SemPost(0),
+    ];
+    let side = |name: &str, cpu: u32, body| task(name, 0, Some(vec![cpu]), forever(body));
+    let mut w = workload(vec![side("ping", 0, ping), side("pong", 1, pong)]);
+    w.sems = ["a", "b"]
+        .iter()
+        .map(|n| schedsim_workload::SyncDecl {
+            name: (*n).into(),
+            initial: 0,
+        })
+        .collect();
+    simulate_workload(w, cfg, 100 * MS)
+}
+
+#[test]
+fn a_cross_cpu_wakeup_of_an_idle_cpu_takes_the_ipi_then_the_idle_exit() {
+    let r = pingpong(machine(
+        "cpus=2,resched_latency=6us,idle_wake_latency=3us,ipi_latency=11us",
+    ));
+    for comm in ["ping", "pong"] {
+        let w = wakeups(&r, comm);
+        assert!(w.len() > 50, "{comm}: {} wakeups", w.len());
+        for &(from, d, on) in &w {
+            assert_ne!(from, on, "{comm} is woken from the other CPU");
+            assert_eq!(d, 14 * US, "{comm}: {w:?}");
+        }
+    }
+    // Each round trip: two runs of 500 µs and two wakeups of 14 µs.
+    let n = wakeups(&r, "pong").len() as u64;
+    let expect = 100 * MS / (2 * (500 * US + 14 * US));
+    assert!(
+        n.abs_diff(expect) <= 1,
+        "{n} round trips, expected {expect}"
+    );
+}
+
+/// rt-app's `run` is a loop count: `d / calibration` loops of the machine's loop cost.
+#[test]
+fn an_rtapp_run_costs_its_loops_at_the_machine_price() {
+    let periodic = |w_cal: Option<u64>, spec: &str| {
+        let p = task(
+            "p",
+            0,
+            None,
+            forever(vec![
+                Step::Run(Dur::Fixed(2 * MS)),
+                Step::Sleep(Dur::Fixed(8 * MS)),
+            ]),
+        );
+        let mut w = workload(vec![p]);
+        w.calibration_ns = w_cal;
+        let r = simulate_workload(w, machine(spec), 100 * MS);
+        let report = schedsim_kernel::report::Report::from_result(&r);
+        let t = report.tasks.iter().find(|t| t.comm == "p").unwrap();
+        t.cpu_time_ns
+    };
+    // 2 ms at 20 ns per loop = 100000 loops of 21.2 ns: 2.12 ms.
+    let cpu = periodic(Some(20), "cpus=1,rtapp_loop=21.2ns");
+    let activations = 100 * MS / (2_120 * US + 8 * MS) + 1;
+    assert_eq!(cpu, activations * 2_120 * US);
+    // Nominal time when the workload has no calibration or the machine no loop cost.
+    let cpu = periodic(None, "cpus=1,rtapp_loop=21.2ns");
+    assert_eq!(cpu, 10 * 2 * MS);
+    let cpu = periodic(Some(20), "cpus=1");
+    assert_eq!(cpu, 10 * 2 * MS);
+}
+
+#[test]
+fn the_cost_keys_parse_and_bad_values_are_named() {
+    let c = machine(
+        "cpus=2,ipi_latency=11us,resched_latency=6us,idle_wake_latency=3us,rtapp_loop=21.2ns",
+    );
+    assert_eq!(
+        (
+            c.ipi_latency_ns,
+            c.resched_latency_ns,
+            c.idle_wake_latency_ns,
+            c.rtapp_loop_ps
+        ),
+        (11_000, 6_000, 3_000, Some(21_200))
+    );
+    let e = Config::parse_machine("rtapp_loop=0ns").unwrap_err().0;
+    assert!(
+        e.contains("rtapp_loop=0ns") && e.contains("one loop"),
+        "{e}"
+    );
+    let e = Config::parse_machine("resched_latency=soon").unwrap_err().0;
+    assert!(
+        e.contains("resched_latency=soon") && e.contains("duration"),
+        "{e}"
+    );
+}
+
+/// rt-app's main thread ends the run when it marks the shutdown, even when its wakeup
+/// path puts that past the workload's duration.
+#[test]
+fn the_run_ends_at_the_launchers_shutdown() {
+    let mut w = workload(vec![hog("h", 0, None)]);
+    w.duration = Some(50 * MS);
+    w.ftrace_markers.main = true;
+    let opts = schedsim_kernel::sim::SimOptions {
+        duration: None,
+        seed: 1,
+        trace: true,
+        check: true,
+    };
+    let cfg = machine("cpus=1,resched_latency=6us,idle_wake_latency=3us");
+    let r = schedsim_kernel::sim::run(w, cfg, &opts, &mut ()).expect("runs");
+    let shutdown = r
+        .sched
+        .trace
+        .merged()
+        .into_iter()
+        .find_map(|rec| match &rec.event {
+            Event::Print { text } if text == "rtapp_main: event=shutdown" => Some(rec.ts),
+            _ => None,
+        });
+    // The launcher started 3 µs in (idle exit), slept 50 ms, and preempted the hog 6 µs
+    // after its timer; the run ends there.
+    assert_eq!(shutdown, Some(50 * MS + 3 * US + 6 * US));
+    assert_eq!(r.end, 50 * MS + 9 * US);
+}
