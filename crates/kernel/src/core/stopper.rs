@@ -53,9 +53,7 @@ impl Sched {
                     self.migration_cpu_stop(cpu, p, dest, waiter)
                 }
                 CpuStopWork::ActiveBalance { target_cpu } => {
-                    crate::class::fair::balance::active_load_balance_cpu_stop(
-                        self, cpu, target_cpu,
-                    )
+                    crate::class::fair::balance::active_load_balance_cpu_stop(self, cpu, target_cpu)
                 }
             }
         }
@@ -106,7 +104,11 @@ impl Sched {
 
     /// `cpumask_any_and_distribute(mask, cpu_active_mask)` on `this_cpu`: the next CPU of
     /// `mask` after this CPU's previous pick, wrapping (the first pick skips CPU 0).
-    pub fn cpumask_any_and_distribute(&mut self, this_cpu: u32, mask: &crate::cpumask::CpuMask) -> Option<u32> {
+    pub fn cpumask_any_and_distribute(
+        &mut self,
+        this_cpu: u32,
+        mask: &crate::cpumask::CpuMask,
+    ) -> Option<u32> {
         let n = self.nr_cpus();
         let start = self.rq(this_cpu).distribute_cpu_mask_prev + 1;
         let pick = (0..n).map(|i| (start + i) % n).find(|&c| mask.test(c))?;
