@@ -236,21 +236,38 @@ fn the_stoppers_are_not_workload_tasks_in_the_report() {
         .any(|t| t.comm.as_str() == "migration/1" && t.pid == 21));
 }
 
+/// Threads that keep pinning themselves to another CPU among hogs, with IPI latency (the
+/// stopper woken remotely waits queued for its IPI): checked, and the same twice.
 #[test]
 fn runs_through_the_stopper_are_deterministic() {
-    let cfg = Config {
-        nr_cpus: 2,
-        ..Config::default()
+    let hop = |a: u32, b: u32| {
+        forever(vec![
+            Step::SetAffinity(Some(vec![a])),
+            Step::Run(Dur::Uniform {
+                lo: MS / 10,
+                hi: 2 * MS,
+            }),
+            Step::SetAffinity(Some(vec![b])),
+            Step::Run(Dur::Fixed(MS)),
+            Step::Sleep(Dur::Exponential { mean: MS }),
+        ])
     };
+    let mut w = active_balance_workload();
+    w.tasks.push(task("hop-a", 0, None, hop(0, 1)));
+    w.tasks.push(task("hop-b", 3, None, hop(2, 0)));
+    w.tasks.push(hog("hog", 0, None));
+    let cfg = Config::parse_machine("cpus=3,hz=1000,ipi_latency=2us").unwrap();
     let opts = SimOptions {
-        duration: Some(200 * MS),
+        duration: Some(300 * MS),
         seed: 3,
         trace: true,
         check: true,
     };
-    let r =
-        run_twice(active_balance_workload(), cfg, &opts, &mut ()).unwrap_or_else(|e| panic!("{e}"));
-    assert!(lines(&r.sched)
-        .iter()
-        .any(|l| l.starts_with("migration/0-18")));
+    let r = run_twice(w, cfg, &opts, &mut ()).unwrap_or_else(|e| panic!("{e}"));
+    let all = lines(&r.sched);
+    for n in 0..3 {
+        let pid = 18 + 3 * n;
+        let comm = format!("migration/{n}-{pid} [{n:03}] sched_migrate_task");
+        assert!(all.iter().any(|l| l.starts_with(&comm)), "{comm}");
+    }
 }
