@@ -101,6 +101,9 @@ impl Sched {
         for cpu in 0..n as u32 {
             s.create_stopper(cpu);
         }
+        // User pids start at 1000, or at the next thousand above the last stopper's.
+        let last_kthread = STOPPER_PID_BASE + STOPPER_PID_STRIDE * (n as i32 - 1);
+        s.next_pid = s.next_pid.max((last_kthread / 1000 + 1) * 1000);
         let root_cfs = s.rqs.iter().map(|rq| rq.cfs).collect();
         s.fair.init_root_group(root_cfs);
         crate::class::fair::balance::init_rq(&mut s);

@@ -163,7 +163,7 @@ fn a_running_task_moved_by_another_task_goes_through_the_stopper() {
         format!("migration/1-21 [001] sched_migrate_task: comm=b pid={pb} prio=120 orig_cpu=1 dest_cpu=0"),
         format!("migration/1-21 [001] sched_waking: comm=a pid={pa} prio=120 target_cpu=000"),
         format!("migration/1-21 [001] sched_wakeup: comm=a pid={pa} prio=120 target_cpu=000"),
-        format!("migration/1-21 [001] sched_switch: prev_comm=migration/1 prev_pid=21 prev_prio=0 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120"),
+        "migration/1-21 [001] sched_switch: prev_comm=migration/1 prev_pid=21 prev_prio=0 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120".to_string(),
     ];
     assert_eq!(got, want);
     schedsim_kernel::check::verify(&s).unwrap();
@@ -269,5 +269,27 @@ fn runs_through_the_stopper_are_deterministic() {
         let pid = 18 + 3 * n;
         let comm = format!("migration/{n}-{pid} [{n:03}] sched_migrate_task");
         assert!(all.iter().any(|l| l.starts_with(&comm)), "{comm}");
+    }
+}
+
+/// migration/N has pid 18 + 3·N; user pids stay above every stopper's.
+#[test]
+fn stopper_pids_and_user_pids_do_not_meet() {
+    for (cpus, first_user) in [(2, 1000), (327, 1000), (330, 2000)] {
+        let mut s = Sched::new(
+            Config {
+                nr_cpus: cpus,
+                ..Config::default()
+            },
+            false,
+        );
+        let last = s.rq(cpus - 1).stop.unwrap();
+        assert_eq!(s.task(last).pid, 18 + 3 * (cpus as i32 - 1));
+        assert_eq!(
+            s.task(last).comm.as_str(),
+            format!("migration/{}", cpus - 1)
+        );
+        let p = s.new_task(Comm::new("u"), 0);
+        assert_eq!(s.task(p).pid, first_user);
     }
 }
