@@ -2,7 +2,8 @@
 //! (`sched_balance_trigger` → `sched_balance_softirq` → `sched_balance_domains`),
 //! `sched_balance_rq` with group classification and `calculate_imbalance`,
 //! `detach_tasks`/`can_migrate_task`, newidle balancing (`sched_balance_newidle`), active
-//! balancing and the NOHZ idle balance.
+//! balancing (`active_load_balance_cpu_stop`, run by the busiest CPU's stopper) and the
+//! NOHZ idle balance.
 //!
 //! Simplifications (see the report in docs): the NOHZ kick runs the idle balance
 //! synchronously on the kicked CPU (as with zero IPI latency); no NUMA balancing,
