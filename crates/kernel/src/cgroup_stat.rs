@@ -67,7 +67,7 @@ pub fn cgroup_reports(r: &SimResult) -> Vec<CgroupReport> {
         let mut hist = new_hist();
         let (mut nr_tasks, mut run_delay) = (0, 0);
         for (ti, t) in s.tasks.iter().enumerate() {
-            if t.pid == 0 || !within(r, t.cgroup, g) {
+            if t.is_boot_kthread() || !within(r, t.cgroup, g) {
                 continue;
             }
             nr_tasks += 1;

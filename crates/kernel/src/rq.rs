@@ -5,7 +5,9 @@ use crate::class::dl::DlRq;
 use crate::class::ext::dsq::ScxRq;
 use crate::class::fair::entity::CfsRqId;
 use crate::class::rt::RtRq;
+use crate::core::stopper::CpuStopWork;
 use crate::task::TaskId;
+use std::collections::VecDeque;
 
 #[derive(Clone, Debug)]
 pub struct Rq {
@@ -15,6 +17,12 @@ pub struct Rq {
     pub nr_switches: u64,
     pub curr: TaskId,
     pub idle: TaskId,
+    /// The stopper kthread `migration/N` (`rq->stop`), set at boot.
+    pub stop: Option<TaskId>,
+    /// The stopper's pending works (`struct cpu_stopper`'s `works` list).
+    pub stop_works: VecDeque<CpuStopWork>,
+    /// `distribute_cpu_mask_prev` of this CPU (`cpumask_any_and_distribute`).
+    pub distribute_cpu_mask_prev: u32,
     pub clock: u64,
     pub clock_task: u64,
     /// Root cfs_rq (`rq->cfs`).
@@ -53,6 +61,9 @@ impl Rq {
             nr_switches: 0,
             curr: idle,
             idle,
+            stop: None,
+            stop_works: VecDeque::new(),
+            distribute_cpu_mask_prev: 0,
             clock: 0,
             clock_task: 0,
             cfs,

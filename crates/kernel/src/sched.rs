@@ -13,9 +13,10 @@ use crate::class::fair::group::ROOT_TG;
 use crate::class::fair::FairState;
 use crate::class::ClassId;
 use crate::config::Config;
+use crate::core::stopper::{STOPPER_PID_BASE, STOPPER_PID_STRIDE};
 use crate::cpumask::CpuMask;
 use crate::events::{EventKind, EventQueue};
-use crate::prio::{LoadWeight, DEFAULT_PRIO};
+use crate::prio::{LoadWeight, DEFAULT_PRIO, MAX_RT_PRIO};
 use crate::rq::Rq;
 use crate::stats::{CpuStats, TaskStats};
 use crate::task::{tstate, Demand, OnRq, Task, TaskId};
@@ -65,7 +66,8 @@ pub struct Sched {
 }
 
 impl Sched {
-    /// Boots the machine: one rq and one idle task (`swapper/N`, pid 0) per CPU.
+    /// Boots the machine: one rq, one idle task (`swapper/N`, pid 0) and one stopper
+    /// (`migration/N`) per CPU.
     pub fn new(cfg: Config, tracing: bool) -> Sched {
         let n = cfg.nr_cpus as usize;
         let mut s = Sched {
@@ -96,6 +98,12 @@ impl Sched {
             t.state = tstate::RUNNING;
             s.rqs.push(Rq::new(cpu, idle, cfs));
         }
+        for cpu in 0..n as u32 {
+            s.create_stopper(cpu);
+        }
+        // User pids start at 1000, or at the next thousand above the last stopper's.
+        let last_kthread = STOPPER_PID_BASE + STOPPER_PID_STRIDE * (n as i32 - 1);
+        s.next_pid = s.next_pid.max((last_kthread / 1000 + 1) * 1000);
         let root_cfs = s.rqs.iter().map(|rq| rq.cfs).collect();
         s.fair.init_root_group(root_cfs);
         crate::class::fair::balance::init_rq(&mut s);
@@ -181,6 +189,25 @@ impl Sched {
             ..TaskStats::default()
         });
         id
+    }
+
+    /// The stopper kthread of `cpu`, asleep in its loop (smpboot's `migration/N`, made a
+    /// SCHED_FIFO 99 stop-class task by `sched_set_stop_task`), bound to its CPU.
+    fn create_stopper(&mut self, cpu: u32) {
+        let pid = STOPPER_PID_BASE + STOPPER_PID_STRIDE * cpu as i32;
+        let cfs = self.rqs[cpu as usize].cfs;
+        let p = self.alloc_task(pid, Comm::new(&format!("migration/{cpu}")), cpu, cfs);
+        let n = self.nr_cpus() as usize;
+        let t = &mut self.tasks[p.0 as usize];
+        t.state = tstate::INTERRUPTIBLE;
+        t.policy = Policy::Fifo;
+        t.rt_priority = MAX_RT_PRIO as u32 - 1;
+        t.normal_prio = 0;
+        t.prio = 0;
+        t.class = ClassId::Stop;
+        t.cpus_allowed = CpuMask::from_list(n, &[cpu]);
+        t.nr_cpus_allowed = 1;
+        self.rqs[cpu as usize].stop = Some(p);
     }
 
     /// A new user task (for fork and for the launcher), not yet runnable.

@@ -269,7 +269,8 @@ fn all_exited(s: &Sched, user: &Userspace) -> bool {
 
 /// Every CPU that reached a preemption point: reschedule if asked (the idle loop with
 /// `schedule_idle`, a user task on its way back to user mode with `schedule`), then let the
-/// current thread run until it burns CPU or blocks.
+/// current thread run until it burns CPU or blocks (the stopper kthread: until its works
+/// are done).
 fn visit_dirty(s: &mut Sched, user: &mut Userspace) -> Result<(), UserError> {
     while let Some(cpu) = s.pop_dirty() {
         loop {
@@ -282,6 +283,10 @@ fn visit_dirty(s: &mut Sched, user: &mut Userspace) -> Result<(), UserError> {
                     SchedMode::None
                 };
                 s.schedule(cpu, mode);
+            }
+            // The stopper kthread runs its works and sleeps again (cpu_stopper_thread).
+            if s.run_stopper(cpu) {
+                continue;
             }
             if !user.step(s, cpu)? {
                 break;

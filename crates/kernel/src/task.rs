@@ -102,4 +102,9 @@ impl Task {
     pub fn is_idle_task(&self) -> bool {
         self.pid == 0
     }
+
+    /// A kernel thread of the boot (idle or stopper), not one of the workload's tasks.
+    pub fn is_boot_kthread(&self) -> bool {
+        self.is_idle_task() || self.class == ClassId::Stop
+    }
 }

@@ -170,6 +170,11 @@ pub fn class_nr_queued(s: &Sched, cpu: u32, c: ClassId) -> Option<u32> {
         ClassId::Ext => Some(s.rq(cpu).scx.nr_running),
         ClassId::Dl => Some(s.rq(cpu).dl.nr_tasks()),
         ClassId::Idle => Some(0),
+        ClassId::Stop => {
+            Some(u32::from(s.rq(cpu).stop.is_some_and(|p| {
+                s.task(p).on_rq == crate::task::OnRq::Queued
+            })))
+        }
         _ => None,
     }
 }

@@ -7,15 +7,17 @@ pub mod ext;
 pub mod fair;
 pub mod idle;
 pub mod rt;
+pub mod stop;
 
 use crate::sched::Sched;
 use crate::task::TaskId;
 
-/// The classes in priority order (`sched_class_above` is `<` here). The kernel's order is
-/// stop > deadline > rt > fair > ext > idle; a class joins this enum, in its place, when its
-/// module lands.
+/// The classes in priority order (`sched_class_above` is `<` here), as the kernel's:
+/// stop > deadline > rt > fair > ext > idle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ClassId {
+    /// The per-CPU stopper kthreads (class/stop.rs).
+    Stop,
     Dl,
     Rt,
     Fair,
@@ -26,7 +28,8 @@ pub enum ClassId {
 
 impl ClassId {
     /// Highest first: the order `pick_next_task` walks (`for_each_active_class`).
-    pub const ALL: [ClassId; 5] = [
+    pub const ALL: [ClassId; 6] = [
+        ClassId::Stop,
         ClassId::Dl,
         ClassId::Rt,
         ClassId::Fair,
@@ -110,6 +113,7 @@ pub trait SchedClass: Sync {
 /// The class table (`DEFINE_SCHED_CLASS` and the linker-ordered array).
 pub fn class_of(c: ClassId) -> &'static dyn SchedClass {
     match c {
+        ClassId::Stop => &stop::StopClass,
         ClassId::Dl => &dl::DlClass,
         ClassId::Rt => &rt::RtClass,
         // Fair and idle with their fair-server hooks (see class/dl.rs).

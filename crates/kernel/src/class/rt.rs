@@ -52,8 +52,6 @@ pub struct RtRq {
     pub overloaded: bool,
     /// `cpupri.cpu_to_pri[cpu]`: the converted level (−1, 0 normal, 1..99, 100 higher).
     pub cpupri: i32,
-    /// `cpumask_any_and_distribute` state of this CPU (`distribute_cpu_mask_prev`).
-    distribute_prev: Option<u32>,
     /// `curr->se.exec_start` of the running RT task (`update_curr_rt`).
     exec_start: u64,
     /// RT_GROUP_SCHED (root task group): RT time used in this period and whether the
@@ -84,7 +82,6 @@ impl RtRq {
             pushable: Vec::new(),
             overloaded: false,
             cpupri: CPUPRI_NORMAL,
-            distribute_prev: None,
             exec_start: 0,
             rt_time: 0,
             rt_throttled: false,
@@ -236,16 +233,6 @@ fn requeue_task_rt(s: &mut Sched, cpu: u32, p: TaskId, head: bool) {
     }
 }
 
-/// `cpumask_any_and_distribute` over `mask`: the next CPU after the previous pick of this
-/// CPU, wrapping around.
-fn any_distribute(s: &mut Sched, this_cpu: u32, mask: &CpuMask) -> Option<u32> {
-    let n = s.nr_cpus();
-    let start = rt_rq(s, this_cpu).distribute_prev.map_or(0, |p| p + 1);
-    let pick = (0..n).map(|i| (start + i) % n).find(|&c| mask.test(c))?;
-    rt_rq_mut(s, this_cpu).distribute_prev = Some(pick);
-    Some(pick)
-}
-
 /// `find_lowest_rq(task)`: a CPU of the lowest cpupri level below the task, preferring the
 /// task's last CPU, then the executing CPU (`this_cpu`, when known), then a spread pick
 /// (one LLC domain with SD_WAKE_AFFINE spans every CPU here).
@@ -262,7 +249,7 @@ fn find_lowest_rq(s: &mut Sched, p: TaskId, this_cpu: Option<u32>) -> Option<u32
         return Some(tc);
     }
     let from = this_cpu.unwrap_or(cpu);
-    any_distribute(s, from, &lowest)
+    s.cpumask_any_and_distribute(from, &lowest)
 }
 
 /// `find_lock_lowest_rq`: a lower-priority rq for `p` other than its own. Nothing drops
@@ -660,11 +647,11 @@ impl SchedClass for RtClass {
     /// `task_woken_rt`: push if the woken task will not run soon here.
     fn task_woken(&self, s: &mut Sched, cpu: u32, p: TaskId) {
         let curr = s.curr(cpu);
-        let cc = s.task(curr).class;
+        // dl_task(curr) || rt_task(curr): by prio, so the stopper (prio 0) counts.
         let need_to_push = !s.task(p).on_cpu
             && !s.rq(cpu).need_resched
             && s.task(p).nr_cpus_allowed > 1
-            && (cc == ClassId::Rt || s.task(curr).prio < 0)
+            && (rt_task(s, curr) || s.task(curr).prio < 0)
             && (s.task(curr).nr_cpus_allowed < 2 || s.task(curr).prio <= s.task(p).prio);
         if need_to_push {
             push_rt_tasks(s, cpu, curr);

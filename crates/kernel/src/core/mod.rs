@@ -6,6 +6,7 @@ pub mod cgroup;
 pub mod fork;
 pub mod pi;
 pub mod schedule;
+pub mod stopper;
 pub mod syscalls;
 pub mod tick;
 pub mod wakeup;

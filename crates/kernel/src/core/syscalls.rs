@@ -10,6 +10,7 @@ use crate::sched::{Ctx, Sched};
 use crate::task::{tstate, OnRq, TaskId};
 
 use super::schedule::SchedMode;
+use super::stopper::CpuStopWork;
 
 /// `sched_attr.sched_runtime` bounds for a fair custom slice (`__setscheduler_params`).
 const SLICE_MIN: u64 = 100_000;
@@ -219,10 +220,12 @@ impl Sched {
         Ok(())
     }
 
-    /// `sched_setaffinity` → `__set_cpus_allowed_ptr`: if the task's CPU stays allowed only
-    /// the mask changes; a queued task is moved; a running task is moved through the
-    /// stopper, which the caller models by blocking and waking the task (`affine_move_task`
-    /// waits for `migration_cpu_stop` in TASK_UNINTERRUPTIBLE).
+    /// `sched_setaffinity` → `__set_cpus_allowed_ptr_locked` + `affine_move_task`: an
+    /// unchanged mask is a no-op; `dest` is `cpumask_any_and_distribute` of the new mask;
+    /// if the task's CPU stays allowed only the mask changes; a queued task is moved
+    /// (`move_queued_task`); a running (or waking) one is moved by its CPU's stopper
+    /// (`migration_cpu_stop`) while the calling task waits in TASK_UNINTERRUPTIBLE
+    /// (`wait_for_completion`).
     pub fn set_cpus_allowed(&mut self, ctx: Ctx, p: TaskId, mask: CpuMask) -> Result<(), String> {
         let n = self.nr_cpus();
         if let Some(bad) = mask.iter().find(|&c| c >= n) {
@@ -243,32 +246,32 @@ impl Sched {
                 "a SCHED_DEADLINE task's affinity must cover the root domain (EBUSY)".into(),
             );
         }
+        if self.task(p).cpus_allowed == mask {
+            return Ok(());
+        }
+        let dest = self
+            .cpumask_any_and_distribute(ctx.cpu(), &mask)
+            .expect("a non-empty mask of existing CPUs");
         let t = self.task_mut(p);
         t.nr_cpus_allowed = mask.weight();
         t.cpus_allowed = mask;
         let cpu = t.cpu;
-        if self.task(p).cpus_allowed.test(cpu) {
+        if t.cpus_allowed.test(cpu) {
             return Ok(());
         }
-        let dest = self.task(p).cpus_allowed.first().unwrap_or(0);
-        let running = self.curr(cpu) == p;
-        if running {
-            // The caller blocks until the stopper has moved it: it sleeps uninterruptibly
-            // and is woken towards `dest`.
-            self.task_mut(p).wake_cpu = dest;
-            self.task_mut(p).state = tstate::UNINTERRUPTIBLE;
-            self.schedule(cpu, SchedMode::None);
-            self.try_to_wake_up(Ctx::Task(cpu), p, tstate::NORMAL, 0);
+        if t.on_cpu || t.state == tstate::WAKING {
+            let waiter = match ctx {
+                Ctx::Task(c) => Some(self.curr(c)),
+                Ctx::HardIrq(_) => None,
+            };
+            let work = CpuStopWork::MigrationCpuStop { p, dest, waiter };
+            self.cpu_stop_queue_work(ctx, cpu, work);
+            if let Some(w) = waiter {
+                self.task_mut(w).state = tstate::UNINTERRUPTIBLE;
+                self.schedule(ctx.cpu(), SchedMode::None);
+            }
         } else if self.task(p).on_rq == OnRq::Queued {
-            // move_queued_task
-            self.update_rq_clock(cpu);
-            self.deactivate_task(cpu, p, dequeue::NOCLOCK | dequeue::MIGRATING);
-            self.set_task_cpu(ctx, p, dest);
-            self.update_rq_clock(dest);
-            self.activate_task(dest, p, enqueue::NOCLOCK | enqueue::MIGRATING);
-            self.wakeup_preempt(dest, p, 0);
-        } else {
-            self.task_mut(p).wake_cpu = dest;
+            self.move_queued_task(ctx, p, dest);
         }
         Ok(())
     }

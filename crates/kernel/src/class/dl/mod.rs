@@ -225,7 +225,6 @@ pub struct DlRq {
     exec_start: u64,
     fair_exec_start: u64,
     idle_exec_start: u64,
-    distribute_prev: Option<u32>,
 }
 
 impl Default for DlRq {
@@ -255,7 +254,6 @@ impl DlRq {
             exec_start: 0,
             fair_exec_start: 0,
             idle_exec_start: 0,
-            distribute_prev: None,
         }
     }
 

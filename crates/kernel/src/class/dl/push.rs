@@ -68,11 +68,7 @@ pub(super) fn find_later_rq(s: &mut Sched, p: TaskId, this_cpu: Option<u32>) -> 
         return Some(tc);
     }
     let from = this_cpu.unwrap_or(cpu);
-    let n = s.nr_cpus();
-    let start = s.rq(from).dl.distribute_prev.map_or(0, |x| x + 1);
-    let pick = (0..n).map(|i| (start + i) % n).find(|&c| later.test(c))?;
-    s.rq_mut(from).dl.distribute_prev = Some(pick);
-    Some(pick)
+    s.cpumask_any_and_distribute(from, &later)
 }
 
 /// `dl_task_is_earliest_deadline(p, rq)`.

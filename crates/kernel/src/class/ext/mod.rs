@@ -1324,6 +1324,7 @@ impl SchedClass for ExtClass {
         let nc = s.task(n).class;
         if nc < ClassId::Ext && !s.rq(cpu).scx.cpu_released {
             let reason = match nc {
+                ClassId::Stop => CpuPreemptReason::Stop,
                 ClassId::Rt => CpuPreemptReason::Rt,
                 ClassId::Dl => CpuPreemptReason::Dl,
                 _ => CpuPreemptReason::Unknown,

@@ -2,11 +2,11 @@
 //! (`sched_balance_trigger` → `sched_balance_softirq` → `sched_balance_domains`),
 //! `sched_balance_rq` with group classification and `calculate_imbalance`,
 //! `detach_tasks`/`can_migrate_task`, newidle balancing (`sched_balance_newidle`), active
-//! balancing and the NOHZ idle balance.
+//! balancing (`active_load_balance_cpu_stop`, run by the busiest CPU's stopper) and the
+//! NOHZ idle balance.
 //!
-//! Simplifications (see the report in docs): active balance moves the busiest CPU's
-//! running task at its next switch-out (no stop class yet); the NOHZ kick runs the idle
-//! balance synchronously on the kicked CPU (as with zero IPI latency); no NUMA balancing,
+//! Simplifications (see the report in docs): the NOHZ kick runs the idle balance
+//! synchronously on the kicked CPU (as with zero IPI latency); no NUMA balancing,
 //! no asym packing, no misfit (capacity_of is the original capacity); `rd->overloaded` is
 //! computed on demand; the 6.17/6.18 newidle cost bump and NI_RANDOM are not modelled.
 
@@ -18,9 +18,10 @@ use super::pelt::{
     update_blocked_averages,
 };
 use crate::class::{dequeue, enqueue, ClassId};
+use crate::core::stopper::CpuStopWork;
 use crate::cpumask::CpuMask;
 use crate::sched::{Ctx, Sched};
-use crate::task::{OnRq, TaskId};
+use crate::task::TaskId;
 use crate::topology::{sdf, SchedDomain};
 use schedsim_workload::Policy;
 
@@ -38,9 +39,9 @@ pub struct RqSmp {
     pub idle_stamp: u64,
     pub avg_idle: u64,
     pub max_idle_balance_cost: u64,
-    /// `active_balance` / `push_cpu`: move the running task to push_cpu when it switches out.
+    /// `active_balance`: an `active_load_balance_cpu_stop` work is pending on this CPU's
+    /// stopper.
     pub active_balance: bool,
-    pub push_cpu: u32,
     /// `rq->cfs_tasks`: fair tasks queued here, most recently picked first.
     pub cfs_tasks: VecDeque<TaskId>,
 }
@@ -889,12 +890,11 @@ fn sched_balance_rq(s: &mut Sched, cpu: u32, level: usize, idle: Idle, cont: &mu
                 return out_one_pinned(s, &env);
             }
             if !s.rq(busiest).smp.active_balance {
-                let r = &mut s.rq_mut(busiest).smp;
-                r.active_balance = true;
-                r.push_cpu = cpu;
+                s.rq_mut(busiest).smp.active_balance = true;
                 active_balance = true;
-                // The stopper would preempt curr at once.
-                s.resched_curr(busiest);
+                // stop_one_cpu_nowait
+                let work = CpuStopWork::ActiveBalance { target_cpu: cpu };
+                s.cpu_stop_queue_work(ctx, busiest, work);
             }
         }
     } else {
@@ -928,70 +928,50 @@ fn out_one_pinned(s: &mut Sched, env: &Env) -> u32 {
     0
 }
 
-/// `active_load_balance_cpu_stop`, run where the stopper would: in the busiest CPU's
-/// `schedule()` (balance_fair, before the pick) right after the balancer asked for it.
-/// With no stop class, the running task is first put back (`put_prev_task`) as a
-/// preemption would, then one task is moved from the tail of cfs_tasks, hotness ignored.
-/// Returns true if prev itself was moved (already put).
-pub fn active_load_balance(s: &mut Sched, cpu: u32, prev: TaskId) -> bool {
-    if !s.rq(cpu).smp.active_balance {
-        return false;
+/// `active_load_balance_cpu_stop` on the busiest CPU's stopper: the former curr is now
+/// queued, not running; one task is pushed to `target` (`detach_one_task`: from the tail of
+/// cfs_tasks, `can_migrate_task` with LBF_ACTIVE_LB) within the first domain of `target`
+/// that spans this CPU.
+pub fn active_load_balance_cpu_stop(s: &mut Sched, cpu: u32, target: u32) {
+    let level = s.topo.sd[target as usize]
+        .iter()
+        .position(|d| d.span.test(cpu));
+    let go = s.rq(cpu).smp.active_balance && s.rq(cpu).nr_running > 1 && target != cpu;
+    if let Some(level) = level.filter(|_| go) {
+        let mut env = Env {
+            cpu: target,
+            level,
+            dst_cpu: target,
+            src_cpu: cpu,
+            idle: Idle::Idle,
+            imbalance: 0,
+            migration_type: MigrationType::Load,
+            cpus: sd(s, target, level).span.clone(),
+            loop_: 0,
+            loop_max: 0,
+            loop_break: SCHED_NR_MIGRATE_BREAK,
+            all_pinned: false,
+            some_pinned: false,
+            dst_pinned: false,
+            need_break: false,
+            new_dst_cpu: target,
+            active: true,
+        };
+        s.update_rq_clock(cpu);
+        let p = s
+            .rq(cpu)
+            .smp
+            .cfs_tasks
+            .iter()
+            .rev()
+            .copied()
+            .find(|&p| can_migrate_task(s, &mut env, p));
+        if let Some(p) = p {
+            move_task(s, Ctx::Task(cpu), p, cpu, target);
+            sd_mut(s, target, level).nr_balance_failed = 0;
+        }
     }
     s.rq_mut(cpu).smp.active_balance = false;
-    let dst = s.rq(cpu).smp.push_cpu;
-    if dst == cpu || !s.idle_cpu(dst) || s.rq(cpu).nr_running <= 1 && s.curr(cpu) != prev {
-        return false;
-    }
-    let cand = s.rq(cpu).smp.cfs_tasks.iter().rev().copied().find(|&p| {
-        let t = s.task(p);
-        t.class == ClassId::Fair
-            && t.on_rq == OnRq::Queued
-            && t.cpus_allowed.test(dst)
-            && (p == prev || !t.on_cpu)
-    });
-    let Some(p) = cand else {
-        return false;
-    };
-    let moved_prev = p == prev && s.curr(cpu) == prev;
-    if moved_prev {
-        let c = s.task(prev).class;
-        crate::class::class_of(c).put_prev_task(s, cpu, prev, prev);
-    }
-    move_task(s, Ctx::HardIrq(cpu), p, cpu, dst);
-    if let Some(l) = s.topo.sd[dst as usize]
-        .iter()
-        .position(|d| d.span.test(cpu))
-    {
-        sd_mut(s, dst, l).nr_balance_failed = 0;
-    }
-    moved_prev
-}
-
-/// Active balance at a switch-out that happens before the busiest CPU's pick ran
-/// `active_load_balance` (prev leaves the CPU still queued).
-pub fn active_balance_at_switch(s: &mut Sched, cpu: u32, prev: TaskId) {
-    if !s.rq(cpu).smp.active_balance {
-        return;
-    }
-    s.rq_mut(cpu).smp.active_balance = false;
-    let dst = s.rq(cpu).smp.push_cpu;
-    let t = s.task(prev);
-    if dst == cpu
-        || t.class != ClassId::Fair
-        || t.on_rq != OnRq::Queued
-        || !t.cpus_allowed.test(dst)
-        || s.fair.se(t.se).sched_delayed
-        || !s.idle_cpu(dst)
-    {
-        return;
-    }
-    move_task(s, Ctx::HardIrq(cpu), prev, cpu, dst);
-    if let Some(l) = s.topo.sd[dst as usize]
-        .iter()
-        .position(|d| d.span.test(cpu))
-    {
-        sd_mut(s, dst, l).nr_balance_failed = 0;
-    }
 }
 
 /// `rd->overloaded` (computed on demand): some rq has more than one task.

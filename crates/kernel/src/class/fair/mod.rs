@@ -551,8 +551,7 @@ impl SchedClass for FairClass {
     }
 
     /// `balance_fair`: with no fair task queued, try to pull one (`sched_balance_newidle`).
-    fn balance(&self, s: &mut Sched, cpu: u32, prev: TaskId) -> bool {
-        balance::active_load_balance(s, cpu, prev);
+    fn balance(&self, s: &mut Sched, cpu: u32, _prev: TaskId) -> bool {
         let c = s.rq(cpu).cfs;
         if s.fair.cfs(c).h_nr_runnable == 0 && s.fair.cfs(c).nr_queued > 0 {
             // pick_next_task_fair: picking a delayed entity dequeues it; with only delayed
@@ -655,12 +654,8 @@ impl SchedClass for FairClass {
     /// `put_prev_task_fair` → `put_prev_entity` on each level. When the next task is fair
     /// too, the levels it shares with prev stay current (`pick_next_task_fair`'s walk to
     /// the common cfs_rq).
-    fn put_prev_task(&self, s: &mut Sched, cpu: u32, prev: TaskId, next: TaskId) {
+    fn put_prev_task(&self, s: &mut Sched, _cpu: u32, prev: TaskId, next: TaskId) {
         let se = se_of(s, prev);
-        if s.fair.cfs(cfs_of(s, se)).cpu != cpu {
-            // Already put and moved away by active balancing during this schedule().
-            return;
-        }
         let shared = if next != prev && s.task(next).class == ClassId::Fair {
             s.fair.ancestors(se_of(s, next))
         } else {
@@ -672,10 +667,6 @@ impl SchedClass for FairClass {
             }
             let c = s.fair.cfs_rq_of(e);
             put_prev_entity(s, c, e);
-        }
-        // A real switch-out (not a change-pattern put): a pending active balance moves prev.
-        if next != prev {
-            balance::active_balance_at_switch(s, cpu, prev);
         }
     }
 
