@@ -7,8 +7,10 @@
 //!    deadline replenishment timers, the RT bandwidth period timer, sched_ext work);
 //! 3. `WakeList`: a queued remote wakeup's IPI arrives (`sched_ttwu_pending`);
 //! 4. `Resched`: a reschedule IPI arrives;
-//! 5. `Tick`: the scheduler tick (the ticks of several CPUs at one instant all run, with
-//!    their balance softirqs, before any of those CPUs passes its preemption point);
+//! 5. `Tick`: the scheduler tick. The ticks of several CPUs at one instant all run their
+//!    hard-interrupt part first; then, at irq exit, the CPUs whose tick raised no balance
+//!    softirq pass their preemption point, then the balance softirqs run (CPU order, then
+//!    the NOHZ kicks), then the remaining CPUs pass theirs (`balance::run_tick_softirqs`);
 //! 6. `End`: the end of the simulated duration.
 //!
 //! Within one kind, events run in the order they were queued (a sequence number), which

@@ -5,6 +5,7 @@
 use schedsim_trace::TraceSink;
 use schedsim_workload::Workload;
 
+use crate::class::fair::balance;
 use crate::config::Config;
 use crate::core::schedule::SchedMode;
 use crate::events::EventKind;
@@ -145,10 +146,17 @@ pub fn try_run_streamed(
     let mut ended_early = None;
     let mut last_progress = 0;
     // Set while same-instant ticks of other CPUs are pending: every CPU's tick interrupt
-    // (and its balance softirq) runs before any of them returns to user mode.
+    // runs before any of them returns to user mode; the balance softirqs run after the
+    // CPUs that raised none have passed their preemption point (events.rs, rule 5).
     let mut in_tick_batch = false;
     loop {
         if !in_tick_batch {
+            if (0..s.nr_cpus()).any(|c| balance::softirq_pending(&s, c)) {
+                // Irq exit of the instant's ticks: CPUs with no softirq reach their
+                // preemption point first, then the balance softirqs run.
+                visit_dirty_where(&mut s, &mut user, |s, c| !balance::softirq_pending(s, c))?;
+            }
+            balance::run_tick_softirqs(&mut s);
             visit_dirty(&mut s, &mut user)?;
             if let Some(c) = checker.as_mut() {
                 check_now(c, &s, last_event)?;
@@ -251,7 +259,21 @@ fn all_exited(s: &Sched, user: &Userspace) -> bool {
 /// `schedule_idle`, a user task on its way back to user mode with `schedule`), then let the
 /// current thread run until it burns CPU or blocks.
 fn visit_dirty(s: &mut Sched, user: &mut Userspace) -> Result<(), UserError> {
+    visit_dirty_where(s, user, |_, _| true)
+}
+
+/// `visit_dirty` for the CPUs `now` selects; the others stay dirty.
+fn visit_dirty_where(
+    s: &mut Sched,
+    user: &mut Userspace,
+    now: impl Fn(&Sched, u32) -> bool,
+) -> Result<(), UserError> {
+    let mut later = Vec::new();
     while let Some(cpu) = s.pop_dirty() {
+        if !now(s, cpu) {
+            later.push(cpu);
+            continue;
+        }
         loop {
             let rq = s.rq(cpu);
             if rq.need_resched || rq.need_resched_lazy {
@@ -266,6 +288,9 @@ fn visit_dirty(s: &mut Sched, user: &mut Userspace) -> Result<(), UserError> {
                 break;
             }
         }
+    }
+    for cpu in later {
+        s.mark_dirty(cpu);
     }
     Ok(())
 }

@@ -15,10 +15,11 @@ fn migrations(r: &schedsim_kernel::report::Report, comm: &str) -> u64 {
 }
 
 /// The oracle's 03_three_hogs_2cpu: the periodic balancer keeps moving a task between the
-/// CPUs (the real kernel: ~20 migrations in 2.9 s, shares 0.59–0.71). Which task is
-/// pulled is the one waiting on the busy CPU at the balancing tick; without the real
-/// machine's timing noise the simulation can settle into a cycle where the same task
-/// bounces, so the shares are bounded a little wider than the kernel's range.
+/// CPUs (the real kernel: ~20 migrations in 2.9 s, shares 0.59–0.71). The task pulled is
+/// the one the busy CPU's tick has just switched out; the two tasks on a CPU alternate at
+/// every tick and balancing steps are an even number of ticks apart, so without the VM's
+/// foreign wakeups (kworkers and daemons that flip which hog runs at which tick) the
+/// same task is pulled every time: it gets 1/2 of a CPU and the two others 3/4.
 #[test]
 fn three_hogs_on_two_cpus_rotate() {
     let w = workload(vec![
@@ -37,7 +38,7 @@ fn three_hogs_on_two_cpus_rotate() {
     assert!((sum - 2.0).abs() < 0.01, "sum of shares {sum}");
     for c in ["a", "b", "c"] {
         let sh = share(&r, c);
-        assert!((0.50..=0.76).contains(&sh), "{c}: share {sh}");
+        assert!((0.48..=0.80).contains(&sh), "{c}: share {sh}");
     }
 }
 
@@ -138,4 +139,53 @@ fn newly_idle_cpu_pulls_a_waiting_task() {
     for c in ["a", "b"] {
         assert!(share(&r, c) > 0.8, "{c}: {}", share(&r, c));
     }
+}
+
+/// The ticks of one instant (the CPUs' ticks fire together): a CPU whose tick raised no
+/// softirq reschedules at irq exit before another CPU's balance softirq reaches its
+/// runqueue, so the task a busy CPU's tick has just switched out is the tail of its
+/// `cfs_tasks`, cache hot (`exec_start` = now, under `migration_cost`). Periodic balance
+/// pulls that task, once `nr_balance_failed > cache_nice_tries` lets it take a hot one.
+/// (The 2-CPU VM's traces show the same: the pulled hog left its CPU 4–15 µs earlier, at
+/// that tick.)
+#[test]
+fn periodic_balance_pulls_the_task_a_remote_tick_just_switched_out() {
+    use schedsim_trace::Event;
+    let w = workload(vec![
+        hog("a", 0, None),
+        hog("b", 0, None),
+        hog("c", 0, None),
+    ]);
+    let cfg = schedsim_kernel::Config::parse_machine("cpus=2,hz=250,preempt=none").unwrap();
+    let opts = schedsim_kernel::sim::SimOptions {
+        duration: Some(3000 * MS),
+        seed: 1,
+        trace: true,
+        check: true,
+    };
+    let r = schedsim_kernel::sim::run(w, cfg, &opts, &mut ()).expect("simulation runs");
+    let hogs: Vec<i32> = ["a", "b", "c"]
+        .iter()
+        .map(|c| task_named(&r, c).pid)
+        .collect();
+    let mut switched_out = std::collections::HashMap::new();
+    let mut pulls = 0;
+    for rec in r.sched.trace.merged() {
+        match &rec.event {
+            Event::Switch { prev_pid, .. } => {
+                switched_out.insert(*prev_pid, (rec.ts, rec.cpu));
+            }
+            Event::MigrateTask { pid, orig_cpu, .. } if hogs.contains(pid) && rec.flags.hardirq => {
+                pulls += 1;
+                assert_eq!(
+                    switched_out.get(pid),
+                    Some(&(rec.ts, *orig_cpu)),
+                    "pid {pid} pulled at {}",
+                    rec.ts
+                );
+            }
+            _ => {}
+        }
+    }
+    assert!(pulls >= 10, "{pulls} periodic pulls");
 }

@@ -43,6 +43,10 @@ pub struct RqSmp {
     pub push_cpu: u32,
     /// `rq->cfs_tasks`: fair tasks queued here, most recently picked first.
     pub cfs_tasks: VecDeque<TaskId>,
+    /// SCHED_SOFTIRQ raised by this CPU's tick, run at its irq exit (`run_tick_softirqs`).
+    pub balance_softirq: bool,
+    /// This CPU's tick checks whether to kick an idle CPU (`nohz_balancer_kick`).
+    pub nohz_kick_check: bool,
 }
 
 /// `enum cpu_idle_type`.
@@ -185,17 +189,47 @@ fn sd_balance_interval(s: &Sched, d: &SchedDomain, busy: bool) -> u64 {
     j.clamp(1, max_lb_interval(s))
 }
 
-/// `sched_balance_trigger` (from `sched_tick`): raise the balance softirq when due, and
-/// kick an idle CPU for NOHZ balancing. The softirq runs at once (irq exit).
+/// `sched_balance_trigger` (from `sched_tick`, in the tick's hard interrupt): raise the
+/// balance softirq when due, and check whether to kick an idle CPU for NOHZ balancing.
+/// Both run later, at irq exit (`run_tick_softirqs`).
 pub fn sched_balance_trigger(s: &mut Sched, cpu: u32) {
     if s.topo.sd[cpu as usize].is_empty() {
         return;
     }
     s.rq_mut(cpu).smp.idle_balance = s.idle_cpu(cpu);
     if jiffies(s) >= s.rq(cpu).smp.next_balance {
-        sched_balance_softirq(s, cpu);
+        s.rq_mut(cpu).smp.balance_softirq = true;
     }
-    nohz_balancer_kick(s, cpu);
+    s.rq_mut(cpu).smp.nohz_kick_check = true;
+}
+
+/// Whether a tick raised a balance softirq that has not run yet.
+pub fn softirq_pending(s: &Sched, cpu: u32) -> bool {
+    s.rq(cpu).smp.balance_softirq
+}
+
+/// The irq-exit half of the ticks of one instant: each raised balance softirq
+/// (`sched_balance_softirq`), in CPU order, then the NOHZ kicks (the kicked idle CPU
+/// balances after the IPI reaches it).
+///
+/// The event loop runs this after the CPUs whose tick raised no softirq have passed their
+/// preemption point: on the hardware their `schedule()` at irq exit follows the tick
+/// handler at once, while a balancing CPU first runs the softirq (blocked-load decay, the
+/// domain walk, the group statistics) before it looks at a remote runqueue. So a task that
+/// a remote tick just switched out is seen as the tail of that CPU's `cfs_tasks`, cache hot
+/// (`exec_start` = now), as the kernel sees it.
+pub fn run_tick_softirqs(s: &mut Sched) {
+    for cpu in 0..s.nr_cpus() {
+        if std::mem::take(&mut s.rq_mut(cpu).smp.balance_softirq) {
+            s.update_rq_clock(cpu);
+            sched_balance_softirq(s, cpu);
+        }
+    }
+    for cpu in 0..s.nr_cpus() {
+        if std::mem::take(&mut s.rq_mut(cpu).smp.nohz_kick_check) {
+            nohz_balancer_kick(s, cpu);
+        }
+    }
 }
 
 /// `sched_balance_softirq`.
