@@ -189,3 +189,107 @@ fn periodic_balance_pulls_the_task_a_remote_tick_just_switched_out() {
     }
     assert!(pulls >= 10, "{pulls} periodic pulls");
 }
+
+/// The big.LITTLE preset: CPUs 0–3 have capacity 512, CPUs 4–7 1024; the MC domain spans
+/// both clusters (SD_ASYM_CPUCAPACITY(_FULL)).
+const BIGLITTLE: &str = "biglittle,hz=250";
+
+fn is_big(cpu: u32) -> bool {
+    cpu >= 4
+}
+
+/// A hog free to run anywhere ends on a big CPU and stays there.
+#[test]
+fn biglittle_hog_lands_on_a_big_cpu_and_stays() {
+    let w = workload(vec![hog("h", 0, None)]);
+    let r = run_on(BIGLITTLE, w, 2000);
+    let t = task_named(&r, "h");
+    assert!(is_big(t.cpu), "hog on CPU {}", t.cpu);
+    let rep = Report::from_result(&r);
+    // At most the one move up from where it was forked.
+    assert!(migrations(&rep, "h") <= 1, "{}", migrations(&rep, "h"));
+}
+
+/// A hog that starts on a little CPU (pinned there at fork, then allowed everywhere) is
+/// a misfit once its utilization passes 80 % of 512: the NOHZ kick wakes an idle big CPU,
+/// whose balance classifies the little cluster `group_misfit_task` and moves the running
+/// task by active balance.
+#[test]
+fn biglittle_misfit_hog_moves_up_from_a_little_cpu() {
+    let prog = vec![
+        Step::SetAffinity(None),
+        Step::Loop {
+            count: None,
+            body: vec![Step::Run(Dur::Fixed(10 * MS))],
+        },
+    ];
+    let w = workload(vec![task("h", 0, Some(vec![0]), prog)]);
+    let cfg = schedsim_kernel::Config::parse_machine(BIGLITTLE).unwrap();
+    let opts = schedsim_kernel::sim::SimOptions {
+        duration: Some(300 * MS),
+        seed: 1,
+        trace: true,
+        check: true,
+    };
+    let r = schedsim_kernel::sim::run(w, cfg, &opts, &mut ()).expect("simulation runs");
+    let t = task_named(&r, "h");
+    assert!(is_big(t.cpu), "hog still on CPU {}", t.cpu);
+    let rep = Report::from_result(&r);
+    assert_eq!(migrations(&rep, "h"), 1);
+    // Moved at the first tick where its util is over 409.6 (80 % of 512). It starts at
+    // 128 and, capacity invariant, heads for 1024 with the PELT clock at half speed:
+    // 406 at 36 ms, 431 at 40 ms. The tick that finds the misfit kicks an idle big CPU,
+    // whose balance moves the task at once.
+    let moved = r
+        .sched
+        .trace
+        .merged()
+        .iter()
+        .find(|rec| matches!(rec.event, schedsim_trace::Event::MigrateTask { pid, .. } if pid == t.pid))
+        .map(|rec| rec.ts)
+        .expect("a migration");
+    assert_eq!(moved, 40 * MS);
+    // Before it was moved it had been a misfit on CPU 0 (and is none on the big CPU).
+    assert_eq!(r.sched.rq(t.cpu).smp.misfit_task_load, 0);
+}
+
+/// A light periodic task (1 ms every 10 ms, util ~100) fits a little CPU: it is woken
+/// where it ran and never moves up.
+#[test]
+fn biglittle_light_task_stays_on_a_little_cpu() {
+    let prog = vec![
+        Step::SetAffinity(None),
+        Step::Loop {
+            count: None,
+            body: vec![Step::Run(Dur::Fixed(MS)), Step::Sleep(Dur::Fixed(9 * MS))],
+        },
+    ];
+    let w = workload(vec![task("p", 0, Some(vec![0]), prog)]);
+    let r = run_on(BIGLITTLE, w, 1000);
+    let t = task_named(&r, "p");
+    assert!(!is_big(t.cpu), "moved to CPU {}", t.cpu);
+    let rep = Report::from_result(&r);
+    assert_eq!(migrations(&rep, "p"), 0);
+}
+
+/// RT pressure: an RT hog on CPU 1 fills `rq->avg_rt`, and the CPU's capacity for CFS
+/// (`scale_rt_capacity`, refreshed when CPU 1 balances) drops accordingly; CPU 0, running
+/// a fair hog, keeps its full capacity.
+#[test]
+fn rt_hog_lowers_the_capacity_left_to_cfs() {
+    let rt = spec(
+        "rt",
+        fifo(10),
+        0,
+        forever(vec![Step::Run(Dur::Fixed(10 * MS))]),
+    );
+    let mut rt = rt;
+    rt.affinity = Some(vec![1]);
+    let w = workload(vec![hog("f", 0, Some(vec![0])), rt]);
+    let r = run_on("cpus=2,hz=250", w, 900);
+    let cap = |c: u32| schedsim_kernel::class::fair::pelt::capacity_of(&r.sched, c);
+    let util_rt = r.sched.rq(1).smp.avg_rt.util_avg;
+    assert!(util_rt > 900, "avg_rt util {util_rt}");
+    assert!(cap(1) < 150, "capacity_of(1) = {}", cap(1));
+    assert_eq!(cap(0), 1024);
+}

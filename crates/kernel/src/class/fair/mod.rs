@@ -681,7 +681,7 @@ impl SchedClass for FairClass {
 
     /// `set_next_task_fair` → `set_next_entity` on each level up to one that is already
     /// current (kept by `put_prev_task`).
-    fn set_next_task(&self, s: &mut Sched, cpu: u32, p: TaskId, _first: bool) {
+    fn set_next_task(&self, s: &mut Sched, cpu: u32, p: TaskId, first: bool) {
         for e in s.fair.ancestors(se_of(s, p)) {
             let c = s.fair.cfs_rq_of(e);
             if s.fair.cfs(c).curr == Some(e) {
@@ -696,6 +696,9 @@ impl SchedClass for FairClass {
             q.remove(i);
             q.push_front(p);
         }
+        if first {
+            balance::update_misfit_status(s, cpu, Some(p));
+        }
     }
 
     /// `select_task_rq_fair` (placement.rs).
@@ -705,13 +708,14 @@ impl SchedClass for FairClass {
 
     /// `task_tick_fair` → `entity_tick` on each level: update_curr is the tick's
     /// preemption check; the load and the group weights follow.
-    fn task_tick(&self, s: &mut Sched, _cpu: u32, p: TaskId) {
+    fn task_tick(&self, s: &mut Sched, cpu: u32, p: TaskId) {
         for e in s.fair.ancestors(se_of(s, p)) {
             let c = s.fair.cfs_rq_of(e);
             update_curr(s, c);
             pelt::update_load_avg(s, c, e, pelt::UPDATE_TG);
             group::update_cfs_group(s, e);
         }
+        balance::update_misfit_status(s, cpu, Some(p));
     }
 
     /// `update_curr_fair`: the running task's own level.
