@@ -293,3 +293,55 @@ fn rt_hog_lowers_the_capacity_left_to_cfs() {
     assert!(cap(1) < 150, "capacity_of(1) = {}", cap(1));
     assert_eq!(cap(0), 1024);
 }
+
+/// A misfit task waits on a little CPU while every big CPU is busy (the big cluster is not
+/// `has_spare`, so it is not pulled); the moment a big CPU's task exits, that CPU's newidle
+/// balance (the root domain counts as overloaded with a misfit task) pulls it by active
+/// balance.
+#[test]
+fn biglittle_newly_idle_big_cpu_pulls_the_misfit_task() {
+    let mut tasks: Vec<_> = (4..8)
+        .map(|c| {
+            task(
+                &format!("b{c}"),
+                0,
+                Some(vec![c]),
+                vec![Step::Run(Dur::Fixed(150 * MS + (c as u64 - 4) * 50 * MS))],
+            )
+        })
+        .collect();
+    let prog = vec![
+        Step::SetAffinity(None),
+        Step::Loop {
+            count: None,
+            body: vec![Step::Run(Dur::Fixed(10 * MS))],
+        },
+    ];
+    tasks.push(task("h", 0, Some(vec![0]), prog));
+    let cfg = schedsim_kernel::Config::parse_machine(BIGLITTLE).unwrap();
+    let opts = schedsim_kernel::sim::SimOptions {
+        duration: Some(400 * MS),
+        seed: 1,
+        trace: true,
+        check: true,
+    };
+    let r = schedsim_kernel::sim::run(workload(tasks), cfg, &opts, &mut ()).expect("runs");
+    let h = task_named(&r, "h");
+    let b4_exit = task_named(&r, "b4").pid;
+    let mut exit_at = None;
+    let mut moved = None;
+    for rec in r.sched.trace.merged() {
+        match &rec.event {
+            schedsim_trace::Event::ProcessExit { pid, .. } if *pid == b4_exit => {
+                exit_at = Some(rec.ts)
+            }
+            schedsim_trace::Event::MigrateTask { pid, dest_cpu, .. } if *pid == h.pid => {
+                moved.get_or_insert((rec.ts, *dest_cpu));
+            }
+            _ => {}
+        }
+    }
+    let exit_at = exit_at.expect("b4 exited");
+    assert_eq!(moved, Some((exit_at, 4)), "b4 exited at {exit_at}");
+    assert!(exit_at >= 150 * MS);
+}

@@ -1216,9 +1216,10 @@ pub fn active_balance_at_switch(s: &mut Sched, cpu: u32, prev: TaskId) {
     }
 }
 
-/// `rd->overloaded` (computed on demand): some rq has more than one task.
+/// `rd->overloaded` (computed on demand): some rq has more than one task, or (what
+/// `update_sg_lb_stats` also counts on asymmetric domains) a misfit task.
 fn rd_overloaded(s: &Sched) -> bool {
-    (0..s.nr_cpus()).any(|c| s.rq(c).nr_running >= 2)
+    (0..s.nr_cpus()).any(|c| s.rq(c).nr_running >= 2 || s.rq(c).smp.misfit_task_load != 0)
 }
 
 /// `update_next_balance`.

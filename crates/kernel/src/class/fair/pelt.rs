@@ -474,19 +474,25 @@ pub fn update_load_avg(s: &mut Sched, c: CfsRqId, se: SeId, flags: u32) {
     }
 }
 
-/// `remove_entity_load_avg`: a blocked entity leaves its queue (wakeup migration, exit):
-/// sync it to the queue's last update and queue its load for lazy removal.
-pub fn remove_entity_load_avg(s: &mut Sched, se: SeId) {
+/// `sync_entity_load_avg`: decay a blocked entity to its queue's last update
+/// (`__update_load_avg_blocked_se`).
+pub fn sync_entity_load_avg(s: &mut Sched, se: SeId) {
     let c = s.fair.se(se).cfs_rq;
     let last = s.fair.cfs(c).avg.last_update_time;
     let w = se_weight(s, se);
     let e = s.fair.se_mut(se);
-    // sync_entity_load_avg → __update_load_avg_blocked_se
     if update_load_sum(last, &mut e.avg, 0, 0, false) {
         update_load_avg_from_sums(&mut e.avg, w);
         se_util_change(&mut e.avg);
     }
-    let a = e.avg;
+}
+
+/// `remove_entity_load_avg`: a blocked entity leaves its queue (wakeup migration, exit):
+/// sync it to the queue's last update and queue its load for lazy removal.
+pub fn remove_entity_load_avg(s: &mut Sched, se: SeId) {
+    sync_entity_load_avg(s, se);
+    let c = s.fair.se(se).cfs_rq;
+    let a = s.fair.se(se).avg;
     let r = &mut s.fair.cfs_mut(c).removed;
     r.nr += 1;
     r.util_avg += a.util_avg;

@@ -276,6 +276,10 @@ fn asym_fits_cpu(s: &Sched, util: u64, cpu: u32) -> bool {
 pub fn select_idle_sibling(s: &mut Sched, p: TaskId, prev: u32, target: u32) -> u32 {
     // On an asymmetric machine the task's utilization decides which CPUs fit it.
     let util = if s.topo.asym_capacity {
+        let se = s.task(p).se;
+        if s.fair.se(se).avg.last_update_time != 0 {
+            super::pelt::sync_entity_load_avg(s, se);
+        }
         task_util_est(s, p)
     } else {
         0
