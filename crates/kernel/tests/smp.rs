@@ -345,3 +345,35 @@ fn biglittle_newly_idle_big_cpu_pulls_the_misfit_task() {
     assert_eq!(moved, Some((exit_at, 4)), "b4 exited at {exit_at}");
     assert!(exit_at >= 150 * MS);
 }
+
+/// RT pressure in balancing: an RT task running 8 ms in every 10 on CPU 1 leaves a fair
+/// hog there 20 % of the CPU while CPU 0 idles. At full capacity that lone fair task looks
+/// balanced (its group has spare capacity by util and runnable) and would stay; with CPU 1's
+/// capacity for CFS shrunk to ~220 by the RT signal, the group is overloaded, or the lone
+/// task sits on a reduced-capacity CPU (`sched_reduced_capacity`, `need_active_balance`),
+/// and the idle CPU takes it.
+#[test]
+fn idle_cpu_pulls_a_fair_task_from_under_an_rt_task() {
+    let prog = vec![
+        Step::SetAffinity(None),
+        Step::Loop {
+            count: None,
+            body: vec![Step::Run(Dur::Fixed(10 * MS))],
+        },
+    ];
+    let mut rt = spec(
+        "rt",
+        fifo(10),
+        0,
+        forever(vec![
+            Step::Run(Dur::Fixed(8 * MS)),
+            Step::Sleep(Dur::Fixed(2 * MS)),
+        ]),
+    );
+    rt.affinity = Some(vec![1]);
+    let w = workload(vec![task("f", 0, Some(vec![1]), prog), rt]);
+    let r = run_on("cpus=2,hz=250", w, 500);
+    assert_eq!(task_named(&r, "f").cpu, 0);
+    let rep = Report::from_result(&r);
+    assert!(share(&rep, "f") > 0.8, "{}", share(&rep, "f"));
+}
