@@ -151,7 +151,7 @@ pub fn try_run_streamed(
     let mut in_tick_batch = false;
     loop {
         if !in_tick_batch {
-            if (0..s.nr_cpus()).any(|c| balance::softirq_pending(&s, c)) {
+            if balance::any_softirq_pending(&s) {
                 // Irq exit of the instant's ticks: CPUs with no softirq reach their
                 // preemption point first, then the balance softirqs run.
                 visit_dirty_where(&mut s, &mut user, |s, c| !balance::softirq_pending(s, c))?;

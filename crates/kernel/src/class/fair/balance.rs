@@ -272,11 +272,20 @@ pub fn sched_balance_trigger(s: &mut Sched, cpu: u32) {
         s.rq_mut(cpu).smp.balance_softirq = true;
     }
     s.rq_mut(cpu).smp.nohz_kick_check = true;
+    s.fair.tick_softirq_cpus.push(cpu);
 }
 
 /// Whether a tick raised a balance softirq that has not run yet.
 pub fn softirq_pending(s: &Sched, cpu: u32) -> bool {
     s.rq(cpu).smp.balance_softirq
+}
+
+/// Whether some tick of this instant raised a balance softirq.
+pub fn any_softirq_pending(s: &Sched) -> bool {
+    s.fair
+        .tick_softirq_cpus
+        .iter()
+        .any(|&c| s.rq(c).smp.balance_softirq)
 }
 
 /// The irq-exit half of the ticks of one instant: each raised balance softirq
@@ -290,13 +299,18 @@ pub fn softirq_pending(s: &Sched, cpu: u32) -> bool {
 /// a remote tick just switched out is seen as the tail of that CPU's `cfs_tasks`, cache hot
 /// (`exec_start` = now), as the kernel sees it.
 pub fn run_tick_softirqs(s: &mut Sched) {
-    for cpu in 0..s.nr_cpus() {
+    if s.fair.tick_softirq_cpus.is_empty() {
+        return;
+    }
+    let mut cpus = std::mem::take(&mut s.fair.tick_softirq_cpus);
+    cpus.sort_unstable();
+    for &cpu in &cpus {
         if std::mem::take(&mut s.rq_mut(cpu).smp.balance_softirq) {
             s.update_rq_clock(cpu);
             sched_balance_softirq(s, cpu);
         }
     }
-    for cpu in 0..s.nr_cpus() {
+    for &cpu in &cpus {
         if std::mem::take(&mut s.rq_mut(cpu).smp.nohz_kick_check) {
             nohz_balancer_kick(s, cpu);
         }

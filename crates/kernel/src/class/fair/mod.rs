@@ -37,6 +37,8 @@ pub struct FairState {
     pub autogroup: Option<group::TgId>,
     /// `nohz.next_balance` (jiffies).
     pub nohz_next_balance: u64,
+    /// CPUs whose tick at this instant left work for irq exit (`balance::run_tick_softirqs`).
+    pub tick_softirq_cpus: Vec<u32>,
 }
 
 pub struct FairClass;
