@@ -8,8 +8,12 @@
 //! 3. `WakeList`: a queued remote wakeup's IPI arrives (`sched_ttwu_pending`);
 //! 4. `Resched`: a reschedule reaches its CPU's preemption point (an IPI landing, or the
 //!    local path of the cost model, docs/cost-model.md);
-//! 5. `Tick`: the scheduler tick (the ticks of several CPUs at one instant all run, with
-//!    their balance softirqs, before any of those CPUs passes its preemption point);
+//! 5. `Tick`: the scheduler tick. The ticks of several CPUs at one instant all run their
+//!    hard-interrupt part first; then, at irq exit, the CPUs whose tick raised no balance
+//!    softirq pass their preemption point, then the balance softirqs run (CPU order, then
+//!    the NOHZ kicks), then the remaining CPUs pass theirs (`balance::run_tick_softirqs`);
+//!    with the cost model the irq exit comes one resched path later, as `TickSoftirq`,
+//!    after that instant's `Resched` events;
 //! 6. `End`: the end of the simulated duration.
 //!
 //! Within one kind, events run in the order they were queued (a sequence number), which
@@ -63,6 +67,9 @@ pub enum EventKind {
     Resched {
         cpu: u32,
     },
+    /// The irq exit of the ticks of an earlier instant, one resched path after them (cost
+    /// model): their balance softirqs run (`balance::run_tick_softirqs`).
+    TickSoftirq,
     Tick {
         cpu: u32,
     },
@@ -80,8 +87,9 @@ impl EventKind {
             | EventKind::Scx { .. } => 1,
             EventKind::WakeList { .. } => 2,
             EventKind::Resched { .. } => 3,
-            EventKind::Tick { .. } => 4,
-            EventKind::End => 5,
+            EventKind::TickSoftirq => 4,
+            EventKind::Tick { .. } => 5,
+            EventKind::End => 6,
         }
     }
 }

@@ -5,6 +5,7 @@
 use schedsim_trace::TraceSink;
 use schedsim_workload::Workload;
 
+use crate::class::fair::balance;
 use crate::config::Config;
 use crate::core::schedule::SchedMode;
 use crate::events::EventKind;
@@ -151,10 +152,19 @@ pub fn try_run_streamed(
     let mut ended_early = None;
     let mut last_progress = 0;
     // Set while same-instant ticks of other CPUs are pending: every CPU's tick interrupt
-    // (and its balance softirq) runs before any of them returns to user mode.
+    // runs before any of them returns to user mode; the balance softirqs run after the
+    // CPUs that raised none have passed their preemption point (events.rs, rule 5).
     let mut in_tick_batch = false;
     loop {
         if !in_tick_batch {
+            if std::mem::take(&mut s.fair.tick_softirq_ready) {
+                if balance::any_softirq_pending(&s) {
+                    // Irq exit of the ticks: CPUs with no softirq reach their preemption
+                    // point first, then the balance softirqs run.
+                    visit_dirty_where(&mut s, &mut user, |s, c| !balance::softirq_pending(s, c))?;
+                }
+                balance::run_tick_softirqs(&mut s);
+            }
             visit_dirty(&mut s, &mut user)?;
             if let Some(c) = checker.as_mut() {
                 check_now(c, &s, last_event)?;
@@ -196,9 +206,10 @@ pub fn try_run_streamed(
             | EventKind::Scx { cpu, .. }
             | EventKind::Resched { cpu }
             | EventKind::Tick { cpu } => cpu,
-            EventKind::RtPeriodTimer { .. } | EventKind::CfsBandwidth { .. } | EventKind::End => {
-                u32::MAX
-            }
+            EventKind::RtPeriodTimer { .. }
+            | EventKind::CfsBandwidth { .. }
+            | EventKind::TickSoftirq
+            | EventKind::End => u32::MAX,
         };
         match ev {
             EventKind::End => break,
@@ -230,6 +241,7 @@ pub fn try_run_streamed(
             }
             EventKind::Scx { cpu, work } => crate::class::ext::handle_work(&mut s, cpu, work),
             EventKind::Resched { cpu } => s.mark_dirty(cpu),
+            EventKind::TickSoftirq => s.fair.tick_softirq_ready = true,
             EventKind::Tick { cpu } => s.sched_tick(cpu),
         }
         in_tick_batch = matches!(ev, EventKind::Tick { .. }) && s.queue.peek_is_tick_at(t);
@@ -272,7 +284,21 @@ fn all_exited(s: &Sched, user: &Userspace) -> bool {
 /// current thread run until it burns CPU or blocks (the stopper kthread: until its works
 /// are done).
 fn visit_dirty(s: &mut Sched, user: &mut Userspace) -> Result<(), UserError> {
+    visit_dirty_where(s, user, |_, _| true)
+}
+
+/// `visit_dirty` for the CPUs `now` selects; the others stay dirty.
+fn visit_dirty_where(
+    s: &mut Sched,
+    user: &mut Userspace,
+    now: impl Fn(&Sched, u32) -> bool,
+) -> Result<(), UserError> {
+    let mut later = Vec::new();
     while let Some(cpu) = s.pop_dirty() {
+        if !now(s, cpu) {
+            later.push(cpu);
+            continue;
+        }
         loop {
             s.this_cpu = cpu;
             let rq = s.rq(cpu);
@@ -292,6 +318,9 @@ fn visit_dirty(s: &mut Sched, user: &mut Userspace) -> Result<(), UserError> {
                 break;
             }
         }
+    }
+    for cpu in later {
+        s.mark_dirty(cpu);
     }
     Ok(())
 }

@@ -15,10 +15,11 @@ fn migrations(r: &schedsim_kernel::report::Report, comm: &str) -> u64 {
 }
 
 /// The oracle's 03_three_hogs_2cpu: the periodic balancer keeps moving a task between the
-/// CPUs (the real kernel: ~20 migrations in 2.9 s, shares 0.59–0.71). Which task is
-/// pulled is the one waiting on the busy CPU at the balancing tick; without the real
-/// machine's timing noise the simulation can settle into a cycle where the same task
-/// bounces, so the shares are bounded a little wider than the kernel's range.
+/// CPUs (the real kernel: ~20 migrations in 2.9 s, shares 0.59–0.71). The task pulled is
+/// the one the busy CPU's tick has just switched out; the two tasks on a CPU alternate at
+/// every tick and balancing steps are an even number of ticks apart, so without the VM's
+/// foreign wakeups (kworkers and daemons that flip which hog runs at which tick) the
+/// same task is pulled every time: it gets 1/2 of a CPU and the two others 3/4.
 #[test]
 fn three_hogs_on_two_cpus_rotate() {
     let w = workload(vec![
@@ -37,7 +38,7 @@ fn three_hogs_on_two_cpus_rotate() {
     assert!((sum - 2.0).abs() < 0.01, "sum of shares {sum}");
     for c in ["a", "b", "c"] {
         let sh = share(&r, c);
-        assert!((0.50..=0.76).contains(&sh), "{c}: share {sh}");
+        assert!((0.48..=0.80).contains(&sh), "{c}: share {sh}");
     }
 }
 
@@ -138,4 +139,247 @@ fn newly_idle_cpu_pulls_a_waiting_task() {
     for c in ["a", "b"] {
         assert!(share(&r, c) > 0.8, "{c}: {}", share(&r, c));
     }
+}
+
+/// The ticks of one instant (the CPUs' ticks fire together): a CPU whose tick raised no
+/// softirq reschedules at irq exit before another CPU's balance softirq reaches its
+/// runqueue, so the task a busy CPU's tick has just switched out is the tail of its
+/// `cfs_tasks`, cache hot (`exec_start` = now, under `migration_cost`). Periodic balance
+/// pulls that task, once `nr_balance_failed > cache_nice_tries` lets it take a hot one.
+/// (The 2-CPU VM's traces show the same: the pulled hog left its CPU 4–15 µs earlier, at
+/// that tick.) With the cost model both come one resched path after the tick.
+#[test]
+fn periodic_balance_pulls_the_task_a_remote_tick_just_switched_out() {
+    for machine in ["cpus=2,hz=250,preempt=none", "refvm"] {
+        pulls_the_task_a_remote_tick_just_switched_out(machine);
+    }
+}
+
+fn pulls_the_task_a_remote_tick_just_switched_out(machine: &str) {
+    use schedsim_trace::Event;
+    let w = workload(vec![
+        hog("a", 0, None),
+        hog("b", 0, None),
+        hog("c", 0, None),
+    ]);
+    let cfg = schedsim_kernel::Config::parse_machine(machine).unwrap();
+    let opts = schedsim_kernel::sim::SimOptions {
+        duration: Some(3000 * MS),
+        seed: 1,
+        trace: true,
+        check: true,
+    };
+    let r = schedsim_kernel::sim::run(w, cfg, &opts, &mut ()).expect("simulation runs");
+    let hogs: Vec<i32> = ["a", "b", "c"]
+        .iter()
+        .map(|c| task_named(&r, c).pid)
+        .collect();
+    let mut switched_out = std::collections::HashMap::new();
+    let mut pulls = 0;
+    for rec in r.sched.trace.merged() {
+        match &rec.event {
+            Event::Switch { prev_pid, .. } => {
+                switched_out.insert(*prev_pid, (rec.ts, rec.cpu));
+            }
+            Event::MigrateTask { pid, orig_cpu, .. } if hogs.contains(pid) && rec.flags.hardirq => {
+                pulls += 1;
+                assert_eq!(
+                    switched_out.get(pid),
+                    Some(&(rec.ts, *orig_cpu)),
+                    "{machine}: pid {pid} pulled at {}",
+                    rec.ts
+                );
+            }
+            _ => {}
+        }
+    }
+    assert!(pulls >= 10, "{machine}: {pulls} periodic pulls");
+}
+
+/// The big.LITTLE preset: CPUs 0–3 have capacity 512, CPUs 4–7 1024; the MC domain spans
+/// both clusters (SD_ASYM_CPUCAPACITY(_FULL)).
+const BIGLITTLE: &str = "biglittle,hz=250";
+
+fn is_big(cpu: u32) -> bool {
+    cpu >= 4
+}
+
+/// A hog free to run anywhere ends on a big CPU and stays there.
+#[test]
+fn biglittle_hog_lands_on_a_big_cpu_and_stays() {
+    let w = workload(vec![hog("h", 0, None)]);
+    let r = run_on(BIGLITTLE, w, 2000);
+    let t = task_named(&r, "h");
+    assert!(is_big(t.cpu), "hog on CPU {}", t.cpu);
+    let rep = Report::from_result(&r);
+    // At most the one move up from where it was forked.
+    assert!(migrations(&rep, "h") <= 1, "{}", migrations(&rep, "h"));
+}
+
+/// A hog that starts on a little CPU (pinned there at fork, then allowed everywhere) is
+/// a misfit once its utilization passes 80 % of 512: the NOHZ kick wakes an idle big CPU,
+/// whose balance classifies the little cluster `group_misfit_task` and moves the running
+/// task by active balance.
+#[test]
+fn biglittle_misfit_hog_moves_up_from_a_little_cpu() {
+    let prog = vec![
+        Step::SetAffinity(None),
+        Step::Loop {
+            count: None,
+            body: vec![Step::Run(Dur::Fixed(10 * MS))],
+        },
+    ];
+    let w = workload(vec![task("h", 0, Some(vec![0]), prog)]);
+    let cfg = schedsim_kernel::Config::parse_machine(BIGLITTLE).unwrap();
+    let opts = schedsim_kernel::sim::SimOptions {
+        duration: Some(300 * MS),
+        seed: 1,
+        trace: true,
+        check: true,
+    };
+    let r = schedsim_kernel::sim::run(w, cfg, &opts, &mut ()).expect("simulation runs");
+    let t = task_named(&r, "h");
+    assert!(is_big(t.cpu), "hog still on CPU {}", t.cpu);
+    let rep = Report::from_result(&r);
+    assert_eq!(migrations(&rep, "h"), 1);
+    // Moved at the first tick where its util is over 409.6 (80 % of 512). It starts at
+    // 128 and, capacity invariant, heads for 1024 with the PELT clock at half speed:
+    // 406 at 36 ms, 431 at 40 ms. The tick that finds the misfit kicks an idle big CPU,
+    // whose balance moves the task at once.
+    let moved = r
+        .sched
+        .trace
+        .merged()
+        .iter()
+        .find(|rec| matches!(rec.event, schedsim_trace::Event::MigrateTask { pid, .. } if pid == t.pid))
+        .map(|rec| rec.ts)
+        .expect("a migration");
+    assert_eq!(moved, 40 * MS);
+    // Before it was moved it had been a misfit on CPU 0 (and is none on the big CPU).
+    assert_eq!(r.sched.rq(t.cpu).smp.misfit_task_load, 0);
+}
+
+/// A light periodic task (1 ms every 10 ms, util ~100) fits a little CPU: it is woken
+/// where it ran and never moves up.
+#[test]
+fn biglittle_light_task_stays_on_a_little_cpu() {
+    let prog = vec![
+        Step::SetAffinity(None),
+        Step::Loop {
+            count: None,
+            body: vec![Step::Run(Dur::Fixed(MS)), Step::Sleep(Dur::Fixed(9 * MS))],
+        },
+    ];
+    let w = workload(vec![task("p", 0, Some(vec![0]), prog)]);
+    let r = run_on(BIGLITTLE, w, 1000);
+    let t = task_named(&r, "p");
+    assert!(!is_big(t.cpu), "moved to CPU {}", t.cpu);
+    let rep = Report::from_result(&r);
+    assert_eq!(migrations(&rep, "p"), 0);
+}
+
+/// RT pressure: an RT hog on CPU 1 fills `rq->avg_rt`, and the CPU's capacity for CFS
+/// (`scale_rt_capacity`, refreshed when CPU 1 balances) drops accordingly; CPU 0, running
+/// a fair hog, keeps its full capacity.
+#[test]
+fn rt_hog_lowers_the_capacity_left_to_cfs() {
+    let rt = spec(
+        "rt",
+        fifo(10),
+        0,
+        forever(vec![Step::Run(Dur::Fixed(10 * MS))]),
+    );
+    let mut rt = rt;
+    rt.affinity = Some(vec![1]);
+    let w = workload(vec![hog("f", 0, Some(vec![0])), rt]);
+    let r = run_on("cpus=2,hz=250", w, 900);
+    let cap = |c: u32| schedsim_kernel::class::fair::pelt::capacity_of(&r.sched, c);
+    let util_rt = r.sched.rq(1).smp.avg_rt.util_avg;
+    assert!(util_rt > 900, "avg_rt util {util_rt}");
+    assert!(cap(1) < 150, "capacity_of(1) = {}", cap(1));
+    assert_eq!(cap(0), 1024);
+}
+
+/// A misfit task waits on a little CPU while every big CPU is busy (the big cluster is not
+/// `has_spare`, so it is not pulled); the moment a big CPU's task exits, that CPU's newidle
+/// balance (the root domain counts as overloaded with a misfit task) pulls it by active
+/// balance.
+#[test]
+fn biglittle_newly_idle_big_cpu_pulls_the_misfit_task() {
+    let mut tasks: Vec<_> = (4..8)
+        .map(|c| {
+            task(
+                &format!("b{c}"),
+                0,
+                Some(vec![c]),
+                vec![Step::Run(Dur::Fixed(150 * MS + (c as u64 - 4) * 50 * MS))],
+            )
+        })
+        .collect();
+    let prog = vec![
+        Step::SetAffinity(None),
+        Step::Loop {
+            count: None,
+            body: vec![Step::Run(Dur::Fixed(10 * MS))],
+        },
+    ];
+    tasks.push(task("h", 0, Some(vec![0]), prog));
+    let cfg = schedsim_kernel::Config::parse_machine(BIGLITTLE).unwrap();
+    let opts = schedsim_kernel::sim::SimOptions {
+        duration: Some(400 * MS),
+        seed: 1,
+        trace: true,
+        check: true,
+    };
+    let r = schedsim_kernel::sim::run(workload(tasks), cfg, &opts, &mut ()).expect("runs");
+    let h = task_named(&r, "h");
+    let b4_exit = task_named(&r, "b4").pid;
+    let mut exit_at = None;
+    let mut moved = None;
+    for rec in r.sched.trace.merged() {
+        match &rec.event {
+            schedsim_trace::Event::ProcessExit { pid, .. } if *pid == b4_exit => {
+                exit_at = Some(rec.ts)
+            }
+            schedsim_trace::Event::MigrateTask { pid, dest_cpu, .. } if *pid == h.pid => {
+                moved.get_or_insert((rec.ts, *dest_cpu));
+            }
+            _ => {}
+        }
+    }
+    let exit_at = exit_at.expect("b4 exited");
+    assert_eq!(moved, Some((exit_at, 4)), "b4 exited at {exit_at}");
+    assert!(exit_at >= 150 * MS);
+}
+
+/// RT pressure in balancing: an RT task running 8 ms in every 10 on CPU 1 leaves a fair
+/// hog there 20 % of the CPU while CPU 0 idles. At full capacity that lone fair task looks
+/// balanced (its group has spare capacity by util and runnable) and would stay; with CPU 1's
+/// capacity for CFS shrunk to ~220 by the RT signal, the group is overloaded, or the lone
+/// task sits on a reduced-capacity CPU (`sched_reduced_capacity`, `need_active_balance`),
+/// and the idle CPU takes it.
+#[test]
+fn idle_cpu_pulls_a_fair_task_from_under_an_rt_task() {
+    let prog = vec![
+        Step::SetAffinity(None),
+        Step::Loop {
+            count: None,
+            body: vec![Step::Run(Dur::Fixed(10 * MS))],
+        },
+    ];
+    let mut rt = spec(
+        "rt",
+        fifo(10),
+        0,
+        forever(vec![
+            Step::Run(Dur::Fixed(8 * MS)),
+            Step::Sleep(Dur::Fixed(2 * MS)),
+        ]),
+    );
+    rt.affinity = Some(vec![1]);
+    let w = workload(vec![task("f", 0, Some(vec![1]), prog), rt]);
+    let r = run_on("cpus=2,hz=250", w, 500);
+    assert_eq!(task_named(&r, "f").cpu, 0);
+    let rep = Report::from_result(&r);
+    assert!(share(&rep, "f") > 0.8, "{}", share(&rep, "f"));
 }

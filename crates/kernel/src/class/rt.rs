@@ -20,6 +20,7 @@
 
 use std::collections::VecDeque;
 
+use crate::class::fair::pelt::update_rt_rq_load_avg;
 use crate::class::{enqueue, wf, ClassId, SchedClass};
 use crate::cpumask::CpuMask;
 use crate::events::EventKind;
@@ -580,6 +581,7 @@ impl SchedClass for RtClass {
     /// `put_prev_task_rt`: a preempted task that may migrate becomes pushable.
     fn put_prev_task(&self, s: &mut Sched, cpu: u32, prev: TaskId, _next: TaskId) {
         update_curr_rt(s, cpu);
+        update_rt_rq_load_avg(s, cpu, true);
         if on_rt_rq(s, prev) && s.task(prev).nr_cpus_allowed > 1 {
             enqueue_pushable_task(s, cpu, prev);
         }
@@ -590,7 +592,15 @@ impl SchedClass for RtClass {
     fn set_next_task(&self, s: &mut Sched, cpu: u32, p: TaskId, first: bool) {
         rt_rq_mut(s, cpu).exec_start = s.rq(cpu).clock_task;
         dequeue_pushable_task(s, cpu, p);
-        if first && rt_rq(s, cpu).has_pushable_tasks() {
+        if !first {
+            return;
+        }
+        // An rt task starts to run: close the not-running stretch of avg_rt (a previous
+        // rt task's put_prev_task already did).
+        if s.task(s.curr(cpu)).class != ClassId::Rt {
+            update_rt_rq_load_avg(s, cpu, false);
+        }
+        if rt_rq(s, cpu).has_pushable_tasks() {
             push_rt_tasks(s, cpu, p);
         }
     }
@@ -618,6 +628,7 @@ impl SchedClass for RtClass {
     /// requeues at the tail (with a reschedule) only if not alone on its list.
     fn task_tick(&self, s: &mut Sched, cpu: u32, p: TaskId) {
         update_curr_rt(s, cpu);
+        update_rt_rq_load_avg(s, cpu, true);
         if s.task(p).policy != Policy::Rr {
             return;
         }
@@ -694,6 +705,8 @@ impl SchedClass for RtClass {
     fn switched_to(&self, s: &mut Sched, cpu: u32, p: TaskId) {
         let curr = s.curr(cpu);
         if curr == p {
+            // From now on its running time is accounted to avg_rt.
+            update_rt_rq_load_avg(s, cpu, false);
             return;
         }
         if s.task(p).on_rq == OnRq::Queued {

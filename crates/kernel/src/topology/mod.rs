@@ -62,6 +62,9 @@ pub struct SchedGroup {
     pub capacity: u64,
     /// `sgc->imbalance`: an earlier balance left pinned tasks behind.
     pub imbalance: bool,
+    /// `sgc->next_update` (jiffies): when newidle balance refreshes the local group's
+    /// capacity next.
+    pub next_update: u64,
 }
 
 /// `struct sched_domain` of one CPU at one level, with its balancing state.
@@ -288,6 +291,7 @@ impl Topology {
                         span: g,
                         capacity,
                         imbalance: false,
+                        next_update: 0,
                     });
                 }
                 doms.push(SchedDomain {
@@ -355,6 +359,14 @@ impl Topology {
 
     pub fn capacity(&self, cpu: u32) -> u64 {
         self.cpus[cpu as usize].capacity as u64
+    }
+
+    /// `sd_asym_cpucapacity`: the lowest domain of `cpu` that spans every CPU capacity
+    /// (SD_ASYM_CPUCAPACITY_FULL), as an index into `sd[cpu]`.
+    pub fn sd_asym_cpucapacity(&self, cpu: u32) -> Option<usize> {
+        self.sd[cpu as usize]
+            .iter()
+            .position(|d| d.has(sdf::ASYM_CPUCAPACITY_FULL))
     }
 
     /// `cpus_share_cache`.

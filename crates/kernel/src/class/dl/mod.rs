@@ -26,6 +26,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::class::fair::pelt::update_dl_rq_load_avg;
 use crate::class::fair::FairClass;
 use crate::class::idle::IdleClass;
 use crate::class::rt::cpupri_set;
@@ -430,6 +431,7 @@ impl SchedClass for DlClass {
     /// `put_prev_task_dl`.
     fn put_prev_task(&self, s: &mut Sched, cpu: u32, prev: TaskId, _next: TaskId) {
         update_curr_dl(s, cpu);
+        update_dl_rq_load_avg(s, cpu, true);
         if on_dl_rq(s, cpu, DlKey::Task(prev)) && s.task(prev).nr_cpus_allowed > 1 {
             enqueue_pushable_dl_task(s, cpu, prev);
         }
@@ -440,6 +442,9 @@ impl SchedClass for DlClass {
         s.rq_mut(cpu).dl.exec_start = s.rq(cpu).clock_task;
         dequeue_pushable_dl_task(s, cpu, p);
         if first {
+            if s.task(s.curr(cpu)).class != ClassId::Dl {
+                update_dl_rq_load_avg(s, cpu, false);
+            }
             push_dl_tasks(s, cpu, p);
         }
     }
@@ -468,6 +473,7 @@ impl SchedClass for DlClass {
     /// `task_tick_dl`: the tick is where runtime runs out (HRTICK_DL is off).
     fn task_tick(&self, s: &mut Sched, cpu: u32, _p: TaskId) {
         update_curr_dl(s, cpu);
+        update_dl_rq_load_avg(s, cpu, true);
     }
 
     fn update_curr(&self, s: &mut Sched, cpu: u32) {
@@ -560,7 +566,9 @@ impl SchedClass for DlClass {
             job_release(s, p);
         }
         let curr = s.curr(cpu);
-        if curr != p {
+        if curr == p {
+            update_dl_rq_load_avg(s, cpu, false);
+        } else {
             if s.task(p).nr_cpus_allowed > 1 && s.rq(cpu).dl.overloaded {
                 push_dl_tasks(s, cpu, curr);
             }

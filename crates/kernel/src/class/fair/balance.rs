@@ -7,15 +7,30 @@
 //!
 //! Simplifications (see the report in docs): the NOHZ kick runs the idle balance
 //! synchronously on the kicked CPU (as with zero IPI latency); no NUMA balancing,
-//! no asym packing, no misfit (capacity_of is the original capacity); `rd->overloaded` is
-//! computed on demand; the 6.17/6.18 newidle cost bump and NI_RANDOM are not modelled.
+//! no asym packing; `rd->overloaded` is computed on demand; the 6.17/6.18 newidle cost
+//! bump and NI_RANDOM are not modelled. A group's `sgc->capacity`/`min_capacity`/
+//! `max_capacity` are the sum, min and max of its CPUs' `capacity_of` (each refreshed by
+//! `update_cpu_capacity` when that CPU balances its lowest domain), not the shared,
+//! per-level cached sums. No energy model, so no EAS (`find_energy_efficient_cpu`) and no
+//! overutilized state; no uclamp (`util_fits_cpu` is `fits_capacity`).
+//!
+//! Asymmetric capacity (big.LITTLE, `SD_ASYM_CPUCAPACITY(_FULL)` from the topology):
+//! `update_misfit_status` at the tick and at each pick, `group_misfit_task`, the
+//! `migrate_misfit` imbalance moving the biggest misfit task by active balance, the misfit
+//! and capacity checks of `update_sd_pick_busiest` and `sched_balance_find_src_rq`, and
+//! the NOHZ kick for a misfit task. RT/DL pressure: `capacity_of` is `rq->cpu_capacity`
+//! (`scale_rt_capacity`: the arch capacity less the rt and dl PELT signals), used by
+//! `check_cpu_capacity`, `sched_reduced_capacity` and `need_active_balance`.
+//!
+//! The tick's softirq half (`run_tick_softirqs`) runs after the CPUs whose tick raised no
+//! softirq have rescheduled (events.rs, rule 5).
 
 use std::collections::VecDeque;
 
 use super::group::{task_h_load, update_task_h_load};
 use super::pelt::{
-    capacity_of, cpu_load, cpu_runnable, cpu_util_cfs, cpu_util_cfs_boost, task_util_est,
-    update_blocked_averages,
+    capacity_greater, capacity_of, check_cpu_capacity, cpu_load, cpu_runnable, cpu_util_cfs,
+    cpu_util_cfs_boost, task_fits_cpu, task_util_est, update_blocked_averages, update_cpu_capacity,
 };
 use crate::class::{dequeue, enqueue, ClassId};
 use crate::core::stopper::CpuStopWork;
@@ -44,6 +59,18 @@ pub struct RqSmp {
     pub active_balance: bool,
     /// `rq->cfs_tasks`: fair tasks queued here, most recently picked first.
     pub cfs_tasks: VecDeque<TaskId>,
+    /// SCHED_SOFTIRQ raised by this CPU's tick, run at its irq exit (`run_tick_softirqs`).
+    pub balance_softirq: bool,
+    /// This CPU's tick checks whether to kick an idle CPU (`nohz_balancer_kick`).
+    pub nohz_kick_check: bool,
+    /// `rq->avg_rt`, `rq->avg_dl`: PELT signals of the rt and dl classes running here.
+    pub avg_rt: super::pelt::SchedAvg,
+    pub avg_dl: super::pelt::SchedAvg,
+    /// `rq->cpu_capacity`: what rt/dl pressure leaves to CFS (`update_cpu_capacity`).
+    pub cpu_capacity: u64,
+    /// `rq->misfit_task_load`: the running task does not fit this CPU (asymmetric
+    /// capacity), with its load (`update_misfit_status`).
+    pub misfit_task_load: u64,
 }
 
 /// `enum cpu_idle_type`.
@@ -71,6 +98,7 @@ enum MigrationType {
     Load,
     Util,
     Task,
+    Misfit,
 }
 
 /// `struct sg_lb_stats`.
@@ -88,6 +116,11 @@ struct SgStats {
     group_type: GroupType,
     cores: u32,
     smt_group: bool,
+    /// `group_misfit_task_load`.
+    misfit_load: u64,
+    /// `sgc->min_capacity` / `sgc->max_capacity`.
+    min_capacity: u64,
+    max_capacity: u64,
 }
 
 impl Default for SgStats {
@@ -105,6 +138,9 @@ impl Default for SgStats {
             group_type: GroupType::HasSpare,
             cores: 0,
             smt_group: false,
+            misfit_load: 0,
+            min_capacity: 0,
+            max_capacity: 0,
         }
     }
 }
@@ -127,6 +163,8 @@ struct Env {
     need_break: bool,
     new_dst_cpu: u32,
     active: bool,
+    /// `dst_core_idle`: no SMT, or the destination's core is idle.
+    dst_core_idle: bool,
 }
 
 pub const SCHED_NR_MIGRATE_BREAK: u32 = 32;
@@ -167,10 +205,47 @@ fn h_nr_queued(s: &Sched, cpu: u32) -> u32 {
 pub fn init_rq(s: &mut Sched) {
     let mc = s.cfg.migration_cost_ns;
     for cpu in 0..s.nr_cpus() {
+        let cap = s.topo.capacity(cpu);
         let r = &mut s.rq_mut(cpu).smp;
         r.avg_idle = 2 * mc;
         r.max_idle_balance_cost = mc;
+        r.cpu_capacity = cap;
+        // The PELT clock starts at PELT_EPOCH (rq_clock_pelt).
+        r.avg_rt.last_update_time = super::pelt::PELT_EPOCH;
+        r.avg_dl.last_update_time = super::pelt::PELT_EPOCH;
     }
+}
+
+/// `max_allowed_capacity` of a task: the biggest capacity among the CPUs it may run on
+/// (`set_task_max_allowed_capacity`, computed on demand).
+fn max_allowed_capacity(s: &Sched, p: TaskId) -> u64 {
+    s.task(p)
+        .cpus_allowed
+        .iter()
+        .map(|c| s.topo.capacity(c))
+        .max()
+        .unwrap_or(0)
+}
+
+/// `update_misfit_status` (task_tick_fair, the first set_next_task_fair of a pick, and
+/// with no task when the CPU goes newly idle): on an asymmetric machine, record the load
+/// of a running task that does not fit this CPU while a bigger one is allowed.
+pub fn update_misfit_status(s: &mut Sched, cpu: u32, p: Option<TaskId>) {
+    if !s.topo.asym_capacity {
+        return;
+    }
+    let load = match p {
+        Some(p)
+            if s.task(p).nr_cpus_allowed > 1
+                && s.topo.capacity(cpu) != max_allowed_capacity(s, p)
+                && !task_fits_cpu(s, p, cpu) =>
+        {
+            update_task_h_load(s, p);
+            task_h_load(s, p).max(1)
+        }
+        _ => 0,
+    };
+    s.rq_mut(cpu).smp.misfit_task_load = load;
 }
 
 /// `get_sd_balance_interval`.
@@ -186,17 +261,70 @@ fn sd_balance_interval(s: &Sched, d: &SchedDomain, busy: bool) -> u64 {
     j.clamp(1, max_lb_interval(s))
 }
 
-/// `sched_balance_trigger` (from `sched_tick`): raise the balance softirq when due, and
-/// kick an idle CPU for NOHZ balancing. The softirq runs at once (irq exit).
+/// `sched_balance_trigger` (from `sched_tick`, in the tick's hard interrupt): raise the
+/// balance softirq when due, and check whether to kick an idle CPU for NOHZ balancing.
+/// Both run later, at irq exit (`run_tick_softirqs`).
 pub fn sched_balance_trigger(s: &mut Sched, cpu: u32) {
     if s.topo.sd[cpu as usize].is_empty() {
         return;
     }
     s.rq_mut(cpu).smp.idle_balance = s.idle_cpu(cpu);
     if jiffies(s) >= s.rq(cpu).smp.next_balance {
-        sched_balance_softirq(s, cpu);
+        s.rq_mut(cpu).smp.balance_softirq = true;
     }
-    nohz_balancer_kick(s, cpu);
+    s.rq_mut(cpu).smp.nohz_kick_check = true;
+    s.fair.tick_softirq_cpus.push(cpu);
+    // The softirq runs at irq exit, which the cost model puts one resched path later
+    // (once per instant: the ticks of one instant exit together).
+    let lat = s.cfg.resched_latency_ns;
+    if lat == 0 {
+        s.fair.tick_softirq_ready = true;
+    } else if s.fair.tick_softirq_cpus.len() == 1 {
+        s.queue
+            .push(s.now + lat, crate::events::EventKind::TickSoftirq);
+    }
+}
+
+/// Whether a tick raised a balance softirq that has not run yet.
+pub fn softirq_pending(s: &Sched, cpu: u32) -> bool {
+    s.rq(cpu).smp.balance_softirq
+}
+
+/// Whether some tick of this instant raised a balance softirq.
+pub fn any_softirq_pending(s: &Sched) -> bool {
+    s.fair
+        .tick_softirq_cpus
+        .iter()
+        .any(|&c| s.rq(c).smp.balance_softirq)
+}
+
+/// The irq-exit half of the ticks of one instant: each raised balance softirq
+/// (`sched_balance_softirq`), in CPU order, then the NOHZ kicks (the kicked idle CPU
+/// balances after the IPI reaches it).
+///
+/// The event loop runs this after the CPUs whose tick raised no softirq have passed their
+/// preemption point: on the hardware their `schedule()` at irq exit follows the tick
+/// handler at once, while a balancing CPU first runs the softirq (blocked-load decay, the
+/// domain walk, the group statistics) before it looks at a remote runqueue. So a task that
+/// a remote tick just switched out is seen as the tail of that CPU's `cfs_tasks`, cache hot
+/// (`exec_start` = now), as the kernel sees it.
+pub fn run_tick_softirqs(s: &mut Sched) {
+    if s.fair.tick_softirq_cpus.is_empty() {
+        return;
+    }
+    let mut cpus = std::mem::take(&mut s.fair.tick_softirq_cpus);
+    cpus.sort_unstable();
+    for &cpu in &cpus {
+        if std::mem::take(&mut s.rq_mut(cpu).smp.balance_softirq) {
+            s.update_rq_clock(cpu);
+            sched_balance_softirq(s, cpu);
+        }
+    }
+    for &cpu in &cpus {
+        if std::mem::take(&mut s.rq_mut(cpu).smp.nohz_kick_check) {
+            nohz_balancer_kick(s, cpu);
+        }
+    }
 }
 
 /// `sched_balance_softirq`.
@@ -328,6 +456,31 @@ fn group_has_capacity(pct: u64, g: &SgStats) -> bool {
     g.group_capacity * 100 > g.group_util * pct
 }
 
+/// A group's `sgc->capacity`, `min_capacity` and `max_capacity`: here the sum, min and max
+/// of its CPUs' `capacity_of` (the kernel sums the child groups' capacities as their
+/// balancing CPUs last refreshed them; each CPU's own value is refreshed when it balances).
+pub fn group_capacity(s: &Sched, span: &CpuMask) -> (u64, u64, u64) {
+    let (mut sum, mut min, mut max) = (0, u64::MAX, 0);
+    for c in span.iter() {
+        let cap = capacity_of(s, c);
+        sum += cap;
+        min = min.min(cap);
+        max = max.max(cap);
+    }
+    (sum.max(1), min, max)
+}
+
+/// `update_group_capacity` for the local group: at the lowest domain, `update_cpu_capacity`
+/// of the balancing CPU; schedules the next refresh for newidle balancing.
+fn update_group_capacity(s: &mut Sched, cpu: u32, level: usize) {
+    let j = jiffies(s);
+    let iv = msecs_to_jiffies(s, sd(s, cpu, level).balance_interval).clamp(1, max_lb_interval(s));
+    sd_mut(s, cpu, level).groups[0].next_update = j + iv;
+    if level == 0 {
+        update_cpu_capacity(s, cpu);
+    }
+}
+
 /// `update_sg_lb_stats` + `group_classify`.
 fn sg_lb_stats(s: &Sched, env: &Env, gi: usize) -> SgStats {
     let d = sd(s, env.cpu, env.level);
@@ -336,8 +489,11 @@ fn sg_lb_stats(s: &Sched, env: &Env, gi: usize) -> SgStats {
         idle_cpus: 0,
         ..SgStats::default()
     };
+    let local = gi == 0;
+    let asym = d.has(sdf::ASYM_CPUCAPACITY);
     for i in g.span.iter().filter(|&c| env.cpus.test(c)) {
-        st.group_load += cpu_load(s, i);
+        let load = cpu_load(s, i);
+        st.group_load += load;
         st.group_util += cpu_util_cfs(s, i);
         st.group_runnable += cpu_runnable(s, i);
         st.sum_h_nr_running += h_nr_queued(s, i);
@@ -345,9 +501,23 @@ fn sg_lb_stats(s: &Sched, env: &Env, gi: usize) -> SgStats {
         st.sum_nr_running += nr;
         if nr == 0 && s.idle_cpu(i) {
             st.idle_cpus += 1;
+            // An idle CPU has no misfit task.
+            continue;
+        }
+        if local {
+            continue;
+        }
+        if asym {
+            st.misfit_load = st.misfit_load.max(s.rq(i).smp.misfit_task_load);
+        } else if env.idle != Idle::NotIdle
+            && h_nr_queued(s, i) == 1
+            && check_cpu_capacity(s, i, d.imbalance_pct)
+        {
+            // sched_reduced_capacity: one CFS task on a CPU that rt/dl pressure shrank.
+            st.misfit_load = st.misfit_load.max(load);
         }
     }
-    st.group_capacity = g.capacity;
+    (st.group_capacity, st.min_capacity, st.max_capacity) = group_capacity(s, &g.span);
     st.group_weight = g.weight;
     let first = g.span.first().unwrap_or(0);
     st.smt_group = g.weight > 1
@@ -363,7 +533,6 @@ fn sg_lb_stats(s: &Sched, env: &Env, gi: usize) -> SgStats {
     cores.sort_unstable();
     cores.dedup();
     st.cores = cores.len() as u32;
-    let local = gi == 0;
     // smt_balance
     let smt_balance =
         !local && env.idle != Idle::NotIdle && st.smt_group && st.sum_h_nr_running > 1;
@@ -373,6 +542,8 @@ fn sg_lb_stats(s: &Sched, env: &Env, gi: usize) -> SgStats {
         GroupType::Imbalanced
     } else if smt_balance {
         GroupType::SmtBalance
+    } else if st.misfit_load != 0 {
+        GroupType::MisfitTask
     } else if !group_has_capacity(d.imbalance_pct, &st) {
         GroupType::FullyBusy
     } else {
@@ -385,11 +556,32 @@ fn sg_lb_stats(s: &Sched, env: &Env, gi: usize) -> SgStats {
 }
 
 /// `update_sd_pick_busiest`.
-fn pick_busiest(s: &Sched, env: &Env, busiest: &SgStats, busiest_smt: bool, sg: &SgStats) -> bool {
-    let _ = s;
-    let _ = env;
+fn pick_busiest(
+    s: &Sched,
+    env: &Env,
+    local: &SgStats,
+    busiest: &SgStats,
+    busiest_smt: bool,
+    sg: &SgStats,
+) -> bool {
     if sg.sum_h_nr_running == 0 {
         return false;
+    }
+    if sd(s, env.cpu, env.level).has(sdf::ASYM_CPUCAPACITY) {
+        let dst_cap = capacity_of(s, env.dst_cpu);
+        // Don't pull a misfit task we can't help: the destination must be an idle core
+        // noticeably bigger than the group's biggest CPU, and the local group have room.
+        if sg.group_type == GroupType::MisfitTask
+            && (!env.dst_core_idle
+                || !capacity_greater(dst_cap, sg.max_capacity)
+                || local.group_type != GroupType::HasSpare)
+        {
+            return false;
+        }
+        // At most one task per CPU on bigger CPUs: moving them down costs throughput.
+        if sg.group_type <= GroupType::FullyBusy && capacity_greater(sg.min_capacity, dst_cap) {
+            return false;
+        }
     }
     if sg.group_type > busiest.group_type {
         return true;
@@ -403,7 +595,8 @@ fn pick_busiest(s: &Sched, env: &Env, busiest: &SgStats, busiest_smt: bool, sg: 
     };
     match sg.group_type {
         GroupType::Overloaded => sg.avg_load > busiest.avg_load,
-        GroupType::Imbalanced | GroupType::AsymPacking | GroupType::MisfitTask => false,
+        GroupType::Imbalanced | GroupType::AsymPacking => false,
+        GroupType::MisfitTask => sg.misfit_load > busiest.misfit_load,
         GroupType::SmtBalance if sg.idle_cpus != 0 || busiest.idle_cpus != 0 => {
             has_spare(sg, busiest)
         }
@@ -446,7 +639,14 @@ fn find_src_group(s: &mut Sched, env: &mut Env) -> Option<usize> {
     let mut busiest_idx = None;
     let mut busiest_smt = false;
     let (mut total_load, mut total_cap, mut sum_util) = (0u64, 0u64, 0u64);
+    env.dst_core_idle = !s.topo.smt_present || is_core_idle(s, env.dst_cpu);
     for gi in 0..ngroups {
+        if gi == 0
+            && (env.idle != Idle::NewlyIdle
+                || jiffies(s) >= sd(s, env.cpu, env.level).groups[0].next_update)
+        {
+            update_group_capacity(s, env.dst_cpu, env.level);
+        }
         let st = sg_lb_stats(s, env, gi);
         total_load += st.group_load;
         total_cap += st.group_capacity;
@@ -455,7 +655,7 @@ fn find_src_group(s: &mut Sched, env: &mut Env) -> Option<usize> {
             local = st;
             continue;
         }
-        if pick_busiest(s, env, &busiest, busiest_smt, &st) {
+        if pick_busiest(s, env, &local, &busiest, busiest_smt, &st) {
             busiest_smt = st.smt_group;
             busiest = st;
             busiest_idx = Some(gi);
@@ -468,7 +668,12 @@ fn find_src_group(s: &mut Sched, env: &mut Env) -> Option<usize> {
     let bi = busiest_idx?;
     let pct = sd(s, env.cpu, env.level).imbalance_pct;
     let mut sd_avg = 0;
-    let force = matches!(busiest.group_type, GroupType::Imbalanced);
+    // Misfit tasks are dealt with regardless of the average load (no energy model, so
+    // the "not overutilized" exit of EAS never applies).
+    let force = matches!(
+        busiest.group_type,
+        GroupType::MisfitTask | GroupType::Imbalanced
+    );
     if !force {
         if local.group_type > busiest.group_type {
             return None;
@@ -506,7 +711,16 @@ fn find_src_group(s: &mut Sched, env: &mut Env) -> Option<usize> {
     }
     // calculate_imbalance
     let share_llc = sd(s, env.cpu, env.level).has(sdf::SHARE_LLC);
-    if matches!(
+    if busiest.group_type == GroupType::MisfitTask {
+        if sd(s, env.cpu, env.level).has(sdf::ASYM_CPUCAPACITY) {
+            env.migration_type = MigrationType::Misfit;
+            env.imbalance = 1;
+        } else {
+            // A task on a CPU whose capacity rt/dl pressure reduced.
+            env.migration_type = MigrationType::Load;
+            env.imbalance = busiest.misfit_load as i64;
+        }
+    } else if matches!(
         busiest.group_type,
         GroupType::SmtBalance | GroupType::Imbalanced
     ) {
@@ -606,10 +820,22 @@ fn find_src_rq(s: &Sched, env: &Env, gi: usize) -> Option<u32> {
             continue;
         }
         let cap = capacity_of(s, i);
+        let d = sd(s, env.cpu, env.level);
+        // On asymmetric capacity, never pick a lone task that active balance would move to
+        // a CPU that is not noticeably bigger.
+        if d.has(sdf::ASYM_CPUCAPACITY)
+            && !capacity_greater(capacity_of(s, env.dst_cpu), cap)
+            && nr == 1
+        {
+            continue;
+        }
         match env.migration_type {
             MigrationType::Load => {
                 let load = cpu_load(s, i);
-                if nr == 1 && load as i64 > env.imbalance {
+                if nr == 1
+                    && load as i64 > env.imbalance
+                    && !check_cpu_capacity(s, i, d.imbalance_pct)
+                {
                     continue;
                 }
                 if load * b_cap > b_load * cap {
@@ -631,6 +857,14 @@ fn find_src_rq(s: &Sched, env: &Env, gi: usize) -> Option<u32> {
             MigrationType::Task => {
                 if b_nr < nr {
                     b_nr = nr;
+                    best = Some(i);
+                }
+            }
+            MigrationType::Misfit => {
+                // The biggest misfit task.
+                let m = s.rq(i).smp.misfit_task_load;
+                if m > b_load {
+                    b_load = m;
                     best = Some(i);
                 }
             }
@@ -748,6 +982,14 @@ fn detach_tasks(s: &mut Sched, env: &mut Env, ctx: Ctx) -> u32 {
                     }
                 }
                 MigrationType::Task => env.imbalance -= 1,
+                MigrationType::Misfit => {
+                    // Not a misfit task: it fits where it is.
+                    if task_fits_cpu(s, p, src) {
+                        ok = false;
+                    } else {
+                        env.imbalance = 0;
+                    }
+                }
             }
         }
         if !ok {
@@ -776,16 +1018,16 @@ fn need_active_balance(s: &Sched, env: &Env) -> bool {
     if env.migration_type == MigrationType::Task && d.nr_balance_failed > d.cache_nice_tries + 2 {
         return true;
     }
-    if env.idle != Idle::NotIdle && h_nr_queued(s, env.src_cpu) == 1 {
-        // check_cpu_capacity is false without rt/irq pressure; the capacity test alone:
-        // a much bigger idle CPU pulls a lone task (the misfit-like case).
-        if capacity_of(s, env.src_cpu) * d.imbalance_pct < capacity_of(s, env.dst_cpu) * 100
-            && s.topo.capacity(env.src_cpu) > capacity_of(s, env.src_cpu)
-        {
-            return true;
-        }
+    // An idle destination, a lone CFS task on a source whose capacity rt/dl pressure
+    // reduced, and noticeably more capacity here.
+    if env.idle != Idle::NotIdle
+        && h_nr_queued(s, env.src_cpu) == 1
+        && check_cpu_capacity(s, env.src_cpu, d.imbalance_pct)
+        && capacity_of(s, env.src_cpu) * d.imbalance_pct < capacity_of(s, env.dst_cpu) * 100
+    {
+        return true;
     }
-    false
+    env.migration_type == MigrationType::Misfit
 }
 
 /// `sched_balance_rq`: returns the number of tasks moved.
@@ -814,6 +1056,7 @@ fn sched_balance_rq(s: &mut Sched, cpu: u32, level: usize, idle: Idle, cont: &mu
         need_break: false,
         new_dst_cpu: cpu,
         active: false,
+        dst_core_idle: false,
     };
     let has_parent = level + 1 < s.topo.sd[cpu as usize].len();
     let mut ld_moved = 0;
@@ -879,7 +1122,8 @@ fn sched_balance_rq(s: &mut Sched, cpu: u32, level: usize, idle: Idle, cont: &mu
         break;
     }
     if ld_moved == 0 {
-        if idle != Idle::NewlyIdle {
+        // Neither newidle nor misfit balancing counts as a failure.
+        if idle != Idle::NewlyIdle && env.migration_type != MigrationType::Misfit {
             sd_mut(s, cpu, level).nr_balance_failed += 1;
         }
         if need_active_balance(s, &env) {
@@ -916,7 +1160,8 @@ fn out_balanced(s: &mut Sched, env: &Env, has_parent: bool) -> u32 {
 }
 
 fn out_one_pinned(s: &mut Sched, env: &Env) -> u32 {
-    if env.idle == Idle::NewlyIdle {
+    // Newidle ignores intervals; a misfit migration is no sign of a busy system.
+    if env.idle == Idle::NewlyIdle || env.migration_type == MigrationType::Misfit {
         return 0;
     }
     let d = sd_mut(s, env.cpu, env.level);
@@ -956,6 +1201,7 @@ pub fn active_load_balance_cpu_stop(s: &mut Sched, cpu: u32, target: u32) {
             need_break: false,
             new_dst_cpu: target,
             active: true,
+            dst_core_idle: !s.topo.smt_present || is_core_idle(s, target),
         };
         s.update_rq_clock(cpu);
         let p = s
@@ -974,9 +1220,10 @@ pub fn active_load_balance_cpu_stop(s: &mut Sched, cpu: u32, target: u32) {
     s.rq_mut(cpu).smp.active_balance = false;
 }
 
-/// `rd->overloaded` (computed on demand): some rq has more than one task.
+/// `rd->overloaded` (computed on demand): some rq has more than one task, or (what
+/// `update_sg_lb_stats` also counts on asymmetric domains) a misfit task.
 fn rd_overloaded(s: &Sched) -> bool {
-    (0..s.nr_cpus()).any(|c| s.rq(c).nr_running >= 2)
+    (0..s.nr_cpus()).any(|c| s.rq(c).nr_running >= 2 || s.rq(c).smp.misfit_task_load != 0)
 }
 
 /// `update_next_balance`.
@@ -991,6 +1238,7 @@ fn update_next_balance(s: &Sched, cpu: u32, level: usize, next: &mut u64) {
 /// `sched_balance_newidle`: a CPU about to go idle pulls work. Returns >0 if a fair task
 /// was pulled, <0 if a higher class has work.
 pub fn sched_balance_newidle(s: &mut Sched, cpu: u32) -> i32 {
+    update_misfit_status(s, cpu, None);
     if s.topo.sd[cpu as usize].is_empty() || s.rq(cpu).ttwu_pending > 0 {
         return 0;
     }
@@ -1069,10 +1317,21 @@ fn nohz_balancer_kick(s: &mut Sched, cpu: u32) {
         return;
     };
     let mut kick = s.rq(cpu).nr_running >= 2;
+    // A CFS task on a CPU whose capacity rt/dl pressure reduced: see if a better CPU can
+    // take it.
+    if !kick && !s.topo.sd[cpu as usize].is_empty() {
+        kick = h_nr_queued(s, cpu) >= 1 && check_cpu_capacity(s, cpu, sd(s, cpu, 0).imbalance_pct);
+    }
     if !kick {
-        // More than one busy CPU in the LLC (sd_llc_shared->nr_busy_cpus > 1).
-        let llc = s.topo.llc_span(cpu);
-        kick = llc.iter().filter(|&c| !s.idle_cpu(c)).count() > 1;
+        if s.topo.sd_asym_cpucapacity(cpu).is_some() {
+            // Asymmetric capacity: only a misfit task calls for a bigger CPU (no LLC
+            // spreading).
+            kick = s.rq(cpu).smp.misfit_task_load != 0;
+        } else {
+            // More than one busy CPU in the LLC (sd_llc_shared->nr_busy_cpus > 1).
+            let llc = s.topo.llc_span(cpu);
+            kick = llc.iter().filter(|&c| !s.idle_cpu(c)).count() > 1;
+        }
     }
     if !kick {
         return;

@@ -37,6 +37,12 @@ pub struct FairState {
     pub autogroup: Option<group::TgId>,
     /// `nohz.next_balance` (jiffies).
     pub nohz_next_balance: u64,
+    /// CPUs whose tick at this instant left work for irq exit (`balance::run_tick_softirqs`).
+    pub tick_softirq_cpus: Vec<u32>,
+    /// Those ticks' interrupts have exited: their softirqs run. At once after the ticks,
+    /// or with the cost model at the `TickSoftirq` event one resched path later
+    /// (docs/cost-model.md).
+    pub tick_softirq_ready: bool,
 }
 
 pub struct FairClass;
@@ -672,7 +678,7 @@ impl SchedClass for FairClass {
 
     /// `set_next_task_fair` → `set_next_entity` on each level up to one that is already
     /// current (kept by `put_prev_task`).
-    fn set_next_task(&self, s: &mut Sched, cpu: u32, p: TaskId, _first: bool) {
+    fn set_next_task(&self, s: &mut Sched, cpu: u32, p: TaskId, first: bool) {
         for e in s.fair.ancestors(se_of(s, p)) {
             let c = s.fair.cfs_rq_of(e);
             if s.fair.cfs(c).curr == Some(e) {
@@ -687,6 +693,9 @@ impl SchedClass for FairClass {
             q.remove(i);
             q.push_front(p);
         }
+        if first {
+            balance::update_misfit_status(s, cpu, Some(p));
+        }
     }
 
     /// `select_task_rq_fair` (placement.rs).
@@ -696,13 +705,14 @@ impl SchedClass for FairClass {
 
     /// `task_tick_fair` → `entity_tick` on each level: update_curr is the tick's
     /// preemption check; the load and the group weights follow.
-    fn task_tick(&self, s: &mut Sched, _cpu: u32, p: TaskId) {
+    fn task_tick(&self, s: &mut Sched, cpu: u32, p: TaskId) {
         for e in s.fair.ancestors(se_of(s, p)) {
             let c = s.fair.cfs_rq_of(e);
             update_curr(s, c);
             pelt::update_load_avg(s, c, e, pelt::UPDATE_TG);
             group::update_cfs_group(s, e);
         }
+        balance::update_misfit_status(s, cpu, Some(p));
     }
 
     /// `update_curr_fair`: the running task's own level.

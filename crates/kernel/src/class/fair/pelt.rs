@@ -3,8 +3,14 @@
 //! blocked-load decay, lazy removal on migration, util_est, and the CPU-level readers
 //! (`cpu_util_cfs`, `cpu_load`, `task_h_load`...) that placement and balancing use.
 //!
-//! Not modelled: rt/dl/irq PELT (capacity_of is the CPU's original capacity), frequency
-//! invariance, `lost_idle_time`, `migrate_se_pelt_lag`.
+//! The rt and dl classes' per-rq signals (`rq->avg_rt`, `rq->avg_dl`, updated where the
+//! kernel updates them: put_prev_task, task_tick and set_next_task of those classes and the
+//! blocked-load update) give `scale_rt_capacity` and so `capacity_of` (`rq->cpu_capacity`,
+//! refreshed by `update_cpu_capacity` at balance time); `util_fits_cpu`/`task_fits_cpu`
+//! (the 80 % margin, no uclamp) serve misfit and asymmetric placement.
+//!
+//! Not modelled: irq and hw pressure (interrupts take no time here, so `cpu_util_irq` is
+//! 0), frequency invariance, `lost_idle_time`, `migrate_se_pelt_lag`.
 
 use std::sync::OnceLock;
 
@@ -468,19 +474,25 @@ pub fn update_load_avg(s: &mut Sched, c: CfsRqId, se: SeId, flags: u32) {
     }
 }
 
-/// `remove_entity_load_avg`: a blocked entity leaves its queue (wakeup migration, exit):
-/// sync it to the queue's last update and queue its load for lazy removal.
-pub fn remove_entity_load_avg(s: &mut Sched, se: SeId) {
+/// `sync_entity_load_avg`: decay a blocked entity to its queue's last update
+/// (`__update_load_avg_blocked_se`).
+pub fn sync_entity_load_avg(s: &mut Sched, se: SeId) {
     let c = s.fair.se(se).cfs_rq;
     let last = s.fair.cfs(c).avg.last_update_time;
     let w = se_weight(s, se);
     let e = s.fair.se_mut(se);
-    // sync_entity_load_avg → __update_load_avg_blocked_se
     if update_load_sum(last, &mut e.avg, 0, 0, false) {
         update_load_avg_from_sums(&mut e.avg, w);
         se_util_change(&mut e.avg);
     }
-    let a = e.avg;
+}
+
+/// `remove_entity_load_avg`: a blocked entity leaves its queue (wakeup migration, exit):
+/// sync it to the queue's last update and queue its load for lazy removal.
+pub fn remove_entity_load_avg(s: &mut Sched, se: SeId) {
+    sync_entity_load_avg(s, se);
+    let c = s.fair.se(se).cfs_rq;
+    let a = s.fair.se(se).avg;
     let r = &mut s.fair.cfs_mut(c).removed;
     r.nr += 1;
     r.util_avg += a.util_avg;
@@ -575,16 +587,106 @@ pub fn util_est_update(s: &mut Sched, cpu: u32, p: TaskId, task_sleep: bool) {
     s.fair.se_mut(se).avg.util_est = ewma | UTIL_AVG_UNCHANGED;
 }
 
-/// `sched_balance_update_blocked_averages` (`__update_blocked_fair` for the root queue):
-/// decay the load of an idle or balancing CPU.
+/// `sched_balance_update_blocked_averages`: `__update_blocked_others` (the rt and dl
+/// signals), then `__update_blocked_fair`: decay the load of an idle or balancing CPU.
 pub fn update_blocked_averages(s: &mut Sched, cpu: u32) {
     s.update_rq_clock(cpu);
+    update_other_load_avgs(s, cpu);
     super::group::update_blocked_fair(s, cpu);
 }
 
-/// `capacity_of`: here the original capacity (no rt/dl/irq pressure is tracked).
+/// `update_rt_rq_load_avg` / `update_dl_rq_load_avg`: a binary signal, running or not, of
+/// the rt (dl) class on this CPU (`rq->avg_rt`, `rq->avg_dl`).
+fn update_class_load_avg(s: &mut Sched, cpu: u32, dl: bool, running: bool) -> bool {
+    let now = rq_clock_pelt(s, cpu);
+    let smp = &mut s.rqs[cpu as usize].smp;
+    let sa = if dl { &mut smp.avg_dl } else { &mut smp.avg_rt };
+    let r = running as u64;
+    if update_load_sum(now, sa, r, r, running) {
+        update_load_avg_from_sums(sa, 1);
+        return true;
+    }
+    false
+}
+
+/// `update_rt_rq_load_avg`: from put_prev_task_rt and task_tick_rt (running), set_next_task_rt
+/// when an rt task starts to run, and the blocked-load update.
+pub fn update_rt_rq_load_avg(s: &mut Sched, cpu: u32, running: bool) -> bool {
+    update_class_load_avg(s, cpu, false, running)
+}
+
+/// `update_dl_rq_load_avg`: the same for the deadline class.
+pub fn update_dl_rq_load_avg(s: &mut Sched, cpu: u32, running: bool) -> bool {
+    update_class_load_avg(s, cpu, true, running)
+}
+
+/// `update_other_load_avgs`: the rt and dl signals, running if the current task is of that
+/// class. (No irq or hw pressure signal: interrupts take no time here.)
+pub fn update_other_load_avgs(s: &mut Sched, cpu: u32) -> bool {
+    let class = s.task(s.curr(cpu)).class;
+    let rt = update_rt_rq_load_avg(s, cpu, class == crate::class::ClassId::Rt);
+    let dl = update_dl_rq_load_avg(s, cpu, class == crate::class::ClassId::Dl);
+    rt | dl
+}
+
+/// `cpu_util_rt`.
+pub fn cpu_util_rt(s: &Sched, cpu: u32) -> u64 {
+    s.rq(cpu).smp.avg_rt.util_avg
+}
+
+/// `cpu_util_dl`.
+pub fn cpu_util_dl(s: &Sched, cpu: u32) -> u64 {
+    s.rq(cpu).smp.avg_dl.util_avg
+}
+
+/// `scale_rt_capacity`: what the rt and dl classes leave of the CPU's capacity
+/// (`get_actual_cpu_capacity` is the arch capacity: no thermal or cpufreq pressure; the irq
+/// signal is 0, so `scale_irq_capacity` leaves `free` as it is).
+pub fn scale_rt_capacity(s: &Sched, cpu: u32) -> u64 {
+    let max = s.topo.capacity(cpu);
+    let used = cpu_util_rt(s, cpu) + cpu_util_dl(s, cpu);
+    if used >= max {
+        return 1;
+    }
+    max - used
+}
+
+/// `update_cpu_capacity`: refresh `rq->cpu_capacity` (from `update_group_capacity` at the
+/// lowest domain when this CPU balances).
+pub fn update_cpu_capacity(s: &mut Sched, cpu: u32) {
+    let c = scale_rt_capacity(s, cpu).max(1);
+    s.rq_mut(cpu).smp.cpu_capacity = c;
+}
+
+/// `capacity_of`: `rq->cpu_capacity`, the capacity left to CFS as last computed by
+/// `update_cpu_capacity`.
 pub fn capacity_of(s: &Sched, cpu: u32) -> u64 {
-    s.topo.capacity(cpu)
+    s.rq(cpu).smp.cpu_capacity
+}
+
+/// `check_cpu_capacity`: the CPU's capacity is noticeably reduced by other classes.
+pub fn check_cpu_capacity(s: &Sched, cpu: u32, imbalance_pct: u64) -> bool {
+    capacity_of(s, cpu) * imbalance_pct < s.topo.capacity(cpu) * 100
+}
+
+/// `fits_capacity`: util below 80 % of the capacity.
+pub fn fits_capacity(util: u64, cap: u64) -> bool {
+    util * 1280 < cap * 1024
+}
+
+/// `capacity_greater`: cap1 is more than ~5 % above cap2.
+pub fn capacity_greater(cap1: u64, cap2: u64) -> bool {
+    cap1 * 1024 > cap2 * 1078
+}
+
+/// `util_fits_cpu` without uclamp (not modelled: `uclamp_is_used()` is false).
+pub fn util_fits_cpu(s: &Sched, util: u64, cpu: u32) -> bool {
+    fits_capacity(util, capacity_of(s, cpu))
+}
+
+/// `task_fits_cpu`.
+pub fn task_fits_cpu(s: &Sched, p: TaskId, cpu: u32) -> bool {
+    util_fits_cpu(s, task_util_est(s, p), cpu)
 }
 
 /// `cpu_load` (`cfs_rq_load_avg` of the root queue).

@@ -10,7 +10,8 @@
 use super::balance::{adjust_numa_imbalance, imb_numa_nr, sched_idle_cpu, GroupType};
 use super::group::{task_h_load, update_task_h_load};
 use super::pelt::{
-    capacity_of, cpu_load, cpu_load_without, cpu_runnable_without, cpu_util_without, task_util_est,
+    capacity_of, cpu_load, cpu_load_without, cpu_runnable_without, cpu_util_without, task_fits_cpu,
+    task_util_est, util_fits_cpu,
 };
 use crate::class::wf;
 use crate::cpumask::CpuMask;
@@ -243,25 +244,22 @@ fn select_idle_cpu(s: &mut Sched, p: TaskId, has_idle_core: bool, target: u32) -
     idle_cpu
 }
 
-/// `select_idle_capacity`: on asymmetric machines, the first idle CPU that fits the task,
-/// else the biggest idle one.
-fn select_idle_capacity(s: &Sched, p: TaskId, target: u32) -> Option<u32> {
+/// `select_idle_capacity`: on asymmetric machines, the first idle CPU of
+/// `sd_asym_cpucapacity` that fits the task (wrapping from target), else the idle one with
+/// the most capacity.
+fn select_idle_capacity(s: &Sched, p: TaskId, level: usize, target: u32) -> Option<u32> {
     let n = s.nr_cpus();
-    let span = s.topo.sd[target as usize]
-        .iter()
-        .find(|d| d.has(sdf::ASYM_CPUCAPACITY))
-        .map(|d| d.span.clone())?;
+    let span = s.topo.sd[target as usize][level].span.clone();
     let util = task_util_est(s, p);
     let mut best: Option<(u64, u32)> = None;
     for c in wrap(n, &span, target) {
         if !allowed(s, p, c) || !idle_or_sched_idle(s, c) {
             continue;
         }
-        let cap = capacity_of(s, c);
-        // fits_capacity: util < 80% of capacity.
-        if util * 1280 < cap * 1024 {
+        if util_fits_cpu(s, util, c) {
             return Some(c);
         }
+        let cap = capacity_of(s, c);
         if best.is_none_or(|(b, _)| cap > b) {
             best = Some((cap, c));
         }
@@ -269,16 +267,35 @@ fn select_idle_capacity(s: &Sched, p: TaskId, target: u32) -> Option<u32> {
     best.map(|(_, c)| c)
 }
 
+/// `asym_fits_cpu`: on an asymmetric machine, the task must fit the CPU.
+fn asym_fits_cpu(s: &Sched, util: u64, cpu: u32) -> bool {
+    !s.topo.asym_capacity || util_fits_cpu(s, util, cpu)
+}
+
 /// `select_idle_sibling(p, prev, target)`.
 pub fn select_idle_sibling(s: &mut Sched, p: TaskId, prev: u32, target: u32) -> u32 {
-    if idle_or_sched_idle(s, target) {
+    // On an asymmetric machine the task's utilization decides which CPUs fit it.
+    let util = if s.topo.asym_capacity {
+        let se = s.task(p).se;
+        if s.fair.se(se).avg.last_update_time != 0 {
+            super::pelt::sync_entity_load_avg(s, se);
+        }
+        task_util_est(s, p)
+    } else {
+        0
+    };
+    if idle_or_sched_idle(s, target) && asym_fits_cpu(s, util, target) {
         return target;
     }
     let cluster_active = s.topo.sd.iter().flatten().any(|d| d.has(sdf::CLUSTER));
     let share_res =
         |s: &Sched, a: u32, b: u32| s.topo.share_id[a as usize] == s.topo.share_id[b as usize];
     let mut prev_aff = None;
-    if prev != target && s.topo.share_cache(prev, target) && idle_or_sched_idle(s, prev) {
+    if prev != target
+        && s.topo.share_cache(prev, target)
+        && idle_or_sched_idle(s, prev)
+        && asym_fits_cpu(s, util, prev)
+    {
         if !cluster_active || share_res(s, prev, target) {
             return prev;
         }
@@ -294,6 +311,7 @@ pub fn select_idle_sibling(s: &mut Sched, p: TaskId, prev: u32, target: u32) -> 
             && s.topo.share_cache(r, target)
             && idle_or_sched_idle(s, r)
             && allowed(s, p, r)
+            && asym_fits_cpu(s, util, r)
         {
             if !cluster_active || share_res(s, r, target) {
                 return r;
@@ -301,12 +319,11 @@ pub fn select_idle_sibling(s: &mut Sched, p: TaskId, prev: u32, target: u32) -> 
             recent_ok = Some(r);
         }
     }
-    if s.topo.asym_capacity
-        && s.topo.sd[target as usize]
-            .iter()
-            .any(|d| d.has(sdf::ASYM_CPUCAPACITY))
-    {
-        return select_idle_capacity(s, p, target).unwrap_or(target);
+    // Asymmetric capacity: the domain of interest is sd_asym_cpucapacity, not sd_llc.
+    if s.topo.asym_capacity {
+        if let Some(level) = s.topo.sd_asym_cpucapacity(target) {
+            return select_idle_capacity(s, p, level, target).unwrap_or(target);
+        }
     }
     if s.topo.sd_llc[target as usize].is_none() {
         return target;
@@ -339,19 +356,27 @@ struct WakeStats {
     idle_cpus: u32,
     nr_running: u32,
     group_type: GroupType,
+    /// `sgc->max_capacity`.
+    max_capacity: u64,
 }
 
 fn sg_wakeup_stats(
     s: &Sched,
     span: &CpuMask,
-    cap: u64,
     weight: u32,
     pct: u64,
+    asym: bool,
     p: TaskId,
 ) -> WakeStats {
     let (mut load, mut util, mut runnable) = (0, 0, 0);
     let (mut nr_sum, mut idle) = (0u32, 0u32);
-    for i in span.iter() {
+    let (cap, _, max_capacity) = super::balance::group_capacity(s, span);
+    // On an asymmetric domain, assume the task fits no CPU of the group until one does.
+    let mut misfit = asym;
+    for i in span.iter().filter(|&c| allowed(s, p, c)) {
+        if misfit && task_fits_cpu(s, p, i) {
+            misfit = false;
+        }
         load += cpu_load_without(s, i, p);
         util += cpu_util_without(s, i, p);
         runnable += cpu_runnable_without(s, i, p);
@@ -367,11 +392,13 @@ fn sg_wakeup_stats(
             idle += 1;
         }
     }
-    // group_classify (no imbalance/misfit in the wakeup path)
+    // group_classify (no sgc->imbalance in the wakeup path)
     let overloaded = nr_sum > weight && (cap * 100 < util * pct || cap * pct < runnable * 100);
     let has_capacity = nr_sum < weight || (cap * pct >= runnable * 100 && cap * 100 > util * pct);
     let group_type = if overloaded {
         GroupType::Overloaded
+    } else if misfit {
+        GroupType::MisfitTask
     } else if !has_capacity {
         GroupType::FullyBusy
     } else {
@@ -388,6 +415,7 @@ fn sg_wakeup_stats(
         idle_cpus: idle,
         nr_running: nr_sum,
         group_type,
+        max_capacity,
     }
 }
 
@@ -401,7 +429,7 @@ fn find_idlest_group(s: &Sched, cpu: u32, level: usize, p: TaskId, this_cpu: u32
         if !g.span.iter().any(|c| allowed(s, p, c)) {
             continue;
         }
-        let st = sg_wakeup_stats(s, &g.span, g.capacity, g.weight, pct, p);
+        let st = sg_wakeup_stats(s, &g.span, g.weight, pct, d.has(sdf::ASYM_CPUCAPACITY), p);
         if g.span.test(this_cpu) {
             local = Some(st);
             continue;
@@ -415,6 +443,8 @@ fn find_idlest_group(s: &Sched, cpu: u32, level: usize, p: TaskId, this_cpu: u32
                 } else {
                     match st.group_type {
                         GroupType::Overloaded | GroupType::FullyBusy => b.avg_load > st.avg_load,
+                        // The group with the biggest CPU.
+                        GroupType::MisfitTask => b.max_capacity < st.max_capacity,
                         GroupType::HasSpare => {
                             !(b.idle_cpus > st.idle_cpus
                                 || (b.idle_cpus == st.idle_cpus && b.group_util <= st.group_util))
@@ -439,6 +469,7 @@ fn find_idlest_group(s: &Sched, cpu: u32, level: usize, p: TaskId, this_cpu: u32
         return Some(gi);
     }
     match loc.group_type {
+        GroupType::MisfitTask if loc.max_capacity >= idl.max_capacity => return None,
         GroupType::Overloaded | GroupType::FullyBusy => {
             let imb = 1024 * (pct - 100) / 100;
             if idl.avg_load >= loc.avg_load + imb {
