@@ -129,3 +129,77 @@ fn same_inputs_give_identical_traces() {
     assert_eq!(r1.sched.trace.cpus, r2.sched.trace.cpus);
     assert!(r1.sched.trace.len() > 100);
 }
+
+/// Wakeup preemption follows the woken task's lag: a periodic task that takes well under
+/// its fair share wakes with the lag it is owed (`place_entity`), eligible with the
+/// earlier deadline, and preempts the hog at once (`pick_eevdf` picks it); one that runs
+/// close to its share (4.9 ms of every 10 ms beside a hog) is owed little, and when it is
+/// not picked over the hog at its wakeup it waits for the hog's next tick, where
+/// `update_curr` ends the hog's slice. Both behaviours show in the real kernel's traces
+/// (../shared/oracle/04).
+#[test]
+fn periodic_wakeup_preempts_at_once_or_at_the_tick_by_its_lag() {
+    use schedsim_trace::Event;
+    let waits = |run: u64| -> (usize, Vec<(u64, u64)>) {
+        let mut w = workload(vec![
+            hog("hog", 0, Some(vec![0])),
+            task(
+                "per",
+                0,
+                Some(vec![0]),
+                forever(vec![
+                    Step::Run(Dur::Fixed(run)),
+                    Step::Timer {
+                        timer: 0,
+                        period: 10 * MS,
+                        absolute: false,
+                    },
+                ]),
+            ),
+        ]);
+        w.timers.push(TimerDecl {
+            name: "t".into(),
+            shared: false,
+        });
+        let r = simulate_workload(
+            w,
+            schedsim_kernel::Config::parse_machine("cpus=2").unwrap(),
+            3000 * MS,
+        );
+        let (mut pending, mut n, mut late) = (None, 0, Vec::new());
+        for rec in r.sched.trace.merged() {
+            match &rec.event {
+                Event::Waking { comm, .. } if comm.as_str() == "per" => pending = Some(rec.ts),
+                Event::Switch { next_comm, .. } if next_comm.as_str() == "per" => {
+                    if let Some(t) = pending.take() {
+                        n += 1;
+                        if rec.ts > t {
+                            late.push((t, rec.ts));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        (n, late)
+    };
+    let (n, late) = waits(2 * MS);
+    assert!(n > 250 && late.is_empty(), "{n} wakeups, late: {late:?}");
+    let (n, late) = waits(4_900_000);
+    // Some activations find the task still running (it is behind its timer): fewer wakeups.
+    assert!(n > 150, "{n} wakeups");
+    assert!(
+        !late.is_empty() && late.len() < n,
+        "{} of {n} late",
+        late.len()
+    );
+    let tick = 4 * MS;
+    for (woken, ran) in late {
+        assert_eq!(
+            ran % tick,
+            0,
+            "woken at {woken}, ran at {ran}: not at a tick"
+        );
+        assert!(ran - woken <= tick);
+    }
+}
