@@ -1,5 +1,6 @@
 //! Every example workload that loads runs for 2 simulated seconds under the invariant
-//! checker, on 1, 2 and 4 CPUs, without a violation.
+//! checker, on 1, 2 and 4 CPUs (one machine asymmetric) and on the reference VM with its
+//! kernel path costs, without a violation.
 
 use std::path::Path;
 
@@ -30,6 +31,11 @@ fn examples_pass_the_checker() {
             "cpus=1,hz=250,preempt=none",
             "cpus=2,hz=250,preempt=none",
             "cpus=4,hz=1000,preempt=lazy",
+            // Asymmetric capacity (misfit, active balance through the stopper); a NO_HZ
+            // CPU left idle long enough to charge its fair server a whole period at once.
+            "cpus=4,hz=250,preempt=none,capacity=1024x2+256x2",
+            // The reference VM with its kernel path costs.
+            "refvm",
         ] {
             let mut cfg = Config::parse_machine(machine).unwrap();
             if wl

@@ -201,7 +201,9 @@ impl SchedClass for ServedIdle {
     fn task_tick(&self, s: &mut Sched, cpu: u32, p: TaskId) {
         IdleClass.task_tick(s, cpu, p)
     }
+    /// `update_curr_idle` (6.18): idle time so far is charged to the fair server.
     fn update_curr(&self, s: &mut Sched, cpu: u32) {
+        dl_server_update_idle_time(s, cpu);
         IdleClass.update_curr(s, cpu)
     }
 }

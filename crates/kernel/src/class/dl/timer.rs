@@ -71,6 +71,16 @@ pub(super) fn dl_server_timer(s: &mut Sched, cpu: u32) {
     if !e.dl_throttled || e.dl_runtime == 0 {
         return;
     }
+    // 6.18: the current task's (or the idle task's) pending runtime reaches the server
+    // first (`rq->donor->sched_class->update_curr`), so idle time since the last
+    // accounting point counts before the server decides to run.
+    s.update_rq_clock(cpu);
+    let curr = s.curr(cpu);
+    crate::class::class_of(s.task(curr).class).update_curr(s, cpu);
+    let e = se(s, cpu, k);
+    if !e.dl_throttled {
+        return;
+    }
     if e.dl_defer_idle {
         // Only idle time used the period: nothing to serve.
         dl_server_stop(s, cpu);
