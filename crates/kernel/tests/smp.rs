@@ -383,3 +383,104 @@ fn idle_cpu_pulls_a_fair_task_from_under_an_rt_task() {
     let rep = Report::from_result(&r);
     assert!(share(&rep, "f") > 0.8, "{}", share(&rep, "f"));
 }
+
+/// The 2-socket, 16-core, SMT-2 machine (32 CPUs, one LLC and NUMA node per
+/// socket).
+const TWO_SOCKETS: &str = "smt=2,cores=8,packages=2,numa=2,hz=250";
+
+/// (package, core) of every hog at the end of a run.
+fn hog_cores(r: &schedsim_kernel::sim::SimResult, n: usize) -> Vec<(u32, u32)> {
+    let topo = &r.sched.topo.cpus;
+    let mut cores: Vec<(u32, u32)> = (0..n)
+        .map(|i| {
+            let c = task_named(r, &format!("h{i}")).cpu as usize;
+            (topo[c].package, topo[c].core)
+        })
+        .collect();
+    cores.sort_unstable();
+    cores
+}
+
+/// 16 hogs forked on one CPU spread to one per core (no core runs two while another
+/// idles) within 1 s. They first land unevenly on the two sockets (11 and 5 at 200 ms);
+/// once every hog runs on its own CPU, only active balance can move one to the emptier
+/// socket: the NUMA level's idle balance (32–64 ms apart) must fail `cache_nice_tries + 2`
+/// times first (`need_active_balance`), so a hog moves every few hundred ms (10/6 at
+/// 500 ms, 8/8 by 1 s).
+#[test]
+fn two_sockets_sixteen_hogs_end_one_per_core() {
+    let w = workload((0..16).map(|i| hog(&format!("h{i}"), 0, None)).collect());
+    let r = run_on(TWO_SOCKETS, w, 1000);
+    let mut cores = hog_cores(&r, 16);
+    cores.dedup();
+    assert_eq!(cores.len(), 16, "hogs share cores: {:?}", hog_cores(&r, 16));
+}
+
+/// 32 hogs fill every hardware thread of the machine.
+#[test]
+fn two_sockets_thirty_two_hogs_fill_every_thread() {
+    let w = workload((0..32).map(|i| hog(&format!("h{i}"), 0, None)).collect());
+    let r = run_on(TWO_SOCKETS, w, 500);
+    let mut cpus: Vec<u32> = (0..32)
+        .map(|i| task_named(&r, &format!("h{i}")).cpu)
+        .collect();
+    cpus.sort_unstable();
+    assert_eq!(cpus, (0..32).collect::<Vec<_>>());
+}
+
+/// A waker and its wakee (a semaphore ping-pong) stay in one LLC for the whole run:
+/// wake_affine and select_idle_sibling keep the wakee near the waker.
+#[test]
+fn two_sockets_waker_and_wakee_stay_in_one_llc() {
+    use schedsim_trace::Event;
+    let mut w = workload(vec![
+        task(
+            "waker",
+            0,
+            None,
+            forever(vec![
+                Step::Run(Dur::Fixed(200_000)),
+                Step::SemPost(1),
+                Step::SemWait(0),
+            ]),
+        ),
+        task(
+            "wakee",
+            0,
+            None,
+            forever(vec![
+                Step::SemWait(1),
+                Step::Run(Dur::Fixed(100_000)),
+                Step::SemPost(0),
+            ]),
+        ),
+    ]);
+    w.sems = ["w0", "w1"]
+        .iter()
+        .map(|n| schedsim_workload::SyncDecl {
+            name: (*n).into(),
+            initial: 0,
+        })
+        .collect();
+    let cfg = schedsim_kernel::Config::parse_machine(TWO_SOCKETS).unwrap();
+    let opts = schedsim_kernel::sim::SimOptions {
+        duration: Some(1000 * MS),
+        seed: 1,
+        trace: true,
+        check: true,
+    };
+    let r = schedsim_kernel::sim::run(w, cfg, &opts, &mut ()).expect("simulation runs");
+    let topo = &r.sched.topo.cpus;
+    let mut llcs = std::collections::BTreeSet::new();
+    let mut switches = 0;
+    for rec in r.sched.trace.merged() {
+        if let Event::Switch { next_comm, .. } = &rec.event {
+            if ["waker", "wakee"].contains(&next_comm.as_str()) {
+                switches += 1;
+                llcs.insert(topo[rec.cpu as usize].llc);
+            }
+        }
+    }
+    assert!(switches > 1000, "{switches} switch-ins");
+    assert_eq!(llcs.len(), 1, "the pair ran in LLCs {llcs:?}");
+}
