@@ -2,7 +2,6 @@
 //! TOML) written in our TOML format. The result is checked before it is written: parsed
 //! again it must give the same model, so running either file simulates the same thing.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -40,9 +39,7 @@ pub fn convert(a: ConvertArgs) -> Result<(), String> {
     match &a.output {
         Some(out) => write_atomically(out, |f| f.write_all(text.as_bytes()))
             .map_err(|e| format!("{}: cannot write: {e}", out.display())),
-        None => std::io::stdout()
-            .write_all(text.as_bytes())
-            .map_err(|e| format!("standard output: {e}")),
+        None => crate::print_out(&text),
     }
 }
 

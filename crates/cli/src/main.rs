@@ -41,6 +41,18 @@ enum Cmd {
     Topology(topology::TopologyArgs),
 }
 
+/// Writes `text` on standard output. A reader that closed the pipe (`schedsim topology |
+/// head`) wanted no more: not an error.
+pub fn print_out(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("standard output: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd {

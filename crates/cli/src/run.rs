@@ -182,7 +182,7 @@ pub fn run(a: RunArgs) -> Result<(), String> {
         write_atomically(p, |w| w.write_all(json.as_bytes())).map_err(|e| io(p, e))?;
     }
     if !a.quiet {
-        print!("{}", report.summary());
+        crate::print_out(&report.summary())?;
     }
     if let Some(e) = &res.sched.ext.exit {
         // The kernel's log lines on a sched_ext disable (the policy, the reason, the task).

@@ -18,6 +18,5 @@ pub struct TopologyArgs {
 pub fn topology(a: TopologyArgs) -> Result<(), String> {
     let cfg = crate::load::machine(&a.machine)?;
     let t = Topology::build(&cfg.machine, cfg.nr_cpus);
-    print!("{}", t.describe());
-    Ok(())
+    crate::print_out(&t.describe())
 }

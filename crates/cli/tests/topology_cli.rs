@@ -34,3 +34,25 @@ fn inconsistent_layout_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("smt=4"), "{err}");
 }
+
+/// A reader that stops early (`schedsim topology | head -1`) ends the output quietly:
+/// no panic, success.
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_schedsim"))
+        .args(["topology", "--machine", "smt=2,cores=64,packages=4,numa=4"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("machine:"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !err.contains("panicked"), "{err}");
+}

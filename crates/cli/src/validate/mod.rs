@@ -264,7 +264,7 @@ pub fn validate(a: ValidateArgs) -> Result<(), String> {
         }
     }
     let _ = std::fs::remove_dir_all(&tmp);
-    print!("{}", table(&rows, false));
+    crate::print_out(&table(&rows, false))?;
     if let Some(p) = &a.markdown {
         let md = table(&rows, true);
         write_atomically(p, |w| w.write_all(md.as_bytes())).map_err(|e| e.to_string())?;
