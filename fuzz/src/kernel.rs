@@ -160,7 +160,9 @@ pub fn gen_case(data: &[u8]) -> Case {
     let preempt = c.pick(&["none", "voluntary", "full", "lazy"]);
     let hz = c.pick(&[100u32, 250, 300, 1000]);
     let nohz = c.bool();
-    let ipi_us = c.pick(&[0u64, 2, 30]);
+    // The kernel path costs (µs): IPI, busy CPU's resched path, idle exit.
+    let (ipi_us, resched_us, idle_us) =
+        c.pick(&[(0u64, 0u64, 0u64), (2, 0, 0), (30, 1, 0), (11, 6, 3)]);
     let nfeat = c.range(0, 2);
     let features: Vec<&str> = (0..nfeat).map(|_| c.pick(FEATURES)).collect();
     let sem_initial = c.range(0, 2) as u32;
@@ -243,7 +245,8 @@ pub fn gen_case(data: &[u8]) -> Case {
     tasks.push(fork_child(child_run));
     Case {
         machine: format!(
-            "cpus={cpus},hz={hz},preempt={preempt},nohz={},ipi_latency={ipi_us}us",
+            "cpus={cpus},hz={hz},preempt={preempt},nohz={},ipi_latency={ipi_us}us,\
+             resched_latency={resched_us}us,idle_wake_latency={idle_us}us",
             nohz as u8
         ),
         features: features.join(" "),
