@@ -285,3 +285,22 @@ fn bad_cgroup_settings_are_refused_with_the_kernels_rule_and_the_place() {
     let m = refused("[[task]]\nname = \"t\"\nprogram = [\"cgroup /nope\", \"run 1ms\"]\n");
     assert!(m.contains("bad.toml:1:") && m.contains("/nope"), "{m}");
 }
+
+/// `tg_set_cfs_bandwidth` starts the period timer when the quota is written, so periods
+/// count from the write: two at 100 and 200 ms while the group is empty (the second finds
+/// it idle and stops the timer: `cfs_b->idle`), then from the first use at 350 ms (a task
+/// moving in) the grid resumes on its multiples: 400, 500, ..., 1000 ms.
+#[test]
+fn the_period_timer_starts_at_the_quota_write_and_stops_when_idle() {
+    let text = r#"
+[cgroup."/q"]
+"cpu.max" = "50000 100000"
+
+[[task]]
+name = "late"
+program = ["sleep 350ms", "cgroup /q", { loop = "forever", do = ["run 10ms"] }]
+"#;
+    let r = run_toml(text, 1, S);
+    let q = group(&cgroup_reports(&r), "/q").clone();
+    assert_eq!(q.nr_periods, 2 + 7, "{q:?}");
+}

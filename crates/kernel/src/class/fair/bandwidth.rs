@@ -97,6 +97,11 @@ pub fn set_bandwidth(s: &mut Sched, g: TgId, quota: Option<u64>, period: u64, bu
         bw.runtime_enabled = quota.is_some();
         bw.runtime_remaining = 0;
     }
+    // "Restart the period timer (if active) to handle new period expiry": the grid starts
+    // at the write, not at the first use.
+    if quota.is_some() {
+        start_cfs_bandwidth(s, g);
+    }
 }
 
 /// `start_cfs_bandwidth`: arm the period timer on its grid if it is not running.
