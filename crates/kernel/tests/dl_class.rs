@@ -798,3 +798,64 @@ fn reclaim_is_accepted_by_setattr() {
     };
     assert!(s.check_attr(&a).is_ok());
 }
+
+/// A deadline task (80 ms every 100 ms) runs 40 ms of its first job, then switches itself
+/// to SCHED_OTHER; a fair task then asks for 20 ms every 100 ms at `b_start`. 1 CPU: 0.95
+/// of it for deadline bandwidth, the fair server's 0.05 included.
+fn leave_then_admit(b_start: u64) -> Result<SimResult, String> {
+    let a = spec(
+        "a",
+        dl(80 * MS, 100 * MS, 100 * MS),
+        MS,
+        vec![
+            Step::Run(Dur::Fixed(40 * MS)),
+            Step::SetAttr(SchedAttr::default()),
+            Step::Run(Dur::Fixed(30 * MS)),
+            Step::Exit,
+        ],
+    );
+    let b = spec(
+        "b",
+        SchedAttr::default(),
+        b_start,
+        vec![
+            Step::SetAttr(dl(20 * MS, 100 * MS, 100 * MS)),
+            Step::Run(Dur::Fixed(5 * MS)),
+            Step::Exit,
+        ],
+    );
+    let w = Workload {
+        source: "dl-test".into(),
+        tasks: vec![a, b],
+        ..Workload::default()
+    };
+    let cfg = Config {
+        nr_cpus: 1,
+        ..Config::default()
+    };
+    let opts = SimOptions {
+        duration: Some(200 * MS),
+        seed: 1,
+        trace: true,
+        check: true,
+    };
+    sim::run(w, cfg, &opts, &mut ()).map_err(|e| e.message)
+}
+
+/// `switched_from_dl` + `inactive_task_timer`: a task leaving SCHED_DEADLINE with runtime
+/// left is non contending; its bandwidth stays in the root domain's `total_bw` until its
+/// 0-lag time, here 1 ms + 100 ms − 40 ms · 100/80 = 51 ms. A new reservation that needs
+/// it is refused before (EBUSY: 0.05 + 0.8 + 0.2 > 0.95) and admitted after.
+#[test]
+fn a_task_leaving_deadline_keeps_its_bandwidth_until_its_zero_lag_time() {
+    let e = leave_then_admit(43 * MS)
+        .err()
+        .expect("refused before the 0-lag time");
+    assert!(e.contains("EBUSY"), "{e}");
+    let r = leave_then_admit(55 * MS).expect("admitted after the 0-lag time");
+    // Both reservations left: only the fair server's is held at the end.
+    assert_eq!(
+        schedsim_kernel::class::dl::total_bw(&r.sched),
+        r.sched.rq(0).dl.server.dl_bw
+    );
+}

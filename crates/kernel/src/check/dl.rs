@@ -30,6 +30,7 @@ use crate::class::dl::{to_ratio, total_bw, DlEntity, DlKey};
 use crate::class::ClassId;
 use crate::sched::Sched;
 use crate::task::{tstate, OnRq, TaskId};
+use schedsim_workload::Policy;
 
 /// The rule names, for callers that match on them.
 pub mod rule {
@@ -54,6 +55,7 @@ pub mod rule {
     /// `update_dl_revised_wakeup` gives `dl_density · laxity ≤ dl_runtime`. A parameter
     /// change (`__setparam_dl`) keeps the old runtime until the next refill, so this one
     /// needs history: the `Checker` checks it (`Budgets`), `verify` cannot.
+    /// A PI-boosted entity is refilled with its donor's `dl_runtime` (`pi_of`).
     pub const RUNTIME_MAX: &str =
         "runtime <= dl_runtime of its last refill (replenish_dl_entity refills only while runtime <= 0)";
     /// `update_curr_dl_se`: a charge that leaves `runtime <= 0` (`dl_runtime_exceeded`)
@@ -79,9 +81,12 @@ pub mod rule {
     pub const RUNNING_LE_THIS: &str =
         "running_bw <= this_bw (__add_running_bw: WARN_ON_ONCE(dl_rq->running_bw > dl_rq->this_bw))";
     /// `sched_dl_overflow` (`__dl_add`/`__dl_sub`): total_bw holds each deadline task's
-    /// bandwidth, and every fair server's (`dl_server_apply_params`).
+    /// bandwidth, and every fair server's (`dl_server_apply_params`). A task that left
+    /// SCHED_DEADLINE may still hold its `dl_bw` until its 0-lag time: while its inactive
+    /// timer is armed, or while PI keeps it in the class (`switched_from_dl`,
+    /// `inactive_task_timer`).
     pub const ADMITTED: &str =
-        "total_bw == Σ admitted bandwidths: every deadline task's and fair server's dl_bw (sched_dl_overflow: __dl_add/__dl_sub)";
+        "total_bw == Σ admitted bandwidths: every deadline task's and fair server's dl_bw, a task that left the class until its 0-lag time (sched_dl_overflow: __dl_add/__dl_sub, inactive_task_timer)";
     /// `__dl_overflow`: admission never lets total_bw exceed the root domain's capacity.
     pub const TOTAL_BW_LIMIT: &str = "total_bw <= cap_scale(dl_b->bw, rd capacity) (__dl_overflow)";
 }
@@ -99,8 +104,9 @@ pub mod rule {
 /// may set other parameters and set them back (refilled in between) within one event.
 #[derive(Clone, Debug, Default)]
 pub struct Budgets {
-    /// (params_gen, runtime, the largest `dl_period - dl_deadline` it has had).
-    seen: BTreeMap<(u32, DlKey), (u32, i64, u64)>,
+    /// (params_gen, runtime, the largest `dl_period - dl_deadline` it has had, the
+    /// `dl_runtime` of the PI donor it had then or 0).
+    seen: BTreeMap<(u32, DlKey), (u32, i64, u64, u64)>,
 }
 
 impl Budgets {
@@ -119,18 +125,35 @@ impl Budgets {
         // The off-queue run after `dl_check_constrained_dl` ends at the timer set under
         // the parameters of then, which may have changed since (while it ran off-queue).
         let slack = e.dl_period.saturating_sub(e.dl_deadline);
-        let slack = self.seen.get(&key).map_or(slack, |&(_, _, m)| m.max(slack));
+        let slack = self
+            .seen
+            .get(&key)
+            .map_or(slack, |&(_, _, m, _)| m.max(slack));
+        // pi_of: a boosted entity is refilled with its donor's dl_runtime (the boost may
+        // have ended after a refill since the last check).
+        let donor = e.pi_se.and_then(|d| {
+            (0..s.nr_cpus()).find_map(|c| s.rq(c).dl.task_entities().find(|&(q, _)| q == d))
+        });
+        let pi_runtime = donor.map_or(0, |(_, d)| d.dl_runtime);
+        let prev_pi = self.seen.get(&key).map_or(0, |&(_, _, _, pi)| pi);
         let prev = self
             .seen
-            .insert(key, (e.params_gen, e.runtime, slack))
-            .map(|(g, r, _)| (g, r));
+            .insert(key, (e.params_gen, e.runtime, slack, pi_runtime))
+            .map(|(g, r, _, _)| (g, r));
         // A new entity got its parameters since the last check, like a changed one.
         let changed = prev.is_none_or(|(gen, _)| gen != e.params_gen);
         let (grew, shrank) = prev.map_or((false, false), |(_, r)| (e.runtime > r, e.runtime < r));
         let tick = s.cfg.tick_nsec() as i64;
         let overrun = tick + slack as i64;
-        let (r, what) = if e.runtime > e.dl_runtime as i64 && !changed && grew {
-            (rule::RUNTIME_MAX, format!("dl_runtime={}", e.dl_runtime))
+        let max_runtime = e.dl_runtime.max(pi_runtime).max(prev_pi);
+        let (r, what) = if e.runtime > max_runtime as i64 && !changed && grew {
+            (
+                rule::RUNTIME_MAX,
+                format!(
+                    "dl_runtime={} (a PI donor's now {pi_runtime}, at the last check {prev_pi})",
+                    e.dl_runtime
+                ),
+            )
         } else if e.runtime < -overrun && !changed && shrank {
             (
                 rule::RUNTIME_MIN,
@@ -439,8 +462,14 @@ fn admission(s: &Sched, ents: &BTreeMap<TaskId, &DlEntity>) -> Result<(), Violat
     }
     for (&p, e) in ents {
         let t = s.task(p);
-        let bw = if t.class == ClassId::Dl && !dead(s, p) {
+        let bw = if t.policy == Policy::Deadline && !dead(s, p) {
             to_ratio(e.dl_period, e.dl_runtime)
+        } else if !dead(s, p)
+            && e.admitted_bw == e.dl_bw
+            && (e.inactive_at.is_some() || t.class == ClassId::Dl)
+        {
+            // Left the class, still before its 0-lag time.
+            e.dl_bw
         } else {
             0
         };

@@ -85,9 +85,11 @@ pub(super) fn cancel_inactive_timer(s: &mut Sched, cpu: u32, k: DlKey) {
     e.inactive_gen = (e.inactive_gen + 1) & !INACTIVE_TIMER;
 }
 
-/// `task_non_contending`: the entity blocked (or a task is dying). Before its 0-lag time
+/// `task_non_contending`: the entity blocked (or a task is dying, or leaving the class
+/// while queued: `switched_from_dl`). Before its 0-lag time
 /// `deadline − runtime·period/dl_runtime` it stays active (non contending) until the
-/// inactive timer; after it, its bandwidth leaves `running_bw` at once.
+/// inactive timer; after it, its bandwidth leaves `running_bw` at once, and a task out of
+/// the class gives its root-domain bandwidth back and forgets its parameters.
 pub(super) fn task_non_contending(s: &mut Sched, cpu: u32, k: DlKey) {
     let e = se(s, cpu, k);
     if e.dl_runtime == 0 {
@@ -106,6 +108,9 @@ pub(super) fn task_non_contending(s: &mut Sched, cpu: u32, k: DlKey) {
                 }
                 if s.task(p).state & tstate::DEAD != 0 {
                     sub_rq_bw(s, cpu, k);
+                } else if !dl_task(s, p) {
+                    admission::release_bw(s, p);
+                    admission::dl_clear_params(s, p);
                 }
             }
         }
@@ -133,9 +138,18 @@ pub(super) fn task_contending(s: &mut Sched, cpu: u32, k: DlKey, flags: u32) {
 }
 
 /// `inactive_task_timer`: the 0-lag time of a non-contending entity passed: its bandwidth
-/// leaves `running_bw` (a dead task's also leaves `this_bw`).
+/// leaves `running_bw` (a dead task's also leaves `this_bw`). For a task that left the
+/// class meanwhile (`switched_from_dl` already took it off the rq) its root-domain
+/// bandwidth is given back now and its parameters are cleared.
 pub(super) fn inactive_task_timer(s: &mut Sched, cpu: u32, k: DlKey) {
     se_mut(s, cpu, k).inactive_at = None;
+    if let DlKey::Task(p) = k {
+        if !dl_task(s, p) {
+            admission::release_bw(s, p);
+            admission::dl_clear_params(s, p);
+            return;
+        }
+    }
     if !se(s, cpu, k).dl_non_contending {
         return;
     }

@@ -47,7 +47,8 @@ pub(super) fn dl_task_timer(s: &mut Sched, cpu: u32, p: TaskId) {
         set_throttled(s, cpu, k, false);
         return;
     }
-    if !se(s, cpu, k).dl_throttled {
+    // Boosted meanwhile (rt_mutex_setprio): the boost replenished it, it is not throttled.
+    if is_dl_boosted(s, cpu, k) || !se(s, cpu, k).dl_throttled {
         return;
     }
     if s.task(p).on_rq != OnRq::Queued {
