@@ -15,7 +15,11 @@
 //! `update_curr_dl` neither charges nor moves `exec_start`, until its timer at the next
 //! period (less than `dl_period - dl_deadline` away) queues it again; its first charge
 //! then covers that time too. So `runtime >= -(TICK_NSEC + dl_period - dl_deadline)`; the
-//! replenishment loop repays it. The deferred fair server's idle-time discount keeps no
+//! replenishment loop repays it. The other corner is a task that left the class throttled
+//! (its `sched_setattr` charge exhausted it) and comes back before its replenishment
+//! timer: `enqueue_dl_entity` leaves it off the dl_rq while it keeps running, until the
+//! timer, at most `dl_period` after the throttle; for such a task the bound is
+//! `-(TICK_NSEC + dl_period)`. The deferred fair server's idle-time discount keeps no
 //! negative runtime.
 //!
 //! That each queued, unthrottled deadline task is in its dl_rq's tree exactly once
@@ -23,7 +27,7 @@
 //! from MEMBER and ORDER (every node is a distinct such task whose `rb_node` is that node)
 //! together with core's class count (`class_nr_queued`: as many nodes as such tasks).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{violation, Violation};
 use crate::class::dl::{to_ratio, total_bw, DlEntity, DlKey};
@@ -63,9 +67,9 @@ pub mod rule {
     pub const QUEUED_RUNTIME: &str =
         "a deadline entity in the dl_rq tree has runtime >= 0 (update_curr_dl_se: dl_runtime_exceeded throttles and dequeues)";
     /// The overrun is one charge from `runtime >= 0`, and a charge is bounded by the
-    /// tick, plus `dl_period - dl_deadline` after `dl_check_constrained_dl` (see the
-    /// module comment). Parameter changes keep the overrun, so the `Checker` checks it
-    /// (`Budgets`).
+    /// tick, plus `dl_period - dl_deadline` after `dl_check_constrained_dl`, or `dl_period`
+    /// for a task that came back to the class throttled (see the module comment).
+    /// Parameter changes keep the overrun, so the `Checker` checks it (`Budgets`).
     pub const RUNTIME_MIN: &str =
         "runtime >= -(TICK_NSEC + dl_period - dl_deadline): the CBS overrun is one charge between accounting points (update_curr_dl_se)";
     /// `task_non_contending` / `task_contending` / `inactive_task_timer`.
@@ -107,6 +111,8 @@ pub struct Budgets {
     /// (params_gen, runtime, the largest `dl_period - dl_deadline` it has had, the
     /// `dl_runtime` of the PI donor it had then or 0).
     seen: BTreeMap<(u32, DlKey), (u32, i64, u64, u64)>,
+    /// Tasks seen running throttled off their dl_rq, until their next charge on it.
+    off_queue: BTreeSet<TaskId>,
 }
 
 impl Budgets {
@@ -124,7 +130,22 @@ impl Budgets {
     fn one(&mut self, s: &Sched, key: (u32, DlKey), e: &DlEntity) -> Result<(), Violation> {
         // The off-queue run after `dl_check_constrained_dl` ends at the timer set under
         // the parameters of then, which may have changed since (while it ran off-queue).
+        // A task that left the class throttled and came back before its timer
+        // (sched_setattr: enqueue_dl_entity leaves it off the dl_rq) also runs off-queue
+        // until its timer, at most a period after it was throttled: a task seen running
+        // throttled off its dl_rq is allowed a period until its next charge on the queue.
         let slack = e.dl_period.saturating_sub(e.dl_deadline);
+        let mut off_queue_period = 0;
+        if let DlKey::Task(p) = key.1 {
+            let t = s.task(p);
+            if e.dl_throttled && e.node().is_none() && t.class == ClassId::Dl && s.curr(t.cpu) == p
+            {
+                self.off_queue.insert(p);
+            }
+            if self.off_queue.contains(&p) {
+                off_queue_period = e.dl_period;
+            }
+        }
         let slack = self
             .seen
             .get(&key)
@@ -143,7 +164,14 @@ impl Budgets {
         // A new entity got its parameters since the last check, like a changed one.
         let changed = prev.is_none_or(|(gen, _)| gen != e.params_gen);
         let (grew, shrank) = prev.map_or((false, false), |(_, r)| (e.runtime > r, e.runtime < r));
+        if let DlKey::Task(p) = key.1 {
+            // Its first charge back on the queue ends the off-queue run (checked below).
+            if shrank && e.node().is_some() {
+                self.off_queue.remove(&p);
+            }
+        }
         let tick = s.cfg.tick_nsec() as i64;
+        let slack = slack.max(off_queue_period);
         let overrun = tick + slack as i64;
         let max_runtime = e.dl_runtime.max(pi_runtime).max(prev_pi);
         let (r, what) = if e.runtime > max_runtime as i64 && !changed && grew {
@@ -158,7 +186,7 @@ impl Budgets {
             (
                 rule::RUNTIME_MIN,
                 format!(
-                    "below -{overrun} (TICK_NSEC={tick}, largest dl_period - dl_deadline {slack})"
+                    "below -{overrun} (TICK_NSEC={tick}, largest dl_period - dl_deadline or dl_period after running off the dl_rq: {slack})"
                 ),
             )
         } else {
