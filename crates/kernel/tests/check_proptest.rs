@@ -358,11 +358,7 @@ proptest! {
         passes(&m, &specs)?;
     }
 
-    // Ignored until the deadline class is fixed: at random it still trips its own
-    // `running_bw underflow` debug assertion (grub.rs, `__sub_running_bw`'s warning).
-    // Run it with `-- --ignored`.
     #[test]
-    #[ignore = "deadline class: running_bw underflow (grub.rs debug assertion) at random"]
     fn random_deadline_and_cgroup_workloads_pass_the_checker(
         m in machine(),
         l in limits(),

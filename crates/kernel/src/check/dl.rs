@@ -63,7 +63,8 @@ pub mod rule {
     pub const RUNTIME_MAX: &str =
         "runtime <= dl_runtime of its last refill (replenish_dl_entity refills only while runtime <= 0)";
     /// `update_curr_dl_se`: a charge that leaves `runtime <= 0` (`dl_runtime_exceeded`)
-    /// throttles and dequeues the entity, so a queued one has not run out.
+    /// throttles and dequeues the entity, so a queued one has not run out (but for a
+    /// PI-boosted one woken with an overrun, see `entity`).
     pub const QUEUED_RUNTIME: &str =
         "a deadline entity in the dl_rq tree has runtime >= 0 (update_curr_dl_se: dl_runtime_exceeded throttles and dequeues)";
     /// The overrun is one charge from `runtime >= 0`, and a charge is bounded by the
@@ -108,9 +109,8 @@ pub mod rule {
 /// may set other parameters and set them back (refilled in between) within one event.
 #[derive(Clone, Debug, Default)]
 pub struct Budgets {
-    /// (params_gen, runtime, the largest `dl_period - dl_deadline` it has had, the
-    /// `dl_runtime` of the PI donor it had then or 0).
-    seen: BTreeMap<(u32, DlKey), (u32, i64, u64, u64)>,
+    /// (params_gen, runtime, the largest `dl_period - dl_deadline` it has had).
+    seen: BTreeMap<(u32, DlKey), (u32, i64, u64)>,
     /// Tasks seen running throttled off their dl_rq, until their next charge on it.
     off_queue: BTreeSet<TaskId>,
 }
@@ -134,7 +134,7 @@ impl Budgets {
         // (sched_setattr: enqueue_dl_entity leaves it off the dl_rq) also runs off-queue
         // until its timer, at most a period after it was throttled: a task seen running
         // throttled off its dl_rq is allowed a period until its next charge on the queue.
-        let slack = e.dl_period.saturating_sub(e.dl_deadline);
+        let slack = e.dl_period.saturating_sub(e.dl_deadline).max(e.max_slack);
         let mut off_queue_period = 0;
         if let DlKey::Task(p) = key.1 {
             let t = s.task(p);
@@ -143,24 +143,14 @@ impl Budgets {
                 self.off_queue.insert(p);
             }
             if self.off_queue.contains(&p) {
-                off_queue_period = e.dl_period;
+                off_queue_period = e.dl_period.max(e.max_period);
             }
         }
-        let slack = self
-            .seen
-            .get(&key)
-            .map_or(slack, |&(_, _, m, _)| m.max(slack));
-        // pi_of: a boosted entity is refilled with its donor's dl_runtime (the boost may
-        // have ended after a refill since the last check).
-        let donor = e.pi_se.and_then(|d| {
-            (0..s.nr_cpus()).find_map(|c| s.rq(c).dl.task_entities().find(|&(q, _)| q == d))
-        });
-        let pi_runtime = donor.map_or(0, |(_, d)| d.dl_runtime);
-        let prev_pi = self.seen.get(&key).map_or(0, |&(_, _, _, pi)| pi);
+        let slack = self.seen.get(&key).map_or(slack, |&(_, _, m)| m.max(slack));
         let prev = self
             .seen
-            .insert(key, (e.params_gen, e.runtime, slack, pi_runtime))
-            .map(|(g, r, _, _)| (g, r));
+            .insert(key, (e.params_gen, e.runtime, slack))
+            .map(|(g, r, _)| (g, r));
         // A new entity got its parameters since the last check, like a changed one.
         let changed = prev.is_none_or(|(gen, _)| gen != e.params_gen);
         let (grew, shrank) = prev.map_or((false, false), |(_, r)| (e.runtime > r, e.runtime < r));
@@ -173,13 +163,15 @@ impl Budgets {
         let tick = s.cfg.tick_nsec() as i64;
         let slack = slack.max(off_queue_period);
         let overrun = tick + slack as i64;
-        let max_runtime = e.dl_runtime.max(pi_runtime).max(prev_pi);
+        // pi_of: a PI-boosted entity is refilled with its donor's dl_runtime (the boost
+        // may have ended since; `refill_runtime` is what the last refill used).
+        let max_runtime = e.dl_runtime.max(e.refill_runtime);
         let (r, what) = if e.runtime > max_runtime as i64 && !changed && grew {
             (
                 rule::RUNTIME_MAX,
                 format!(
-                    "dl_runtime={} (a PI donor's now {pi_runtime}, at the last check {prev_pi})",
-                    e.dl_runtime
+                    "dl_runtime={} (its last refill's {})",
+                    e.dl_runtime, e.refill_runtime
                 ),
             )
         } else if e.runtime < -overrun && !changed && shrank {
@@ -364,7 +356,10 @@ fn entity(
             format!("dl_throttled with no dl_timer (runtime={})", e.runtime),
         );
     }
-    if e.node().is_some() && e.runtime < 0 {
+    // A boosted entity may be queued with an overrun: `enqueue_task_dl` lets the boost
+    // override the throttle of a task that blocked overrun, and its wakeup keeps the
+    // runtime if the deadline is still ahead; its next charge refills it.
+    if e.node().is_some() && e.runtime < 0 && !e.is_boosted() {
         return err(
             rule::QUEUED_RUNTIME,
             format!(

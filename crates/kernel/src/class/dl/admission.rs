@@ -161,6 +161,8 @@ pub fn setparam_dl(s: &mut Sched, p: TaskId, runtime: u64, deadline: u64, period
     e.dl_bw = to_ratio(e.dl_period, e.dl_runtime);
     e.dl_density = to_ratio(e.dl_deadline, e.dl_runtime);
     e.params_gen = e.params_gen.wrapping_add(1);
+    e.max_slack = e.max_slack.max(e.dl_period - e.dl_deadline);
+    e.max_period = e.max_period.max(e.dl_period);
 }
 
 /// `dl_param_changed`.

@@ -12,6 +12,7 @@ pub(super) fn replenish_dl_new_period(s: &mut Sched, cpu: u32, k: DlKey) {
     let e = se_mut(s, cpu, k);
     e.deadline = now + pi_deadline;
     e.runtime = pi_runtime as i64;
+    e.refill_runtime = pi_runtime;
     if e.dl_defer && !e.dl_defer_running {
         e.dl_throttled = true;
         e.dl_defer_armed = true;
@@ -40,6 +41,7 @@ pub(super) fn replenish_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
         if e.dl_deadline == 0 || (e.dl_defer_armed && e.overflow(now, pi)) {
             e.deadline = now + pi_deadline;
             e.runtime = pi_runtime as i64;
+            e.refill_runtime = pi_runtime;
         }
         if e.dl_yielded && e.runtime > 0 {
             e.runtime = 0;
@@ -47,6 +49,7 @@ pub(super) fn replenish_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
         while e.runtime <= 0 {
             e.deadline += pi_period;
             e.runtime += pi_runtime as i64;
+            e.refill_runtime = pi_runtime;
         }
     }
     if dl_time_before(se(s, cpu, k).deadline, now) {

@@ -123,10 +123,14 @@ pub(super) fn task_non_contending(s: &mut Sched, cpu: u32, k: DlKey) {
 /// `task_contending`: the entity wakes (or the fair server starts): active again, either
 /// still in `running_bw` (the inactive timer is cancelled) or added back.
 pub(super) fn task_contending(s: &mut Sched, cpu: u32, k: DlKey, flags: u32) {
+    // ENQUEUE_MIGRATED brings only what migrate_task_rq_dl took off the old rq (a task
+    // that was in another class then and switched to this one while waking brought its
+    // bandwidth here already, switched_to_dl).
+    let migrated = std::mem::take(&mut se_mut(s, cpu, k).migrated_bw);
     if se(s, cpu, k).dl_runtime == 0 {
         return;
     }
-    if flags & enqueue::MIGRATED != 0 {
+    if flags & enqueue::MIGRATED != 0 && migrated {
         add_rq_bw(s, cpu, k);
     }
     if se(s, cpu, k).dl_non_contending {
@@ -179,6 +183,7 @@ pub(super) fn migrate_task_rq_dl(s: &mut Sched, p: TaskId, new_cpu: u32) {
         cancel_inactive_timer(s, old, k);
     }
     sub_rq_bw(s, old, k);
+    se_mut(s, old, k).migrated_bw = true;
 }
 
 /// `dl_change_utilization`: new parameters for a task that is not queued: its

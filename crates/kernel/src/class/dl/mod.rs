@@ -19,10 +19,14 @@
 //! 0-lag time) and SCHED_FLAG_RECLAIM tasks are charged by GRUB (`grub.rs`). Jobs, misses,
 //! lateness and throttled time are recorded per task for the report (`stats.rs`).
 //!
-//! Simplifications (core-and-classes.md §3): the root domain's `total_bw` share of a task
-//! leaving the class is released at once instead of at its 0-lag time; no capacity or
-//! frequency scaling of the runtime charge; no PI boosting; `cpudl` is a scan; the balance
-//! callbacks run at once.
+//! A task leaving the class keeps its share of the root domain's `total_bw` until its
+//! 0-lag time (`switched_from_dl`, `inactive_task_timer`). Priority inheritance can move
+//! any task into the class, running on its deadline donor's parameters (`pi.rs`, `pi_se`).
+//!
+//! Simplifications (core-and-classes.md §3): no capacity or frequency scaling of the
+//! runtime charge; `cpudl` is a scan; the balance callbacks run at once; a task that
+//! leaves the class while blocked past its 0-lag time gives its `total_bw` share back at
+//! once (the kernel has no timer left to do it and keeps it).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -124,6 +128,14 @@ pub struct DlEntity {
     /// Counts `__setparam_dl` calls (not in the kernel): the invariant checker tells a
     /// runtime left over from bigger parameters by it (check/dl.rs, `Budgets`).
     pub params_gen: u32,
+    /// The largest `dl_period - dl_deadline` and `dl_period` the task has had (not in the
+    /// kernel): the checker's overrun bound (a timer set under parameters changed since,
+    /// even within one event, ends an off-queue run).
+    pub max_slack: u64,
+    pub max_period: u64,
+    /// The `dl_runtime` its last refill used (not in the kernel): its own, or a PI donor's
+    /// (`pi_of`); the checker's upper bound on the runtime.
+    pub refill_runtime: u64,
     /// The pending `dl_timer` expiry.
     pub timer_at: Option<u64>,
     /// Invalidates a cancelled timer's event.
@@ -135,6 +147,11 @@ pub struct DlEntity {
     /// boosted by priority inheritance (`pi_of(dl_se)`, the end of the donor chain); None
     /// when it points to itself.
     pub pi_se: Option<TaskId>,
+    /// A waking task's bandwidth left its old rq (`migrate_task_rq_dl`) and waits for the
+    /// enqueue's `task_contending(ENQUEUE_MIGRATED)` on the new one (not in the kernel: a
+    /// PI class change in between must neither add it twice nor take it off a rq that
+    /// does not have it).
+    migrated_bw: bool,
     /// Its key in `DlRq::tree` while queued (`!RB_EMPTY_NODE`).
     node: Option<(u64, u64)>,
 }
@@ -168,7 +185,8 @@ impl DlEntity {
     /// `(dl_runtime, dl_deadline, dl_period)`, see `pi_params`).
     fn overflow(&self, t: u64, pi: (u64, u64, u64)) -> bool {
         let (pi_runtime, pi_deadline, _) = pi;
-        let left = (pi_deadline >> DL_SCALE).wrapping_mul((self.runtime as u64) >> DL_SCALE);
+        // The runtime is shifted as the signed value it is (an overrun stays negative).
+        let left = (pi_deadline >> DL_SCALE).wrapping_mul((self.runtime >> DL_SCALE) as u64);
         let right =
             (self.deadline.wrapping_sub(t) >> DL_SCALE).wrapping_mul(pi_runtime >> DL_SCALE);
         dl_time_before(right, left)
@@ -566,6 +584,9 @@ impl SchedClass for DlClass {
             if se(s, cpu, k).dl_runtime != 0 {
                 task_non_contending(s, cpu, k);
             }
+        } else if std::mem::take(&mut se_mut(s, cpu, k).migrated_bw) {
+            // Waking on a new rq: its bandwidth already left the old one, and the wakeup
+            // (now in another class) will not bring it here.
         } else {
             if se(s, cpu, k).dl_non_contending {
                 sub_running_bw(s, cpu, k);
