@@ -18,8 +18,7 @@
 //! replenishment loop repays it. The other corner is a task that left the class throttled
 //! (its `sched_setattr` charge exhausted it) and comes back before its replenishment
 //! timer: `enqueue_dl_entity` leaves it off the dl_rq while it keeps running, until the
-//! timer, at most `dl_period` after the throttle; for such a task the bound is
-//! `-(TICK_NSEC + dl_period)`. The deferred fair server's idle-time discount keeps no
+//! timer; for a task seen so the bound is `-(TICK_NSEC + its time to the timer then)`. The deferred fair server's idle-time discount keeps no
 //! negative runtime.
 //!
 //! That each queued, unthrottled deadline task is in its dl_rq's tree exactly once
@@ -27,7 +26,7 @@
 //! from MEMBER and ORDER (every node is a distinct such task whose `rb_node` is that node)
 //! together with core's class count (`class_nr_queued`: as many nodes as such tasks).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::{violation, Violation};
 use crate::class::dl::{to_ratio, total_bw, DlEntity, DlKey};
@@ -68,8 +67,8 @@ pub mod rule {
     pub const QUEUED_RUNTIME: &str =
         "a deadline entity in the dl_rq tree has runtime >= 0 (update_curr_dl_se: dl_runtime_exceeded throttles and dequeues)";
     /// The overrun is one charge from `runtime >= 0`, and a charge is bounded by the
-    /// tick, plus `dl_period - dl_deadline` after `dl_check_constrained_dl`, or `dl_period`
-    /// for a task that came back to the class throttled (see the module comment).
+    /// tick, plus `dl_period - dl_deadline` after `dl_check_constrained_dl`, or the time to
+    /// its timer for a task that came back to the class throttled (see the module comment).
     /// Parameter changes keep the overrun, so the `Checker` checks it (`Budgets`).
     pub const RUNTIME_MIN: &str =
         "runtime >= -(TICK_NSEC + dl_period - dl_deadline): the CBS overrun is one charge between accounting points (update_curr_dl_se)";
@@ -111,8 +110,9 @@ pub mod rule {
 pub struct Budgets {
     /// (params_gen, runtime, the largest `dl_period - dl_deadline` it has had).
     seen: BTreeMap<(u32, DlKey), (u32, i64, u64)>,
-    /// Tasks seen running throttled off their dl_rq, until their next charge on it.
-    off_queue: BTreeSet<TaskId>,
+    /// Tasks seen running throttled off their dl_rq, until their next charge on it, with
+    /// the longest time they had then until their timer.
+    off_queue: BTreeMap<TaskId, u64>,
 }
 
 impl Budgets {
@@ -132,19 +132,22 @@ impl Budgets {
         // the parameters of then, which may have changed since (while it ran off-queue).
         // A task that left the class throttled and came back before its timer
         // (sched_setattr: enqueue_dl_entity leaves it off the dl_rq) also runs off-queue
-        // until its timer, at most a period after it was throttled: a task seen running
-        // throttled off its dl_rq is allowed a period until its next charge on the queue.
+        // until its timer, which replenishment loops may have put several periods away: a
+        // task seen running throttled off its dl_rq is allowed the time from then to its
+        // timer until its next charge on the queue.
         let slack = e.dl_period.saturating_sub(e.dl_deadline).max(e.max_slack);
         let mut off_queue_period = 0;
         if let DlKey::Task(p) = key.1 {
             let t = s.task(p);
             if e.dl_throttled && e.node().is_none() && t.class == ClassId::Dl && s.curr(t.cpu) == p
             {
-                self.off_queue.insert(p);
+                let left = e
+                    .timer_at
+                    .map_or(e.dl_period.max(e.max_period), |at| at.saturating_sub(s.now));
+                let v = self.off_queue.entry(p).or_default();
+                *v = (*v).max(left);
             }
-            if self.off_queue.contains(&p) {
-                off_queue_period = e.dl_period.max(e.max_period);
-            }
+            off_queue_period = self.off_queue.get(&p).copied().unwrap_or(0);
         }
         let slack = self.seen.get(&key).map_or(slack, |&(_, _, m)| m.max(slack));
         let prev = self
@@ -178,7 +181,7 @@ impl Budgets {
             (
                 rule::RUNTIME_MIN,
                 format!(
-                    "below -{overrun} (TICK_NSEC={tick}, largest dl_period - dl_deadline or dl_period after running off the dl_rq: {slack})"
+                    "below -{overrun} (TICK_NSEC={tick}, largest dl_period - dl_deadline or time to the timer when seen running off the dl_rq: {slack})"
                 ),
             )
         } else {
