@@ -172,7 +172,7 @@ impl Sched {
             sched_task_group: ROOT_TG,
             cgroup: ROOT_TG,
             throttled: false,
-            pi_prio: None,
+            pi_task: None,
             rt_time_slice: 0,
             sched_reset_on_fork: false,
             exited: false,

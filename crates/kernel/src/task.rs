@@ -74,9 +74,9 @@ pub struct Task {
     /// Taken off its queue by CFS bandwidth throttling and parked on the queue's limbo
     /// list, still runnable (`p->throttled`, 6.18).
     pub throttled: bool,
-    /// The priority of the top waiter of the PI mutexes this task holds, if one boosts it
-    /// (`pi_top_task`'s prio; `rt_mutex_setprio`).
-    pub pi_prio: Option<i32>,
+    /// The top waiter of the PI mutexes this task holds, whose priority it inherits
+    /// (`pi_top_task`, set by `rt_mutex_setprio`).
+    pub pi_task: Option<TaskId>,
     /// RR time slice left, in ticks (`p->rt.time_slice`).
     pub rt_time_slice: u32,
     pub sched_reset_on_fork: bool,

@@ -1,8 +1,9 @@
 //! Small random fair workloads (run, sleep, yield, semaphore post/wait, fork, nice and
 //! policy changes; 1–4 CPUs, every preemption model) pass the invariant checker for
 //! 200 ms simulated; so do the same with switches to and from SCHED_FIFO/SCHED_RR, and
-//! with switches to SCHED_DEADLINE and moves between cgroups whose `cpu.max` (and burst)
-//! throttle them. The machine varies too: tick rate, NO_HZ idle, IPI latency (remote
+//! with switches to SCHED_DEADLINE (and, in one of them, back out of it), critical
+//! sections on a PI mutex (deadline inheritance) and moves between cgroups whose `cpu.max`
+//! (and burst) throttle them. The machine varies too: tick rate, NO_HZ idle, IPI latency (remote
 //! wakeups through the wakelist) and the EEVDF feature switches.
 
 // The fuzz target shares its workload pieces with this test.
@@ -36,6 +37,8 @@ enum S {
     Dl(u64, u64, u64),
     /// Move to one of `CGROUPS` (0: the root).
     Cgroup(usize),
+    /// Run this long (µs) holding the PI mutex (deadline workloads only).
+    Locked(u64),
 }
 
 /// The groups of the deadline-and-cgroup workloads (the root, then these).
@@ -71,6 +74,7 @@ fn dl_step() -> impl Strategy<Value = S> {
         1 => (any::<bool>(), 1u32..100).prop_map(|(rr, pr)| S::Rt(rr, pr)),
         2 => (100u64..1_500, 1u64..4, 1u64..3).prop_map(|(r, d, p)| S::Dl(r, d, p)),
         2 => (0usize..=CGROUPS.len()).prop_map(S::Cgroup),
+        2 => (10u64..2_000).prop_map(S::Locked),
     ]
 }
 
@@ -108,6 +112,14 @@ fn to_step(s: &S, cpus: u32) -> Step {
         }),
         S::Cgroup(0) => Step::SetCgroup("/".into()),
         S::Cgroup(i) => Step::SetCgroup(CGROUPS[i - 1].into()),
+        S::Locked(us) => Step::Loop {
+            count: Some(1),
+            body: vec![
+                Step::Lock(0),
+                Step::Run(Dur::Fixed(us * US)),
+                Step::Unlock(0),
+            ],
+        },
     }
 }
 
@@ -175,6 +187,10 @@ fn build(specs: &[Spec], cpus: u32, sem_initial: u32, child_run: u64) -> Workloa
         sems: vec![SyncDecl {
             name: "s".into(),
             initial: sem_initial,
+        }],
+        mutexes: vec![MutexDecl {
+            name: "m".into(),
+            pi: true,
         }],
         ..Workload::default()
     }
@@ -342,11 +358,7 @@ proptest! {
         passes(&m, &specs)?;
     }
 
-    // Ignored until the deadline class is fixed: at random it still trips its own
-    // `running_bw underflow` debug assertion (grub.rs, `__sub_running_bw`'s warning).
-    // Run it with `-- --ignored`.
     #[test]
-    #[ignore = "deadline class: running_bw underflow (grub.rs debug assertion) at random"]
     fn random_deadline_and_cgroup_workloads_pass_the_checker(
         m in machine(),
         l in limits(),
@@ -373,6 +385,18 @@ proptest! {
                 Spec { pinned: None, body, ..s }
             })
             .collect();
+        passes_in_cgroups(&m, &l, &specs)?;
+    }
+
+    // Deadline tasks that leave the class (to fair, idle, batch or RT) and come back: the
+    // bandwidth kept until the 0-lag time (switched_from_dl, inactive_task_timer).
+    #[test]
+    fn random_deadline_workloads_leaving_the_class_pass_the_checker(
+        m in machine(),
+        l in limits(),
+        specs in proptest::collection::vec(spec_of(dl_step().boxed()), 1..8),
+    ) {
+        let specs: Vec<Spec> = specs.into_iter().map(|s| Spec { pinned: None, ..s }).collect();
         passes_in_cgroups(&m, &l, &specs)?;
     }
 }

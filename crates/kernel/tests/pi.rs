@@ -145,3 +145,149 @@ fn setattr_on_a_boosted_task_keeps_the_boost_until_the_unlock() {
         .unwrap();
     assert_eq!(low.static_prio, 125);
 }
+
+fn dl(runtime: u64, period: u64) -> SchedAttr {
+    SchedAttr {
+        policy: Policy::Deadline,
+        runtime,
+        deadline: period,
+        period,
+        ..SchedAttr::default()
+    }
+}
+
+/// The (start, end) of every interval `pid` ran on CPU 0, and the prio it was switched in
+/// with.
+fn runs(r: &SimResult, pid: i32) -> Vec<(u64, u64, i32)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for rec in &r.sched.trace.cpus[0] {
+        if let Event::Switch {
+            prev_pid,
+            next_pid,
+            next_prio,
+            ..
+        } = rec.event
+        {
+            if prev_pid == pid {
+                if let Some((s, prio)) = start.take() {
+                    out.push((s, rec.ts, prio));
+                }
+            }
+            if next_pid == pid {
+                start = Some((rec.ts, next_prio));
+            }
+        }
+    }
+    out
+}
+
+fn one_cpu_pi(tasks: Vec<TaskSpec>, duration: u64) -> SimResult {
+    let mut w = workload(tasks);
+    w.mutexes.push(MutexDecl {
+        name: "m".into(),
+        pi: true,
+    });
+    let cfg = Config {
+        nr_cpus: 1,
+        ..Config::default()
+    };
+    simulate_workload(w, cfg, duration)
+}
+
+/// A fair owner blocking a SCHED_DEADLINE waiter runs in the deadline class on the
+/// waiter's parameters (`pi_se`): prio −1 in `sched_pi_setprio` and `sched_switch`, above
+/// an RT hog, and not throttled when the inherited runtime (5 ms) runs out (it is refilled
+/// at once, `is_dl_boosted`); the unlock deboosts it to its own class.
+#[test]
+fn a_deadline_waiter_boosts_a_fair_owner_into_the_deadline_class() {
+    let run = |ms| Step::Run(Dur::Fixed(ms * MS));
+    let low = spec(
+        "low",
+        SchedAttr::default(),
+        MS,
+        vec![Step::Lock(0), run(20), Step::Unlock(0), run(5), Step::Exit],
+    );
+    let waiter = spec(
+        "dlw",
+        dl(5 * MS, 100 * MS),
+        2 * MS,
+        vec![Step::Lock(0), run(1), Step::Unlock(0), Step::Exit],
+    );
+    let hog = spec("hog", fifo(50), 3 * MS, vec![run(100), Step::Exit]);
+    let r = one_cpu_pi(vec![low, waiter, hog], 200 * MS);
+    assert_eq!(pi_setprio(&r), vec![(120, -1), (-1, 120)]);
+    let low_runs = runs(&r, pid_of(&r, "low"));
+    // Before the waiter: 1 ms at 120. Boosted: from the waiter's lock (2 ms) to the
+    // unlock, one stretch at −1 through the hog's wakeup and two exhausted budgets.
+    let boosted: Vec<_> = low_runs.iter().filter(|x| x.2 == -1).collect();
+    assert_eq!(boosted.len(), 1, "{low_runs:?}");
+    let (a, b, _) = *boosted[0];
+    assert!(a <= 2 * MS + MS / 10 && b >= 20 * MS, "{low_runs:?}");
+    // The waiter then runs and exits before the hog ever runs.
+    let dlw_exit = exit_time(&r, "dlw");
+    assert!(dlw_exit <= b + 2 * MS, "{dlw_exit} {b}");
+    let hog_runs = runs(&r, pid_of(&r, "hog"));
+    assert!(hog_runs.iter().all(|x| x.0 >= dlw_exit), "{hog_runs:?}");
+    let t = r
+        .sched
+        .tasks
+        .iter()
+        .find(|t| t.comm.as_str() == "low")
+        .unwrap();
+    assert_eq!(t.prio, 120);
+}
+
+/// A deadline owner with a later deadline is boosted by a deadline waiter with an earlier
+/// one (`dl_entity_preempt(&pi_task->dl, &p->dl)`): it keeps its priority (−1 → −1 in
+/// `sched_pi_setprio`, traced at the boost and at the unlock) and now runs on the waiter's
+/// parameters: running out of its own 2 ms does not throttle it to its next period 200 ms
+/// away; it is refilled with the waiter's runtime and its deadline moves by the waiter's
+/// period (`replenish_dl_entity` with `pi_of`).
+#[test]
+fn a_deadline_owner_inherits_an_earlier_deadline_waiters_parameters() {
+    let run = |ms| Step::Run(Dur::Fixed(ms * MS));
+    let owner = spec(
+        "owner",
+        dl(2 * MS, 200 * MS),
+        MS,
+        vec![Step::Lock(0), run(10), Step::Unlock(0), Step::Exit],
+    );
+    let waiter = spec(
+        "dlw",
+        dl(5 * MS, 50 * MS),
+        2 * MS,
+        vec![Step::Lock(0), run(1), Step::Unlock(0), Step::Exit],
+    );
+    let r = one_cpu_pi(vec![owner, waiter], 300 * MS);
+    assert_eq!(pi_setprio(&r), vec![(-1, -1), (-1, -1)]);
+    // Without the boost the owner would be throttled after 2 ms until 201 ms.
+    let owner_exit = exit_time(&r, "owner");
+    assert!(owner_exit < 20 * MS, "{owner_exit}");
+    assert!(exit_time(&r, "dlw") < 20 * MS);
+}
+
+/// Without a deadline donor the same deadline owner is throttled at its own runtime and
+/// the waiter waits for its next period (the contrast to the test above).
+#[test]
+fn a_deadline_owner_without_a_deadline_donor_is_throttled() {
+    let run = |ms| Step::Run(Dur::Fixed(ms * MS));
+    let owner = spec(
+        "owner",
+        dl(2 * MS, 200 * MS),
+        MS,
+        vec![Step::Lock(0), run(8), Step::Unlock(0), Step::Exit],
+    );
+    let waiter = spec(
+        "rtw",
+        fifo(90),
+        2 * MS,
+        vec![Step::Lock(0), run(1), Step::Unlock(0), Step::Exit],
+    );
+    let r = one_cpu_pi(vec![owner, waiter], 2_000 * MS);
+    assert!(
+        exit_time(&r, "owner") > 200 * MS,
+        "{}",
+        exit_time(&r, "owner")
+    );
+}

@@ -201,8 +201,9 @@ fn nr_running(s: &Sched) -> Result<(), Violation> {
     let n = s.nr_cpus();
     let mut per_class: Vec<Vec<(ClassId, u32)>> = vec![Vec::new(); n as usize];
     for t in &s.tasks {
-        // A throttled task stays QUEUED on its limbo list, outside h_nr_queued.
-        if t.on_rq != OnRq::Queued || t.cpu >= n || t.throttled {
+        // A throttled task stays QUEUED on its limbo list, outside h_nr_queued (a task
+        // boosted out of fair by PI keeps the mark, but is queued in its new class).
+        if t.on_rq != OnRq::Queued || t.cpu >= n || (t.throttled && t.class == ClassId::Fair) {
             continue;
         }
         // A throttled deadline task stays QUEUED off the dl_rq (dec_dl_tasks).

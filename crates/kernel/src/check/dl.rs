@@ -15,7 +15,10 @@
 //! `update_curr_dl` neither charges nor moves `exec_start`, until its timer at the next
 //! period (less than `dl_period - dl_deadline` away) queues it again; its first charge
 //! then covers that time too. So `runtime >= -(TICK_NSEC + dl_period - dl_deadline)`; the
-//! replenishment loop repays it. The deferred fair server's idle-time discount keeps no
+//! replenishment loop repays it. The other corner is a task that left the class throttled
+//! (its `sched_setattr` charge exhausted it) and comes back before its replenishment
+//! timer: `enqueue_dl_entity` leaves it off the dl_rq while it keeps running, until the
+//! timer; for a task seen so the bound is `-(TICK_NSEC + its time to the timer then)`. The deferred fair server's idle-time discount keeps no
 //! negative runtime.
 //!
 //! That each queued, unthrottled deadline task is in its dl_rq's tree exactly once
@@ -30,6 +33,7 @@ use crate::class::dl::{to_ratio, total_bw, DlEntity, DlKey};
 use crate::class::ClassId;
 use crate::sched::Sched;
 use crate::task::{tstate, OnRq, TaskId};
+use schedsim_workload::Policy;
 
 /// The rule names, for callers that match on them.
 pub mod rule {
@@ -54,16 +58,18 @@ pub mod rule {
     /// `update_dl_revised_wakeup` gives `dl_density · laxity ≤ dl_runtime`. A parameter
     /// change (`__setparam_dl`) keeps the old runtime until the next refill, so this one
     /// needs history: the `Checker` checks it (`Budgets`), `verify` cannot.
+    /// A PI-boosted entity is refilled with its donor's `dl_runtime` (`pi_of`).
     pub const RUNTIME_MAX: &str =
         "runtime <= dl_runtime of its last refill (replenish_dl_entity refills only while runtime <= 0)";
     /// `update_curr_dl_se`: a charge that leaves `runtime <= 0` (`dl_runtime_exceeded`)
-    /// throttles and dequeues the entity, so a queued one has not run out.
+    /// throttles and dequeues the entity, so a queued one has not run out (but for a
+    /// PI-boosted one woken with an overrun, see `entity`).
     pub const QUEUED_RUNTIME: &str =
         "a deadline entity in the dl_rq tree has runtime >= 0 (update_curr_dl_se: dl_runtime_exceeded throttles and dequeues)";
     /// The overrun is one charge from `runtime >= 0`, and a charge is bounded by the
-    /// tick, plus `dl_period - dl_deadline` after `dl_check_constrained_dl` (see the
-    /// module comment). Parameter changes keep the overrun, so the `Checker` checks it
-    /// (`Budgets`).
+    /// tick, plus `dl_period - dl_deadline` after `dl_check_constrained_dl`, or the time to
+    /// its timer for a task that came back to the class throttled (see the module comment).
+    /// Parameter changes keep the overrun, so the `Checker` checks it (`Budgets`).
     pub const RUNTIME_MIN: &str =
         "runtime >= -(TICK_NSEC + dl_period - dl_deadline): the CBS overrun is one charge between accounting points (update_curr_dl_se)";
     /// `task_non_contending` / `task_contending` / `inactive_task_timer`.
@@ -79,9 +85,12 @@ pub mod rule {
     pub const RUNNING_LE_THIS: &str =
         "running_bw <= this_bw (__add_running_bw: WARN_ON_ONCE(dl_rq->running_bw > dl_rq->this_bw))";
     /// `sched_dl_overflow` (`__dl_add`/`__dl_sub`): total_bw holds each deadline task's
-    /// bandwidth, and every fair server's (`dl_server_apply_params`).
+    /// bandwidth, and every fair server's (`dl_server_apply_params`). A task that left
+    /// SCHED_DEADLINE may still hold its `dl_bw` until its 0-lag time: while its inactive
+    /// timer is armed, or while PI keeps it in the class (`switched_from_dl`,
+    /// `inactive_task_timer`).
     pub const ADMITTED: &str =
-        "total_bw == Σ admitted bandwidths: every deadline task's and fair server's dl_bw (sched_dl_overflow: __dl_add/__dl_sub)";
+        "total_bw == Σ admitted bandwidths: every deadline task's and fair server's dl_bw, a task that left the class until its 0-lag time (sched_dl_overflow: __dl_add/__dl_sub, inactive_task_timer)";
     /// `__dl_overflow`: admission never lets total_bw exceed the root domain's capacity.
     pub const TOTAL_BW_LIMIT: &str = "total_bw <= cap_scale(dl_b->bw, rd capacity) (__dl_overflow)";
 }
@@ -101,6 +110,9 @@ pub mod rule {
 pub struct Budgets {
     /// (params_gen, runtime, the largest `dl_period - dl_deadline` it has had).
     seen: BTreeMap<(u32, DlKey), (u32, i64, u64)>,
+    /// Tasks seen running throttled off their dl_rq, until their next charge on it, with
+    /// the longest time they had then until their timer.
+    off_queue: BTreeMap<TaskId, u64>,
 }
 
 impl Budgets {
@@ -118,7 +130,25 @@ impl Budgets {
     fn one(&mut self, s: &Sched, key: (u32, DlKey), e: &DlEntity) -> Result<(), Violation> {
         // The off-queue run after `dl_check_constrained_dl` ends at the timer set under
         // the parameters of then, which may have changed since (while it ran off-queue).
-        let slack = e.dl_period.saturating_sub(e.dl_deadline);
+        // A task that left the class throttled and came back before its timer
+        // (sched_setattr: enqueue_dl_entity leaves it off the dl_rq) also runs off-queue
+        // until its timer, which replenishment loops may have put several periods away: a
+        // task seen running throttled off its dl_rq is allowed the time from then to its
+        // timer until its next charge on the queue.
+        let slack = e.dl_period.saturating_sub(e.dl_deadline).max(e.max_slack);
+        let mut off_queue_period = 0;
+        if let DlKey::Task(p) = key.1 {
+            let t = s.task(p);
+            if e.dl_throttled && e.node().is_none() && t.class == ClassId::Dl && s.curr(t.cpu) == p
+            {
+                let left = e
+                    .timer_at
+                    .map_or(e.dl_period.max(e.max_period), |at| at.saturating_sub(s.now));
+                let v = self.off_queue.entry(p).or_default();
+                *v = (*v).max(left);
+            }
+            off_queue_period = self.off_queue.get(&p).copied().unwrap_or(0);
+        }
         let slack = self.seen.get(&key).map_or(slack, |&(_, _, m)| m.max(slack));
         let prev = self
             .seen
@@ -127,15 +157,31 @@ impl Budgets {
         // A new entity got its parameters since the last check, like a changed one.
         let changed = prev.is_none_or(|(gen, _)| gen != e.params_gen);
         let (grew, shrank) = prev.map_or((false, false), |(_, r)| (e.runtime > r, e.runtime < r));
+        if let DlKey::Task(p) = key.1 {
+            // Its first charge back on the queue ends the off-queue run (checked below).
+            if shrank && e.node().is_some() {
+                self.off_queue.remove(&p);
+            }
+        }
         let tick = s.cfg.tick_nsec() as i64;
+        let slack = slack.max(off_queue_period);
         let overrun = tick + slack as i64;
-        let (r, what) = if e.runtime > e.dl_runtime as i64 && !changed && grew {
-            (rule::RUNTIME_MAX, format!("dl_runtime={}", e.dl_runtime))
+        // pi_of: a PI-boosted entity is refilled with its donor's dl_runtime (the boost
+        // may have ended since; `refill_runtime` is what the last refill used).
+        let max_runtime = e.dl_runtime.max(e.refill_runtime);
+        let (r, what) = if e.runtime > max_runtime as i64 && !changed && grew {
+            (
+                rule::RUNTIME_MAX,
+                format!(
+                    "dl_runtime={} (its last refill's {})",
+                    e.dl_runtime, e.refill_runtime
+                ),
+            )
         } else if e.runtime < -overrun && !changed && shrank {
             (
                 rule::RUNTIME_MIN,
                 format!(
-                    "below -{overrun} (TICK_NSEC={tick}, largest dl_period - dl_deadline {slack})"
+                    "below -{overrun} (TICK_NSEC={tick}, largest dl_period - dl_deadline or time to the timer when seen running off the dl_rq: {slack})"
                 ),
             )
         } else {
@@ -313,7 +359,10 @@ fn entity(
             format!("dl_throttled with no dl_timer (runtime={})", e.runtime),
         );
     }
-    if e.node().is_some() && e.runtime < 0 {
+    // A boosted entity may be queued with an overrun: `enqueue_task_dl` lets the boost
+    // override the throttle of a task that blocked overrun, and its wakeup keeps the
+    // runtime if the deadline is still ahead; its next charge refills it.
+    if e.node().is_some() && e.runtime < 0 && !e.is_boosted() {
         return err(
             rule::QUEUED_RUNTIME,
             format!(
@@ -439,8 +488,14 @@ fn admission(s: &Sched, ents: &BTreeMap<TaskId, &DlEntity>) -> Result<(), Violat
     }
     for (&p, e) in ents {
         let t = s.task(p);
-        let bw = if t.class == ClassId::Dl && !dead(s, p) {
+        let bw = if t.policy == Policy::Deadline && !dead(s, p) {
             to_ratio(e.dl_period, e.dl_runtime)
+        } else if !dead(s, p)
+            && e.admitted_bw == e.dl_bw
+            && (e.inactive_at.is_some() || t.class == ClassId::Dl)
+        {
+            // Left the class, still before its 0-lag time.
+            e.dl_bw
         } else {
             0
         };

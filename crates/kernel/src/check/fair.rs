@@ -514,7 +514,10 @@ fn limbo(s: &Sched) -> Result<(), Violation> {
         }
     }
     for t in &s.tasks {
-        if t.throttled && found[t.id.0 as usize] != 1 {
+        // A task PI-boosted out of fair keeps the mark off the lists until it returns
+        // (`dequeue_throttled_task`, then `enqueue_throttled_task`).
+        let want = (t.class == ClassId::Fair) as u32;
+        if t.throttled && found[t.id.0 as usize] != want {
             return Err(violation(
                 s,
                 rule::LIMBO,

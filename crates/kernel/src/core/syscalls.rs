@@ -78,7 +78,8 @@ impl Sched {
     /// or leaves SCHED_DEADLINE; the root domain's bandwidth is updated on success.
     fn dl_admission(&mut self, p: TaskId, attr: &SchedAttr) -> Result<(), String> {
         let to_dl = attr.policy == Policy::Deadline;
-        if !to_dl && self.task(p).class != ClassId::Dl {
+        // task_has_dl_policy: a task boosted into the class by PI does not count.
+        if !to_dl && self.task(p).policy != Policy::Deadline {
             return Ok(());
         }
         dl::sched_dl_overflow(self, p, to_dl, attr.runtime, attr.deadline, attr.period)
@@ -107,12 +108,14 @@ impl Sched {
         } else {
             t.static_prio
         };
-        // rt_effective_prio: a PI-boosted task keeps its donor's priority (and the rt
-        // class) until it is deboosted; only the normal parameters change now.
-        t.prio = t
-            .pi_prio
-            .map_or(t.normal_prio, |pp| pp.max(0).min(t.normal_prio));
-        t.class = if dl_policy {
+        // rt_effective_prio: a PI-boosted task keeps its donor's priority (and the rt or
+        // deadline class) until it is deboosted; only the normal parameters change now.
+        let (normal_prio, pi_task) = (t.normal_prio, t.pi_task);
+        let prio = self.rt_effective_prio(pi_task, normal_prio);
+        let t = self.task_mut(p);
+        t.prio = prio;
+        // __setscheduler_class
+        t.class = if prio < 0 {
             ClassId::Dl
         } else if t.prio < MAX_RT_PRIO {
             ClassId::Rt
@@ -199,9 +202,18 @@ impl Sched {
         }
         self.set_params(p, attr);
         let nc = self.task(p).class;
+        // A task kept in the deadline range by inheritance while its policy is not
+        // SCHED_DEADLINE runs on its top waiter's parameters, refilled at the enqueue.
+        let mut replenish = 0;
+        if self.task(p).prio < 0
+            && attr.policy != Policy::Deadline
+            && dl::setscheduler_pi_dl(self, p, self.task(p).pi_task)
+        {
+            replenish = enqueue::REPLENISH;
+        }
         if queued {
             // DEQUEUE_SAVE|MOVE|NOCLOCK are ENQUEUE_RESTORE|MOVE|NOCLOCK.
-            let mut en = enqueue::RESTORE | enqueue::MOVE | enqueue::NOCLOCK;
+            let mut en = enqueue::RESTORE | enqueue::MOVE | enqueue::NOCLOCK | replenish;
             if oldprio < self.task(p).prio {
                 en |= enqueue::HEAD;
             }

@@ -462,11 +462,11 @@ impl Userspace {
                         ))
                     }
                     Some(o) => {
-                        let prio = self.mutex_waiter_prio(s, m, t);
-                        self.sync.mutexes[m].waiters.push(prio, t);
-                        // rt_mutex_adjust_prio_chain: boost the owner (and whoever it waits
-                        // for) before sleeping.
-                        if self.workload.mutexes[m].pi {
+                        self.queue_mutex_waiter(s, m, t);
+                        // task_blocks_on_rt_mutex: a new top waiter boosts the owner (and
+                        // whoever it waits for: rt_mutex_adjust_prio_chain) before sleeping.
+                        let top = self.sync.mutexes[m].waiters.top().map(|(_, w)| w);
+                        if self.workload.mutexes[m].pi && top == Some(t) {
                             self.adjust_pi_chain(s, cpu, o);
                         }
                         self.block(s, t, Blocked::Mutex(m));
@@ -566,10 +566,13 @@ impl Userspace {
         }
         if self.workload.mutexes[m].pi {
             // mark_wakeup_next_waiter: the unlocking task drops this mutex's boost first,
-            // then the new owner inherits from the waiters left.
+            // then the new owner inherits from the waiters left (if any boosts it).
+            // An uncontended unlock stays in user space (no rt_mutex_setprio).
             let cpu = ctx.cpu();
-            self.adjust_pi_chain(s, cpu, t);
-            if let Some(w) = next {
+            if next.is_some() {
+                self.adjust_pi_chain(s, cpu, t);
+            }
+            if let Some(w) = next.filter(|&w| self.pi_top_waiter(w).is_some()) {
                 self.adjust_pi_chain(s, cpu, w);
             }
         }
@@ -579,14 +582,27 @@ impl Userspace {
         Ok(())
     }
 
-    /// The queue priority of a mutex waiter: the task's effective priority for a PI mutex
-    /// (rt_mutex waiter order), else the futex priority.
-    fn mutex_waiter_prio(&self, s: &Sched, m: usize, t: TaskId) -> i32 {
+    /// Queues a mutex waiter: by its effective priority (deadline waiters by deadline) for
+    /// a PI mutex (rt_mutex waiter order, `waiter_update_prio`), else by futex priority.
+    fn queue_mutex_waiter(&mut self, s: &Sched, m: usize, t: TaskId) {
         if self.workload.mutexes[m].pi {
-            s.task(t).prio
+            let deadline = crate::class::dl::task_dl(s, t).deadline;
+            self.sync.mutexes[m]
+                .waiters
+                .push_dl(s.task(t).prio, deadline, t);
         } else {
-            futex_prio(s, t)
+            self.sync.mutexes[m].waiters.push(futex_prio(s, t), t);
         }
+    }
+
+    /// The top waiter of the PI mutexes `owner` holds (`task_top_pi_waiter`).
+    fn pi_top_waiter(&self, owner: TaskId) -> Option<TaskId> {
+        (0..self.sync.mutexes.len())
+            .filter(|&i| self.workload.mutexes[i].pi)
+            .filter(|&i| self.sync.mutexes[i].owner == Some(owner))
+            .filter_map(|i| self.sync.mutexes[i].waiters.top())
+            .min_by_key(|&(key, _)| key)
+            .map(|(_, w)| w)
     }
 
     /// `rt_mutex_adjust_prio_chain`: `owner` runs at the priority of the top waiter of the
@@ -594,23 +610,18 @@ impl Userspace {
     /// it there and the walk continues with that mutex's owner.
     fn adjust_pi_chain(&mut self, s: &mut Sched, cpu: u32, mut owner: TaskId) {
         for _ in 0..=self.sync.mutexes.len() {
-            let boost = (0..self.sync.mutexes.len())
-                .filter(|&i| self.workload.mutexes[i].pi)
-                .filter(|&i| self.sync.mutexes[i].owner == Some(owner))
-                .filter_map(|i| self.sync.mutexes[i].waiters.top_prio())
-                .min();
-            s.rt_mutex_setprio(cpu, owner, boost);
+            let donor = self.pi_top_waiter(owner);
+            s.rt_mutex_setprio(cpu, owner, donor);
             let Some(Blocked::Mutex(m2)) = self.threads[&owner].blocked.clone() else {
                 return;
             };
             if !self.workload.mutexes[m2].pi {
                 return;
             }
-            let prio = s.task(owner).prio;
             if !self.sync.mutexes[m2].waiters.remove(owner) {
                 return;
             }
-            self.sync.mutexes[m2].waiters.push(prio, owner);
+            self.queue_mutex_waiter(s, m2, owner);
             match self.sync.mutexes[m2].owner {
                 Some(next) => owner = next,
                 None => return,

@@ -9,46 +9,54 @@ use crate::task::TaskId;
 /// A futex wait queue.
 #[derive(Clone, Debug, Default)]
 pub struct WaitQueue {
-    waiters: VecDeque<(i32, TaskId)>,
+    /// (priority, deadline, waiter): the deadline orders deadline waiters (priority −1).
+    waiters: VecDeque<(i32, u64, TaskId)>,
 }
 
 impl WaitQueue {
     /// Queues a waiter with its futex priority (lower first), FIFO among equals.
     pub fn push(&mut self, prio: i32, t: TaskId) {
+        self.push_dl(prio, 0, t);
+    }
+
+    /// Queues an rt_mutex waiter: by priority, deadline waiters by their deadline
+    /// (`rt_waiter_node_less`), FIFO among equals.
+    pub fn push_dl(&mut self, prio: i32, deadline: u64, t: TaskId) {
+        let key = (prio, if prio < 0 { deadline } else { 0 });
         let pos = self
             .waiters
             .iter()
-            .position(|&(p, _)| p > prio)
+            .position(|&(p, d, _)| (p, d) > key)
             .unwrap_or(self.waiters.len());
-        self.waiters.insert(pos, (prio, t));
+        self.waiters.insert(pos, (key.0, key.1, t));
     }
 
     pub fn pop(&mut self) -> Option<TaskId> {
-        self.waiters.pop_front().map(|(_, t)| t)
+        self.waiters.pop_front().map(|(_, _, t)| t)
     }
 
     pub fn drain(&mut self) -> Vec<TaskId> {
-        self.waiters.drain(..).map(|(_, t)| t).collect()
+        self.waiters.drain(..).map(|(_, _, t)| t).collect()
     }
 
     pub fn is_empty(&self) -> bool {
         self.waiters.is_empty()
     }
 
-    /// The priority the first waiter was queued with (the top waiter of a PI mutex).
-    pub fn top_prio(&self) -> Option<i32> {
-        self.waiters.front().map(|&(p, _)| p)
+    /// The first waiter (the top waiter of a PI mutex) with the key it was queued with.
+    pub fn top(&self) -> Option<((i32, u64), TaskId)> {
+        self.waiters.front().map(|&(p, d, t)| ((p, d), t))
     }
 
     /// Takes a waiter out (to requeue it at a new priority).
     pub fn remove(&mut self, t: TaskId) -> bool {
         let before = self.waiters.len();
-        self.waiters.retain(|&(_, w)| w != t);
+        self.waiters.retain(|&(_, _, w)| w != t);
         self.waiters.len() != before
     }
 
     pub fn contains(&self, t: TaskId) -> bool {
-        self.waiters.iter().any(|&(_, w)| w == t)
+        self.waiters.iter().any(|&(_, _, w)| w == t)
     }
 }
 

@@ -2,6 +2,7 @@
 //! `sched_dl_overflow` (admission, `__dl_add`/`__dl_sub`), `__setparam_dl`, `dl_param_changed`.
 
 use super::*;
+use schedsim_workload::Policy;
 
 /// `__checkparam_dl`: the kernel's rules for SCHED_DEADLINE parameters.
 pub fn checkparam_dl(runtime: u64, deadline: u64, period: u64) -> Result<(), String> {
@@ -52,8 +53,10 @@ pub fn total_bw(s: &Sched) -> u64 {
 
 /// `sched_dl_overflow`: admission of `p` moving to (or within, or out of) SCHED_DEADLINE
 /// with the new parameters; on success the root domain's `total_bw` is updated
-/// (`__dl_add`/`__dl_sub`). Also the `-EPERM` rule: the affinity must cover the root
-/// domain.
+/// (`__dl_add`/`__dl_sub`). A task leaving keeps its bandwidth until its 0-lag time
+/// (`switched_from_dl`, `inactive_task_timer`); one coming back before that must fit with
+/// it still counted, and then replaces it. Also the `-EPERM` rule: the affinity must cover
+/// the root domain.
 pub fn sched_dl_overflow(
     s: &mut Sched,
     p: TaskId,
@@ -62,7 +65,8 @@ pub fn sched_dl_overflow(
     deadline: u64,
     period: u64,
 ) -> Result<(), String> {
-    let was_dl = s.task(p).class == ClassId::Dl;
+    // task_has_dl_policy (not the class: PI may have boosted p into it).
+    let was_dl = s.task(p).policy == Policy::Deadline;
     let limit = dl_bw_limit(s);
     let n = s.nr_cpus();
     if to_dl && limit.is_some() {
@@ -80,22 +84,22 @@ pub fn sched_dl_overflow(
         return Ok(());
     }
     if !to_dl {
-        // Leaving the class: released at once (the kernel waits for the 0-lag time).
-        if let Some(h) = dl_home(s, p) {
-            s.rq_mut(h).dl.entities.get_mut(&p).unwrap().admitted_bw = 0;
-        }
+        // Leaving the class: switched_from_dl releases the bandwidth at the 0-lag time.
         return Ok(());
     }
-    // __dl_overflow: cap_scale(bw, cap) < total_bw - old + new, cap = 1024 per CPU.
+    // __dl_overflow: cap_scale(bw, cap) < total_bw - old + new, cap = 1024 per CPU. A task
+    // entering does not subtract what it may still hold from before (its inactive timer
+    // is pending: that is replaced on success).
+    let old_counted = if was_dl { old_bw } else { 0 };
     if let Some(bw) = limit {
         let cap = 1024 * n as u64;
-        let total = total_bw(s) - old_bw + new_bw;
+        let total = total_bw(s) - old_counted + new_bw;
         if (bw * cap) >> 10 < total {
             return Err(format!(
                 "SCHED_DEADLINE bandwidth {runtime}/{period} does not fit: the root domain's \
                  limit is {:.3} CPUs and {:.3} are taken, the fair servers included (EBUSY)",
                 ((bw * cap) >> 10) as f64 / (1u64 << BW_SHIFT) as f64,
-                (total_bw(s) - old_bw) as f64 / (1u64 << BW_SHIFT) as f64,
+                (total_bw(s) - old_counted) as f64 / (1u64 << BW_SHIFT) as f64,
             ));
         }
     }
@@ -107,12 +111,42 @@ pub fn sched_dl_overflow(
     Ok(())
 }
 
+/// Gives `p` its deadline entity and statistics (an entity made for a PI boost has none).
 pub(super) fn ensure_entity(s: &mut Sched, p: TaskId) {
-    if dl_home(s, p).is_none() {
-        let c = s.task(p).cpu;
-        s.rq_mut(c).dl.entities.insert(p, DlEntity::default());
-        s.rq_mut(c).dl.stats.insert(p, DlTaskStats::default());
-    }
+    let h = match dl_home(s, p) {
+        Some(h) => h,
+        None => {
+            let c = s.task(p).cpu;
+            s.rq_mut(c).dl.entities.insert(p, DlEntity::default());
+            c
+        }
+    };
+    s.rq_mut(h).dl.stats.entry(p).or_default();
+}
+
+/// `__dl_sub` of what `p` holds in the root domain's `total_bw`.
+pub(super) fn release_bw(s: &mut Sched, p: TaskId) {
+    let cpu = s.task(p).cpu;
+    se_mut(s, cpu, DlKey::Task(p)).admitted_bw = 0;
+}
+
+/// `__dl_clear_params`: a task out of the class past its 0-lag time forgets its
+/// parameters (and a boost it no longer has).
+pub(super) fn dl_clear_params(s: &mut Sched, p: TaskId) {
+    let cpu = s.task(p).cpu;
+    set_throttled(s, cpu, DlKey::Task(p), false);
+    let e = se_mut(s, cpu, DlKey::Task(p));
+    e.dl_runtime = 0;
+    e.dl_deadline = 0;
+    e.dl_period = 0;
+    e.flags = 0;
+    e.dl_bw = 0;
+    e.dl_density = 0;
+    e.dl_yielded = false;
+    e.dl_non_contending = false;
+    e.dl_overrun = false;
+    e.pi_se = None;
+    e.params_gen = e.params_gen.wrapping_add(1);
 }
 
 /// `__setparam_dl`: the static parameters (the task is off its queue).
@@ -127,6 +161,8 @@ pub fn setparam_dl(s: &mut Sched, p: TaskId, runtime: u64, deadline: u64, period
     e.dl_bw = to_ratio(e.dl_period, e.dl_runtime);
     e.dl_density = to_ratio(e.dl_deadline, e.dl_runtime);
     e.params_gen = e.params_gen.wrapping_add(1);
+    e.max_slack = e.max_slack.max(e.dl_period - e.dl_deadline);
+    e.max_period = e.max_period.max(e.dl_period);
 }
 
 /// `dl_param_changed`.

@@ -4,12 +4,15 @@
 
 use super::*;
 
-/// `replenish_dl_new_period`: a fresh period from now (a deferred server re-arms).
+/// `replenish_dl_new_period`: a fresh period from now, with `pi_of`'s parameters (a
+/// deferred server re-arms).
 pub(super) fn replenish_dl_new_period(s: &mut Sched, cpu: u32, k: DlKey) {
     let now = s.rq(cpu).clock;
+    let (pi_runtime, pi_deadline, _) = pi_params(s, cpu, k);
     let e = se_mut(s, cpu, k);
-    e.deadline = now + e.dl_deadline;
-    e.runtime = e.dl_runtime as i64;
+    e.deadline = now + pi_deadline;
+    e.runtime = pi_runtime as i64;
+    e.refill_runtime = pi_runtime;
     if e.dl_defer && !e.dl_defer_running {
         e.dl_throttled = true;
         e.dl_defer_armed = true;
@@ -25,21 +28,28 @@ pub(super) fn setup_new_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
 }
 
 /// `replenish_dl_entity`: add periods until the runtime is positive (the overrun is
-/// carried), restart if it lags behind now; a deferred server may re-arm.
+/// carried), restart if it lags behind now; a deferred server may re-arm. A boosted entity
+/// (a task that never was SCHED_DEADLINE among them: its `dl_deadline` is 0) is refilled
+/// with its donor's parameters (`pi_of`).
 pub(super) fn replenish_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
     let now = s.rq(cpu).clock;
+    let pi = pi_params(s, cpu, k);
+    let (pi_runtime, pi_deadline, pi_period) = pi;
+    let boosted = is_dl_boosted(s, cpu, k);
     {
         let e = se_mut(s, cpu, k);
-        if e.dl_deadline == 0 || (e.dl_defer_armed && e.overflow(now)) {
-            e.deadline = now + e.dl_deadline;
-            e.runtime = e.dl_runtime as i64;
+        if e.dl_deadline == 0 || (e.dl_defer_armed && e.overflow(now, pi)) {
+            e.deadline = now + pi_deadline;
+            e.runtime = pi_runtime as i64;
+            e.refill_runtime = pi_runtime;
         }
         if e.dl_yielded && e.runtime > 0 {
             e.runtime = 0;
         }
         while e.runtime <= 0 {
-            e.deadline += e.dl_period;
-            e.runtime += e.dl_runtime as i64;
+            e.deadline += pi_period;
+            e.runtime += pi_runtime as i64;
+            e.refill_runtime = pi_runtime;
         }
     }
     if dl_time_before(se(s, cpu, k).deadline, now) {
@@ -56,6 +66,7 @@ pub(super) fn replenish_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
     if e.dl_defer
         && !e.dl_defer_running
         && dl_time_before(now, e.deadline.wrapping_sub(e.runtime as u64))
+        && !boosted
     {
         e.dl_defer_armed = true;
         e.dl_throttled = true;
@@ -70,13 +81,15 @@ pub(super) fn replenish_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
 
 /// `update_dl_entity`: a wakeup keeps the current deadline and runtime unless they would
 /// overflow the bandwidth; a constrained (or running deferred) entity then gets the revised
-/// runtime `dl_density · (deadline − now)` instead of a new period.
+/// runtime `dl_density · (deadline − now)` instead of a new period (not while boosted).
 pub(super) fn update_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
     let now = s.rq(cpu).clock;
+    let pi = pi_params(s, cpu, k);
     let e = se(s, cpu, k);
-    if dl_time_before(e.deadline, now) || e.overflow(now) {
+    if dl_time_before(e.deadline, now) || e.overflow(now, pi) {
         if (!e.is_implicit() || (e.dl_defer && e.dl_defer_running))
             && !dl_time_before(e.deadline, now)
+            && !e.is_boosted()
         {
             // update_dl_revised_wakeup
             let laxity = e.deadline - now;
@@ -182,12 +195,13 @@ pub(super) fn __dequeue_dl_entity(s: &mut Sched, cpu: u32, k: DlKey) {
 }
 
 /// `dl_check_constrained_dl`: a constrained task waking after its deadline but before its
-/// next period would overrun its bandwidth: throttle it until the next period.
+/// next period would overrun its bandwidth: throttle it until the next period (unless it
+/// is boosted).
 pub(super) fn dl_check_constrained_dl(s: &mut Sched, cpu: u32, k: DlKey) {
     let now = s.rq(cpu).clock;
     let e = se(s, cpu, k);
     if dl_time_before(e.deadline, now) && dl_time_before(now, e.next_period()) {
-        if !start_dl_timer(s, cpu, k) {
+        if e.is_boosted() || !start_dl_timer(s, cpu, k) {
             return;
         }
         set_throttled(s, cpu, k, true);
@@ -224,6 +238,7 @@ pub(super) fn enqueue_dl_entity(s: &mut Sched, cpu: u32, k: DlKey, flags: u32) {
     } else if flags & enqueue::REPLENISH != 0 {
         replenish_dl_entity(s, cpu, k);
     } else if flags & enqueue::RESTORE != 0
+        && !is_dl_boosted(s, cpu, k)
         && dl_time_before(se(s, cpu, k).deadline, s.rq(cpu).clock)
     {
         setup_new_dl_entity(s, cpu, k);
@@ -306,7 +321,9 @@ pub(super) fn update_curr_dl_se(s: &mut Sched, cpu: u32, k: DlKey, delta: i64, i
         if let DlKey::Task(p) = k {
             dequeue_pushable_dl_task(s, cpu, p);
         }
-        if !start_dl_timer(s, cpu, k) {
+        // A boosted entity is not throttled: it is refilled at once with its donor's
+        // parameters (the deadline moves on by the donor's period).
+        if is_dl_boosted(s, cpu, k) || !start_dl_timer(s, cpu, k) {
             match k {
                 DlKey::Server => enqueue_dl_entity(s, cpu, k, enqueue::REPLENISH),
                 DlKey::Task(p) => enqueue_task_dl(s, cpu, p, enqueue::REPLENISH),
@@ -334,9 +351,17 @@ pub(super) fn update_curr_dl(s: &mut Sched, cpu: u32) {
 
 /// `enqueue_task_dl`.
 pub(super) fn enqueue_task_dl(s: &mut Sched, cpu: u32, p: TaskId, flags: u32) {
-    if s.task(p).normal_prio >= 0 {
-        // De-boosted: nothing to queue.
-        set_throttled(s, cpu, DlKey::Task(p), false);
+    let k = DlKey::Task(p);
+    if is_dl_boosted(s, cpu, k) {
+        // The boost overrides a throttle (the task may have blocked on the mutex with an
+        // overrun): the replenishment timer is cancelled.
+        if se(s, cpu, k).dl_throttled {
+            cancel_dl_timer(s, cpu, k);
+            set_throttled(s, cpu, k, false);
+        }
+    } else if s.task(p).normal_prio >= 0 {
+        // Being de-boosted (it goes back to its own class): nothing to queue.
+        set_throttled(s, cpu, k, false);
         return;
     }
     // A job starts at a wakeup, at the first enqueue of a new task, and at the

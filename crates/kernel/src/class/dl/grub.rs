@@ -85,9 +85,11 @@ pub(super) fn cancel_inactive_timer(s: &mut Sched, cpu: u32, k: DlKey) {
     e.inactive_gen = (e.inactive_gen + 1) & !INACTIVE_TIMER;
 }
 
-/// `task_non_contending`: the entity blocked (or a task is dying). Before its 0-lag time
+/// `task_non_contending`: the entity blocked (or a task is dying, or leaving the class
+/// while queued: `switched_from_dl`). Before its 0-lag time
 /// `deadline − runtime·period/dl_runtime` it stays active (non contending) until the
-/// inactive timer; after it, its bandwidth leaves `running_bw` at once.
+/// inactive timer; after it, its bandwidth leaves `running_bw` at once, and a task out of
+/// the class gives its root-domain bandwidth back and forgets its parameters.
 pub(super) fn task_non_contending(s: &mut Sched, cpu: u32, k: DlKey) {
     let e = se(s, cpu, k);
     if e.dl_runtime == 0 {
@@ -106,6 +108,9 @@ pub(super) fn task_non_contending(s: &mut Sched, cpu: u32, k: DlKey) {
                 }
                 if s.task(p).state & tstate::DEAD != 0 {
                     sub_rq_bw(s, cpu, k);
+                } else if !dl_task(s, p) {
+                    admission::release_bw(s, p);
+                    admission::dl_clear_params(s, p);
                 }
             }
         }
@@ -118,10 +123,14 @@ pub(super) fn task_non_contending(s: &mut Sched, cpu: u32, k: DlKey) {
 /// `task_contending`: the entity wakes (or the fair server starts): active again, either
 /// still in `running_bw` (the inactive timer is cancelled) or added back.
 pub(super) fn task_contending(s: &mut Sched, cpu: u32, k: DlKey, flags: u32) {
+    // ENQUEUE_MIGRATED brings only what migrate_task_rq_dl took off the old rq (a task
+    // that was in another class then and switched to this one while waking brought its
+    // bandwidth here already, switched_to_dl).
+    let migrated = std::mem::take(&mut se_mut(s, cpu, k).migrated_bw);
     if se(s, cpu, k).dl_runtime == 0 {
         return;
     }
-    if flags & enqueue::MIGRATED != 0 {
+    if flags & enqueue::MIGRATED != 0 && migrated {
         add_rq_bw(s, cpu, k);
     }
     if se(s, cpu, k).dl_non_contending {
@@ -133,9 +142,18 @@ pub(super) fn task_contending(s: &mut Sched, cpu: u32, k: DlKey, flags: u32) {
 }
 
 /// `inactive_task_timer`: the 0-lag time of a non-contending entity passed: its bandwidth
-/// leaves `running_bw` (a dead task's also leaves `this_bw`).
+/// leaves `running_bw` (a dead task's also leaves `this_bw`). For a task that left the
+/// class meanwhile (`switched_from_dl` already took it off the rq) its root-domain
+/// bandwidth is given back now and its parameters are cleared.
 pub(super) fn inactive_task_timer(s: &mut Sched, cpu: u32, k: DlKey) {
     se_mut(s, cpu, k).inactive_at = None;
+    if let DlKey::Task(p) = k {
+        if !dl_task(s, p) {
+            admission::release_bw(s, p);
+            admission::dl_clear_params(s, p);
+            return;
+        }
+    }
     if !se(s, cpu, k).dl_non_contending {
         return;
     }
@@ -165,6 +183,7 @@ pub(super) fn migrate_task_rq_dl(s: &mut Sched, p: TaskId, new_cpu: u32) {
         cancel_inactive_timer(s, old, k);
     }
     sub_rq_bw(s, old, k);
+    se_mut(s, old, k).migrated_bw = true;
 }
 
 /// `dl_change_utilization`: new parameters for a task that is not queued: its

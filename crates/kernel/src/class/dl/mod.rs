@@ -19,10 +19,14 @@
 //! 0-lag time) and SCHED_FLAG_RECLAIM tasks are charged by GRUB (`grub.rs`). Jobs, misses,
 //! lateness and throttled time are recorded per task for the report (`stats.rs`).
 //!
-//! Simplifications (core-and-classes.md §3): the root domain's `total_bw` share of a task
-//! leaving the class is released at once instead of at its 0-lag time; no capacity or
-//! frequency scaling of the runtime charge; no PI boosting; `cpudl` is a scan; the balance
-//! callbacks run at once.
+//! A task leaving the class keeps its share of the root domain's `total_bw` until its
+//! 0-lag time (`switched_from_dl`, `inactive_task_timer`). Priority inheritance can move
+//! any task into the class, running on its deadline donor's parameters (`pi.rs`, `pi_se`).
+//!
+//! Simplifications (core-and-classes.md §3): no capacity or frequency scaling of the
+//! runtime charge; `cpudl` is a scan; the balance callbacks run at once; a task that
+//! leaves the class while blocked past its 0-lag time gives its `total_bw` share back at
+//! once (the kernel has no timer left to do it and keeps it).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -40,12 +44,14 @@ use crate::task::{OnRq, TaskId};
 mod admission;
 mod cbs;
 mod grub;
+mod pi;
 mod push;
 mod server;
 mod stats;
 mod timer;
 
 pub use admission::{checkparam_dl, dl_param_changed, sched_dl_overflow, setparam_dl, total_bw};
+pub use pi::{pi_setprio_dl, pi_unboost_dl, setscheduler_pi_dl};
 pub use server::{ServedFair, ServedIdle};
 pub use stats::{dl_task_report, DlReport, DlTaskStats, Lateness, LatenessReport};
 pub use timer::dl_timer_fired;
@@ -123,6 +129,14 @@ pub struct DlEntity {
     /// Counts `__setparam_dl` calls (not in the kernel): the invariant checker tells a
     /// runtime left over from bigger parameters by it (check/dl.rs, `Budgets`).
     pub params_gen: u32,
+    /// The largest `dl_period - dl_deadline` and `dl_period` the task has had (not in the
+    /// kernel): the checker's overrun bound (a timer set under parameters changed since,
+    /// even within one event, ends an off-queue run).
+    pub max_slack: u64,
+    pub max_period: u64,
+    /// The `dl_runtime` its last refill used (not in the kernel): its own, or a PI donor's
+    /// (`pi_of`); the checker's upper bound on the runtime.
+    pub refill_runtime: u64,
     /// The pending `dl_timer` expiry.
     pub timer_at: Option<u64>,
     /// Invalidates a cancelled timer's event.
@@ -130,6 +144,15 @@ pub struct DlEntity {
     /// The pending `inactive_timer` expiry (the 0-lag time) and its generation.
     pub inactive_at: Option<u64>,
     pub inactive_gen: u32,
+    /// `pi_se`: the deadline task whose parameters this entity runs with while it is
+    /// boosted by priority inheritance (`pi_of(dl_se)`, the end of the donor chain); None
+    /// when it points to itself.
+    pub pi_se: Option<TaskId>,
+    /// A waking task's bandwidth left its old rq (`migrate_task_rq_dl`) and waits for the
+    /// enqueue's `task_contending(ENQUEUE_MIGRATED)` on the new one (not in the kernel: a
+    /// PI class change in between must neither add it twice nor take it off a rq that
+    /// does not have it).
+    migrated_bw: bool,
     /// Its key in `DlRq::tree` while queued (`!RB_EMPTY_NODE`).
     node: Option<(u64, u64)>,
 }
@@ -159,12 +182,20 @@ impl DlEntity {
     }
 
     /// `dl_entity_overflow(dl_se, t)`: the remaining runtime over the remaining time to the
-    /// deadline exceeds the reserved bandwidth.
-    fn overflow(&self, t: u64) -> bool {
-        let left = (self.dl_deadline >> DL_SCALE).wrapping_mul((self.runtime as u64) >> DL_SCALE);
+    /// deadline exceeds the reserved bandwidth, that of `pi` (`pi_of(dl_se)`'s
+    /// `(dl_runtime, dl_deadline, dl_period)`, see `pi_params`).
+    fn overflow(&self, t: u64, pi: (u64, u64, u64)) -> bool {
+        let (pi_runtime, pi_deadline, _) = pi;
+        // The runtime is shifted as the signed value it is (an overrun stays negative).
+        let left = (pi_deadline >> DL_SCALE).wrapping_mul((self.runtime >> DL_SCALE) as u64);
         let right =
-            (self.deadline.wrapping_sub(t) >> DL_SCALE).wrapping_mul(self.dl_runtime >> DL_SCALE);
+            (self.deadline.wrapping_sub(t) >> DL_SCALE).wrapping_mul(pi_runtime >> DL_SCALE);
         dl_time_before(right, left)
+    }
+
+    /// `is_dl_boosted`.
+    pub fn is_boosted(&self) -> bool {
+        self.pi_se.is_some()
     }
 
     /// `dl_runtime_exceeded`.
@@ -328,6 +359,22 @@ fn se_mut(s: &mut Sched, cpu: u32, k: DlKey) -> &mut DlEntity {
 /// Task `p`'s deadline entity (a default one for a task that never was SCHED_DEADLINE).
 pub fn task_dl(s: &Sched, p: TaskId) -> DlEntity {
     dl_home(s, p).map_or_else(DlEntity::default, |h| s.rq(h).dl.entities[&p].clone())
+}
+
+/// `pi_of(dl_se)`'s static parameters `(dl_runtime, dl_deadline, dl_period)`: the donor's
+/// while the entity is boosted, else its own.
+fn pi_params(s: &Sched, cpu: u32, k: DlKey) -> (u64, u64, u64) {
+    let e = se(s, cpu, k);
+    let d = match e.pi_se {
+        Some(d) => se(s, cpu, DlKey::Task(d)),
+        None => e,
+    };
+    (d.dl_runtime, d.dl_deadline, d.dl_period)
+}
+
+/// `is_dl_boosted(dl_se)`.
+fn is_dl_boosted(s: &Sched, cpu: u32, k: DlKey) -> bool {
+    se(s, cpu, k).is_boosted()
 }
 
 fn task_se(s: &Sched, p: TaskId) -> &DlEntity {
@@ -530,20 +577,33 @@ impl SchedClass for DlClass {
         }
     }
 
-    /// `switched_from_dl`: a blocked task takes its bandwidth off this rq (a queued one
-    /// did at its DEQUEUE_SAVE); the last deadline task left: maybe pull.
+    /// `switched_from_dl`: a queued task becomes non contending (its rq bandwidth left at
+    /// its DEQUEUE_SAVE; the root domain's stays reserved until its 0-lag time, when the
+    /// inactive timer gives it back); a blocked task takes its bandwidth off this rq now,
+    /// the root domain's again at its pending inactive timer. The last deadline task left:
+    /// maybe pull.
     fn switched_from(&self, s: &mut Sched, cpu: u32, p: TaskId) {
         let k = DlKey::Task(p);
-        if s.task(p).on_rq != OnRq::Queued {
+        if s.task(p).on_rq == OnRq::Queued {
+            if se(s, cpu, k).dl_runtime != 0 {
+                task_non_contending(s, cpu, k);
+            }
+        } else if std::mem::take(&mut se_mut(s, cpu, k).migrated_bw) {
+            // Waking on a new rq: its bandwidth already left the old one, and the wakeup
+            // (now in another class) will not bring it here.
+        } else {
             if se(s, cpu, k).dl_non_contending {
                 sub_running_bw(s, cpu, k);
+            } else if se(s, cpu, k).inactive_at.is_none() && !dl_task(s, p) {
+                // Blocked past its 0-lag time: no timer will come (the kernel keeps the
+                // bandwidth in total_bw here); it is given back now.
+                admission::release_bw(s, p);
             }
             sub_rq_bw(s, cpu, k);
         }
-        // The kernel leaves the inactive timer to release the root domain's bandwidth at
-        // the 0-lag time; here that happened at once (sched_dl_overflow).
+        // The inactive timer stays armed: it cannot touch this rq's running_bw any more
+        // (the task may migrate meanwhile), only the root domain's bandwidth.
         se_mut(s, cpu, k).dl_non_contending = false;
-        cancel_inactive_timer(s, cpu, k);
         // A throttled task stays throttled with its replenishment timer armed: coming back
         // before the timer it waits for it (enqueue_dl_entity skips a throttled entity),
         // instead of running on an exhausted budget.

@@ -41,13 +41,20 @@ pub fn dl_timer_fired(s: &mut Sched, cpu: u32, task: Option<TaskId>, gen: u32) {
 pub(super) fn dl_task_timer(s: &mut Sched, cpu: u32, p: TaskId) {
     let k = DlKey::Task(p);
     if !dl_task(s, p) {
-        // The task left SCHED_DEADLINE meanwhile (switched_from_dl). The kernel clears its
-        // parameters at the 0-lag time (`__dl_clear_params`), which has passed by the end
-        // of a throttled period; here that happens now, so a later return starts afresh.
-        set_throttled(s, cpu, k, false);
+        // The task left SCHED_DEADLINE meanwhile (switched_from_dl). The kernel ignores
+        // the timer and leaves it throttled until its 0-lag time (`__dl_clear_params`),
+        // which for an overrun comes after this timer: a return in between would stay
+        // throttled with no timer left. Here the timer replenishes it as it does a
+        // blocked task, so a return runs on a refilled budget, not on the overrun.
+        if se(s, cpu, k).dl_throttled && pi_params(s, cpu, k).0 > 0 {
+            replenish_dl_entity(s, cpu, k);
+        } else {
+            set_throttled(s, cpu, k, false);
+        }
         return;
     }
-    if !se(s, cpu, k).dl_throttled {
+    // Boosted meanwhile (rt_mutex_setprio): the boost replenished it, it is not throttled.
+    if is_dl_boosted(s, cpu, k) || !se(s, cpu, k).dl_throttled {
         return;
     }
     if s.task(p).on_rq != OnRq::Queued {
