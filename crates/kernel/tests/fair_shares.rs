@@ -56,8 +56,8 @@ fn sched_idle_hog_gets_almost_nothing() {
     assert!(share(&r, "normal") > 0.99);
 }
 
-#[test]
-fn periodic_task_gets_its_demand_beside_a_hog() {
+/// A hog and a task running `run` every 10 ms (a relative timer), both on CPU 0.
+fn periodic_beside_hog(run: u64) -> Workload {
     let mut w = workload(vec![
         hog("hog", 0, Some(vec![0])),
         task(
@@ -65,7 +65,7 @@ fn periodic_task_gets_its_demand_beside_a_hog() {
             0,
             Some(vec![0]),
             forever(vec![
-                Step::Run(Dur::Fixed(2 * MS)),
+                Step::Run(Dur::Fixed(run)),
                 Step::Timer {
                     timer: 0,
                     period: 10 * MS,
@@ -78,6 +78,12 @@ fn periodic_task_gets_its_demand_beside_a_hog() {
         name: "t".into(),
         shared: false,
     });
+    w
+}
+
+#[test]
+fn periodic_task_gets_its_demand_beside_a_hog() {
+    let w = periodic_beside_hog(2 * MS);
     let r = report(w, 2, 10_000 * MS);
     assert!(within(share(&r, "per"), 0.2, 0.01), "{}", share(&r, "per"));
     let per = r.tasks.iter().find(|t| t.comm == "per").unwrap();
@@ -141,28 +147,8 @@ fn same_inputs_give_identical_traces() {
 fn periodic_wakeup_preempts_at_once_or_at_the_tick_by_its_lag() {
     use schedsim_trace::Event;
     let waits = |run: u64| -> (usize, Vec<(u64, u64)>) {
-        let mut w = workload(vec![
-            hog("hog", 0, Some(vec![0])),
-            task(
-                "per",
-                0,
-                Some(vec![0]),
-                forever(vec![
-                    Step::Run(Dur::Fixed(run)),
-                    Step::Timer {
-                        timer: 0,
-                        period: 10 * MS,
-                        absolute: false,
-                    },
-                ]),
-            ),
-        ]);
-        w.timers.push(TimerDecl {
-            name: "t".into(),
-            shared: false,
-        });
         let r = simulate_workload(
-            w,
+            periodic_beside_hog(run),
             schedsim_kernel::Config::parse_machine("cpus=2").unwrap(),
             3000 * MS,
         );

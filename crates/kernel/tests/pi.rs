@@ -123,16 +123,7 @@ fn setattr_on_a_boosted_task_keeps_the_boost_until_the_unlock() {
     for t in [&mut low, &mut high] {
         t.affinity = Some(vec![0]);
     }
-    let mut w = workload(vec![low, high]);
-    w.mutexes.push(MutexDecl {
-        name: "m".into(),
-        pi: true,
-    });
-    let cfg = Config {
-        nr_cpus: 1,
-        ..Config::default()
-    };
-    let r = simulate_workload(w, cfg, 100 * MS);
+    let r = one_cpu_pi(vec![low, high], 100 * MS);
     let boosts = pi_setprio(&r);
     // Boosted from nice 0 (120) to high's 9; the setattr to nice 5 while boosted changes
     // nothing visible; the deboost goes straight to nice 5 (125).
@@ -238,6 +229,16 @@ fn a_deadline_waiter_boosts_a_fair_owner_into_the_deadline_class() {
     assert_eq!(t.prio, 120);
 }
 
+/// A deadline owner (2 ms every 200 ms) takes the PI mutex at 1 ms and holds it for
+/// `hold_ms` of work; the waiter asks for it at 2 ms and holds it for 1 ms; one CPU.
+fn dl_owner_and_waiter(hold_ms: u64, waiter: (&str, SchedAttr), run_ms: u64) -> SimResult {
+    let run = |ms| Step::Run(Dur::Fixed(ms * MS));
+    let critical = |ms| vec![Step::Lock(0), run(ms), Step::Unlock(0), Step::Exit];
+    let owner = spec("owner", dl(2 * MS, 200 * MS), MS, critical(hold_ms));
+    let waiter = spec(waiter.0, waiter.1, 2 * MS, critical(1));
+    one_cpu_pi(vec![owner, waiter], run_ms * MS)
+}
+
 /// A deadline owner with a later deadline is boosted by a deadline waiter with an earlier
 /// one (`dl_entity_preempt(&pi_task->dl, &p->dl)`): it keeps its priority (−1 → −1 in
 /// `sched_pi_setprio`, traced at the boost and at the unlock) and now runs on the waiter's
@@ -246,20 +247,7 @@ fn a_deadline_waiter_boosts_a_fair_owner_into_the_deadline_class() {
 /// period (`replenish_dl_entity` with `pi_of`).
 #[test]
 fn a_deadline_owner_inherits_an_earlier_deadline_waiters_parameters() {
-    let run = |ms| Step::Run(Dur::Fixed(ms * MS));
-    let owner = spec(
-        "owner",
-        dl(2 * MS, 200 * MS),
-        MS,
-        vec![Step::Lock(0), run(10), Step::Unlock(0), Step::Exit],
-    );
-    let waiter = spec(
-        "dlw",
-        dl(5 * MS, 50 * MS),
-        2 * MS,
-        vec![Step::Lock(0), run(1), Step::Unlock(0), Step::Exit],
-    );
-    let r = one_cpu_pi(vec![owner, waiter], 300 * MS);
+    let r = dl_owner_and_waiter(10, ("dlw", dl(5 * MS, 50 * MS)), 300);
     assert_eq!(pi_setprio(&r), vec![(-1, -1), (-1, -1)]);
     // Without the boost the owner would be throttled after 2 ms until 201 ms.
     let owner_exit = exit_time(&r, "owner");
@@ -271,20 +259,7 @@ fn a_deadline_owner_inherits_an_earlier_deadline_waiters_parameters() {
 /// the waiter waits for its next period (the contrast to the test above).
 #[test]
 fn a_deadline_owner_without_a_deadline_donor_is_throttled() {
-    let run = |ms| Step::Run(Dur::Fixed(ms * MS));
-    let owner = spec(
-        "owner",
-        dl(2 * MS, 200 * MS),
-        MS,
-        vec![Step::Lock(0), run(8), Step::Unlock(0), Step::Exit],
-    );
-    let waiter = spec(
-        "rtw",
-        fifo(90),
-        2 * MS,
-        vec![Step::Lock(0), run(1), Step::Unlock(0), Step::Exit],
-    );
-    let r = one_cpu_pi(vec![owner, waiter], 2_000 * MS);
+    let r = dl_owner_and_waiter(8, ("rtw", fifo(90)), 2_000);
     assert!(
         exit_time(&r, "owner") > 200 * MS,
         "{}",

@@ -12,63 +12,29 @@ use schedsim_kernel::report::Report;
 use schedsim_kernel::sched::Ctx;
 use schedsim_kernel::sim::{SimOptions, SimResult};
 use schedsim_kernel::{Config, Sched};
-use schedsim_trace::{state, Comm, Event, Record};
+use schedsim_trace::{Comm, Event, Record};
 use schedsim_workload::*;
 
-fn state_str(s: u64) -> &'static str {
-    match s {
-        state::RUNNING => "R",
-        state::INTERRUPTIBLE => "S",
-        state::UNINTERRUPTIBLE => "D",
-        state::PREEMPTED => "R+",
-        _ => "?",
-    }
-}
-
-/// A sched record as the `trace` file prints it, without the timestamp and flags.
+/// A sched record as the `trace` file prints it, without the timestamp and flags (the
+/// event text from the ftrace writer).
 fn line(r: &Record) -> Option<String> {
+    if !matches!(
+        r.event,
+        Event::Waking { .. }
+            | Event::Wakeup { .. }
+            | Event::MigrateTask { .. }
+            | Event::Switch { .. }
+    ) {
+        return None;
+    }
     let cur = if r.pid == 0 {
         "<idle>-0".to_string()
     } else {
         format!("{}-{}", r.comm, r.pid)
     };
-    let ev = match &r.event {
-        Event::Waking {
-            comm,
-            pid,
-            prio,
-            target_cpu,
-        } => format!("sched_waking: comm={comm} pid={pid} prio={prio} target_cpu={target_cpu:03}"),
-        Event::Wakeup {
-            comm,
-            pid,
-            prio,
-            target_cpu,
-        } => format!("sched_wakeup: comm={comm} pid={pid} prio={prio} target_cpu={target_cpu:03}"),
-        Event::MigrateTask {
-            comm,
-            pid,
-            prio,
-            orig_cpu,
-            dest_cpu,
-        } => format!(
-            "sched_migrate_task: comm={comm} pid={pid} prio={prio} orig_cpu={orig_cpu} dest_cpu={dest_cpu}"
-        ),
-        Event::Switch {
-            prev_comm,
-            prev_pid,
-            prev_prio,
-            prev_state,
-            next_comm,
-            next_pid,
-            next_prio,
-        } => format!(
-            "sched_switch: prev_comm={prev_comm} prev_pid={prev_pid} prev_prio={prev_prio} prev_state={} ==> next_comm={next_comm} next_pid={next_pid} next_prio={next_prio}",
-            state_str(*prev_state)
-        ),
-        _ => return None,
-    };
-    Some(format!("{cur} [{:03}] {ev}", r.cpu))
+    let mut ev = String::new();
+    schedsim_output::ftrace::format_event(&mut ev, &r.event);
+    Some(format!("{cur} [{:03}] {}", r.cpu, ev.trim_end()))
 }
 
 fn lines(s: &Sched) -> Vec<String> {

@@ -265,10 +265,7 @@ fn find_lock_lowest_rq(s: &mut Sched, p: TaskId, cpu: u32) -> Option<u32> {
 
 /// `move_queued_task_locked`: deactivate on `src`, `set_task_cpu`, activate on `dst`.
 fn move_queued_task_locked(s: &mut Sched, src: u32, dst: u32, p: TaskId) {
-    s.deactivate_task(src, p, 0);
-    s.set_task_cpu(Ctx::Task(src), p, dst);
-    s.update_rq_clock(dst);
-    s.activate_task(dst, p, 0);
+    s.migrate_queued_task(Ctx::Task(src), p, dst, 0, 0);
 }
 
 /// `push_rt_task(rq, false)`: move the best pushable task to a CPU running something lower.

@@ -93,13 +93,21 @@ impl Sched {
 
     /// `move_queued_task`: a queued, not running task leaves its rq for `dest`.
     pub fn move_queued_task(&mut self, ctx: Ctx, p: TaskId, dest: u32) {
-        let cpu = self.task(p).cpu;
-        self.update_rq_clock(cpu);
-        self.deactivate_task(cpu, p, dequeue::NOCLOCK | dequeue::MIGRATING);
-        self.set_task_cpu(ctx, p, dest);
-        self.update_rq_clock(dest);
-        self.activate_task(dest, p, enqueue::NOCLOCK | enqueue::MIGRATING);
+        let (deq, enq) = (dequeue::MIGRATING, enqueue::MIGRATING);
+        self.migrate_queued_task(ctx, p, dest, deq, enq);
         self.wakeup_preempt(dest, p, 0);
+    }
+
+    /// `deactivate_task`, `set_task_cpu`, `activate_task`: a queued, not running task
+    /// moves from its rq to `dst`'s, both clocks updated, with the dequeue and enqueue
+    /// flags of the caller's path (balancing, push/pull, the stopper).
+    pub fn migrate_queued_task(&mut self, ctx: Ctx, p: TaskId, dst: u32, deq: u32, enq: u32) {
+        let src = self.task(p).cpu;
+        self.update_rq_clock(src);
+        self.deactivate_task(src, p, deq | dequeue::NOCLOCK);
+        self.set_task_cpu(ctx, p, dst);
+        self.update_rq_clock(dst);
+        self.activate_task(dst, p, enq | enqueue::NOCLOCK);
     }
 
     /// `cpumask_any_and_distribute(mask, cpu_active_mask)` on `this_cpu`: the next CPU of

@@ -88,10 +88,13 @@ pub(super) fn find_lock_later_rq(s: &mut Sched, p: TaskId, cpu: u32) -> Option<u
 
 /// `deactivate_task` / `set_task_cpu` / `activate_task` from `src` to `dst`.
 pub(super) fn move_queued_task(s: &mut Sched, src: u32, dst: u32, p: TaskId) {
-    s.deactivate_task(src, p, dequeue::MIGRATING);
-    s.set_task_cpu(Ctx::Task(src), p, dst);
-    s.update_rq_clock(dst);
-    s.activate_task(dst, p, enqueue::MIGRATING);
+    s.migrate_queued_task(
+        Ctx::Task(src),
+        p,
+        dst,
+        dequeue::MIGRATING,
+        enqueue::MIGRATING,
+    );
 }
 
 /// `push_dl_task`: move the earliest pushable task to a CPU where it would run first.

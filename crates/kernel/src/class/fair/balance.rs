@@ -167,6 +167,33 @@ struct Env {
     dst_core_idle: bool,
 }
 
+impl Env {
+    /// The `struct lb_env` initializer of `sched_balance_rq` and
+    /// `active_load_balance_cpu_stop`: balancing into `dst_cpu` over `cpus`.
+    fn new(dst_cpu: u32, level: usize, src_cpu: u32, idle: Idle, cpus: CpuMask) -> Env {
+        Env {
+            cpu: dst_cpu,
+            level,
+            dst_cpu,
+            src_cpu,
+            idle,
+            imbalance: 0,
+            migration_type: MigrationType::Load,
+            cpus,
+            loop_: 0,
+            loop_max: 0,
+            loop_break: SCHED_NR_MIGRATE_BREAK,
+            all_pinned: false,
+            some_pinned: false,
+            dst_pinned: false,
+            need_break: false,
+            new_dst_cpu: dst_cpu,
+            active: false,
+            dst_core_idle: false,
+        }
+    }
+}
+
 pub const SCHED_NR_MIGRATE_BREAK: u32 = 32;
 pub const MAX_PINNED_INTERVAL: u64 = 512;
 
@@ -925,12 +952,8 @@ fn can_migrate_task(s: &Sched, env: &mut Env, p: TaskId) -> bool {
 }
 
 /// `detach_task` + `attach_task`: move a queued task between rqs.
-fn move_task(s: &mut Sched, ctx: Ctx, p: TaskId, src: u32, dst: u32) {
-    s.update_rq_clock(src);
-    s.deactivate_task(src, p, dequeue::NOCLOCK | dequeue::MIGRATING);
-    s.set_task_cpu(ctx, p, dst);
-    s.update_rq_clock(dst);
-    s.activate_task(dst, p, enqueue::NOCLOCK | enqueue::MIGRATED);
+fn move_task(s: &mut Sched, ctx: Ctx, p: TaskId, dst: u32) {
+    s.migrate_queued_task(ctx, p, dst, dequeue::MIGRATING, enqueue::MIGRATED);
     s.wakeup_preempt(dst, p, 0);
 }
 
@@ -999,7 +1022,7 @@ fn detach_tasks(s: &mut Sched, env: &mut Env, ctx: Ctx) -> u32 {
             q.push_front(p);
             continue;
         }
-        move_task(s, ctx, p, src, env.dst_cpu);
+        move_task(s, ctx, p, env.dst_cpu);
         detached += 1;
         // CONFIG_PREEMPTION: newidle moves one task.
         if env.idle == Idle::NewlyIdle && s.cfg.preempt != crate::config::PreemptModel::None {
@@ -1038,26 +1061,7 @@ fn sched_balance_rq(s: &mut Sched, cpu: u32, level: usize, idle: Idle, cont: &mu
     } else {
         Ctx::HardIrq(cpu)
     };
-    let mut env = Env {
-        cpu,
-        level,
-        dst_cpu: cpu,
-        src_cpu: cpu,
-        idle,
-        imbalance: 0,
-        migration_type: MigrationType::Load,
-        cpus: span,
-        loop_: 0,
-        loop_max: 0,
-        loop_break: SCHED_NR_MIGRATE_BREAK,
-        all_pinned: false,
-        some_pinned: false,
-        dst_pinned: false,
-        need_break: false,
-        new_dst_cpu: cpu,
-        active: false,
-        dst_core_idle: false,
-    };
+    let mut env = Env::new(cpu, level, cpu, idle, span);
     let has_parent = level + 1 < s.topo.sd[cpu as usize].len();
     let mut ld_moved = 0;
     let mut active_balance = false;
@@ -1184,24 +1188,15 @@ pub fn active_load_balance_cpu_stop(s: &mut Sched, cpu: u32, target: u32) {
     let go = s.rq(cpu).smp.active_balance && s.rq(cpu).nr_running > 1 && target != cpu;
     if let Some(level) = level.filter(|_| go) {
         let mut env = Env {
-            cpu: target,
-            level,
-            dst_cpu: target,
-            src_cpu: cpu,
-            idle: Idle::Idle,
-            imbalance: 0,
-            migration_type: MigrationType::Load,
-            cpus: sd(s, target, level).span.clone(),
-            loop_: 0,
-            loop_max: 0,
-            loop_break: SCHED_NR_MIGRATE_BREAK,
-            all_pinned: false,
-            some_pinned: false,
-            dst_pinned: false,
-            need_break: false,
-            new_dst_cpu: target,
             active: true,
             dst_core_idle: !s.topo.smt_present || is_core_idle(s, target),
+            ..Env::new(
+                target,
+                level,
+                cpu,
+                Idle::Idle,
+                sd(s, target, level).span.clone(),
+            )
         };
         s.update_rq_clock(cpu);
         let p = s
@@ -1213,7 +1208,7 @@ pub fn active_load_balance_cpu_stop(s: &mut Sched, cpu: u32, target: u32) {
             .copied()
             .find(|&p| can_migrate_task(s, &mut env, p));
         if let Some(p) = p {
-            move_task(s, Ctx::Task(cpu), p, cpu, target);
+            move_task(s, Ctx::Task(cpu), p, target);
             sd_mut(s, target, level).nr_balance_failed = 0;
         }
     }
