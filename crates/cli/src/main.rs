@@ -20,8 +20,10 @@ use clap::{Parser, Subcommand};
     long_about = "schedsim computes, decision by decision, what Linux 6.18's scheduler would do \
 with a workload on a machine, and writes it as the kernel's own ftrace text (and trace.dat, \
 Perfetto) plus a metrics report.\n\nWorkloads: our TOML format (docs/workload-format.md) or \
-rt-app JSON (docs/rt-app.md). Machines: --machine cpus=N,hz=250,preempt=none|voluntary|full|lazy,\
-nohz=on|off,ipi_latency=DUR, or a TOML file with those keys."
+rt-app JSON (docs/rt-app.md). Machines: --machine refvm (the default: the reference VM with \
+its kernel path costs, docs/cost-model.md), or cpus=N,hz=250,preempt=none|voluntary|full|lazy,\
+nohz=on|off,ipi_latency=DUR,resched_latency=DUR,idle_wake_latency=DUR,rtapp_loop=DUR and layout \
+keys or presets, or a TOML file with those keys."
 )]
 struct Cli {
     #[command(subcommand)]

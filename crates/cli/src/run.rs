@@ -16,8 +16,10 @@ use crate::{cgroup, load};
 pub struct RunArgs {
     /// Workload file (.toml, or rt-app .json).
     pub workload: PathBuf,
-    /// Machine: `cpus=2,hz=250,preempt=none` or a TOML file.
-    #[arg(long, default_value = "cpus=2,hz=250,preempt=none")]
+    /// Machine: `cpus=2,hz=250,preempt=none`, a preset (`refvm`, `laptop`, `server2s`,
+    /// `biglittle`, `host`) or a TOML file. The default is the reference VM the oracle was
+    /// recorded on, with its kernel path costs (`refvm`, docs/cost-model.md).
+    #[arg(long, default_value = "refvm")]
     pub machine: String,
     /// Simulated duration (e.g. 10s, 500ms); overrides the workload's.
     #[arg(long)]
