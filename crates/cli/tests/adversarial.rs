@@ -215,6 +215,9 @@ fn many_short_lived_forks_complete() {
     let r = schedsim(&[
         "run",
         f.to_str().unwrap(),
+        // No kernel path costs or timer slack: a fork every 10 µs exactly.
+        "--machine",
+        "cpus=2,timer_slack=0",
         "--duration",
         &format!("{}ms", 10 * n / 1000 + 100),
         "--trace",
@@ -253,8 +256,9 @@ fn long_traced_run_completes() {
     let r = schedsim(&[
         "run",
         f.to_str().unwrap(),
+        // No timer slack: the sleeps take exactly their 30 µs (the record rate above).
         "--machine",
-        "cpus=1",
+        "cpus=1,timer_slack=0",
         "--duration",
         &format!("{secs}s"),
         "--trace",

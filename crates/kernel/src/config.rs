@@ -120,6 +120,9 @@ pub struct Config {
     /// `run` of d ns is `d / calibration` loops (rt-app's `loadwait`), each taking this.
     /// None: a `run` takes exactly its nominal time.
     pub rtapp_loop_ps: Option<u64>,
+    /// `current->timer_slack_ns` of every task (init's 50 µs, inherited; `PR_SET_TIMERSLACK`
+    /// is not modelled): a sleep of a task outside rt/dl ends up to this much late.
+    pub timer_slack_ns: u64,
     /// `sysctl_sched_base_slice` before scaling (normalized value, 0.7 ms).
     pub base_slice_normalized: u64,
     /// Set explicitly through `sched/base_slice_ns` (then not scaled).
@@ -155,6 +158,7 @@ impl Default for Config {
             resched_latency_ns: 0,
             idle_wake_latency_ns: 0,
             rtapp_loop_ps: None,
+            timer_slack_ns: 50_000,
             base_slice_normalized: 700_000,
             base_slice_override: None,
             tunable_scaling: TunableScaling::Log,
@@ -377,6 +381,9 @@ impl Config {
                 self.idle_wake_latency_ns =
                     parse_ns(v).ok_or_else(|| bad("expected a duration"))?
             }
+            "timer_slack" => {
+                self.timer_slack_ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?
+            }
             "rtapp_loop" => {
                 let ps = parse_duration(v)
                     .map(|ns| (ns * 1e3).round() as u64)
@@ -394,7 +401,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, rtapp_loop, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, rtapp_loop, timer_slack, \
                      rt_group_sched)"
                 )))
             }

@@ -10,7 +10,7 @@ use common::*;
 use schedsim_kernel::sim::SimResult;
 use schedsim_kernel::Config;
 use schedsim_trace::Event;
-use schedsim_workload::{Dur, Step};
+use schedsim_workload::{Dur, SchedAttr, Step};
 
 const US: u64 = 1_000;
 
@@ -39,13 +39,13 @@ fn wakeups(r: &SimResult, comm: &str) -> Vec<(u32, u64, u32)> {
     out
 }
 
-/// A task sleeping 3 ms then running 1 ms, beside a hog on the same single CPU: its timer
-/// interrupt wakes it on the busy CPU, and it preempts the hog.
+/// An RT task sleeping 3 ms then running 1 ms, beside a fair hog on the same single CPU:
+/// its timer interrupt wakes it on the busy CPU, and it preempts the hog.
 fn sleeper_beside_hog(cfg: Config) -> SimResult {
-    let p = task(
+    let p = spec(
         "p",
-        -5,
-        None,
+        fifo(10),
+        0,
         forever(vec![
             Step::Sleep(Dur::Fixed(3 * MS)),
             Step::Run(Dur::Fixed(MS)),
@@ -201,8 +201,44 @@ fn the_run_ends_at_the_launchers_shutdown() {
             Event::Print { text } if text == "rtapp_main: event=shutdown" => Some(rec.ts),
             _ => None,
         });
-    // The launcher started 3 µs in (idle exit), slept 50 ms, and preempted the hog 6 µs
-    // after its timer; the run ends there.
-    assert_eq!(shutdown, Some(50 * MS + 3 * US + 6 * US));
-    assert_eq!(r.end, 50 * MS + 9 * US);
+    // The launcher started 3 µs in (idle exit), slept 50 ms and its 50 µs timer slack,
+    // and preempted the hog 6 µs after its timer; the run ends there.
+    assert_eq!(shutdown, Some(50 * MS + 3 * US + 50 * US + 6 * US));
+    assert_eq!(r.end, 50 * MS + 59 * US);
+}
+
+/// The sleep timer slack (`timer_slack_ns`, 50 µs): a SCHED_OTHER sleep ends at its hard
+/// expiry 50 µs late, or at a tick of its busy CPU that comes first; an RT sleep has none.
+#[test]
+fn a_fair_sleep_ends_with_its_timer_slack_an_rt_one_on_time() {
+    let first_wake = |attr: SchedAttr, sleep: u64, with_hog: bool| -> u64 {
+        let p = spec(
+            "p",
+            attr,
+            0,
+            vec![Step::Sleep(Dur::Fixed(sleep)), Step::Run(Dur::Fixed(MS))],
+        );
+        let mut tasks = vec![p];
+        if with_hog {
+            tasks.push(hog("h", 0, None));
+        }
+        let r = simulate_cfg(tasks, machine("cpus=1"), 20 * MS);
+        r.sched
+            .trace
+            .merged()
+            .into_iter()
+            .find_map(|rec| match &rec.event {
+                Event::Waking { comm, .. } if comm.as_str() == "p" => Some(rec.ts),
+                _ => None,
+            })
+            .expect("p wakes")
+    };
+    let fair = SchedAttr::default();
+    assert_eq!(first_wake(fair, 3 * MS, false), 3 * MS + 50 * US);
+    assert_eq!(first_wake(fifo(10), 3 * MS, false), 3 * MS);
+    // Beside a hog the CPU's tick runs: the tick at 4 ms comes inside [3.98, 4.03] ms.
+    assert_eq!(first_wake(fair, 3_980 * US, true), 4 * MS);
+    assert_eq!(first_wake(fair, 3_900 * US, true), 3_950 * US);
+    let slackless = machine("cpus=1,timer_slack=0");
+    assert_eq!(slackless.timer_slack_ns, 0);
 }

@@ -242,6 +242,7 @@ impl Userspace {
     }
 
     fn sleep_until(&mut self, s: &mut Sched, t: TaskId, at: u64) {
+        let at = hrtimer_expiry(s, t, at);
         let task = s.task_mut(t);
         task.timer_gen = task.timer_gen.wrapping_add(1);
         let (gen, cpu) = (task.timer_gen, task.cpu);
@@ -779,4 +780,25 @@ fn rtapp_loops_cost(calibration_ns: Option<u64>, loop_ps: Option<u64>, d: u64) -
     const SEC: u64 = 1_000_000_000;
     let loops = (d / SEC) * (SEC / cal) + (d % SEC) / cal;
     ((loops as u128 * loop_ps as u128) / 1000) as u64
+}
+
+/// When a sleep until `at` ends (`hrtimer_nanosleep`, `clock_nanosleep`): a task outside
+/// rt/dl (`rt_or_dl_task`, so by its possibly boosted prio) sleeps with its timer slack,
+/// a soft expiry at `at` and a hard one `slack` later; the first hrtimer interrupt of its
+/// CPU in between runs it: the tick's if one comes (the CPU stays busy with other tasks, so
+/// NO_HZ does not stop its tick), else the timer's own at the hard expiry.
+fn hrtimer_expiry(s: &Sched, t: TaskId, at: u64) -> u64 {
+    let task = s.task(t);
+    if task.prio < crate::prio::MAX_RT_PRIO || s.cfg.timer_slack_ns == 0 {
+        return at;
+    }
+    let hard = at + s.cfg.timer_slack_ns;
+    let tick = s.cfg.tick_nsec();
+    let next_tick = at.div_ceil(tick) * tick;
+    let rq = s.rq(task.cpu);
+    if rq.tick_running && rq.nr_running > 1 && next_tick < hard {
+        next_tick
+    } else {
+        hard
+    }
 }
