@@ -672,3 +672,25 @@ fn unreadable_file() {
     assert_eq!(e.file, "/nonexistent/schedsim.toml");
     assert!(e.message.contains("cannot read"), "{e}");
 }
+
+#[test]
+fn calibration_of_zero_or_without_a_unit() {
+    expect(
+        &format!("calibration = \"0ns\"\n{HOG}"),
+        1,
+        15,
+        "calibration",
+        "a busy loop cannot take 0 ns",
+        "calibration = \"20ns\"",
+    );
+    expect(
+        &format!("calibration = 20\n{HOG}"),
+        1,
+        15,
+        "calibration",
+        "expected a duration string",
+        "\"20ns\"",
+    );
+    let w = parse_toml("ok.toml", &format!("calibration = \"20ns\"\n{HOG}")).unwrap();
+    assert_eq!(w.calibration_ns, Some(20));
+}

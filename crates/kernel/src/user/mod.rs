@@ -242,11 +242,7 @@ impl Userspace {
     }
 
     fn sleep_until(&mut self, s: &mut Sched, t: TaskId, at: u64) {
-        let at = hrtimer_expiry(s, t, at);
-        let task = s.task_mut(t);
-        task.timer_gen = task.timer_gen.wrapping_add(1);
-        let (gen, cpu) = (task.timer_gen, task.cpu);
-        s.queue.push(at, EventKind::Timer { task: t, gen, cpu });
+        arm_sleep_timer(s, t, at);
         self.block(s, t, Blocked::Sleep);
     }
 
@@ -683,18 +679,7 @@ impl Userspace {
     fn delayed_start(&mut self, s: &mut Sched, child: TaskId, delay: u64) {
         // The thread is taken off the rq in state S as if its first act were a nanosleep.
         let cpu = s.task(child).cpu;
-        let at = s.now + delay;
-        let task = s.task_mut(child);
-        task.timer_gen = task.timer_gen.wrapping_add(1);
-        let gen = task.timer_gen;
-        s.queue.push(
-            at,
-            EventKind::Timer {
-                task: child,
-                gen,
-                cpu,
-            },
-        );
+        arm_sleep_timer(s, child, s.now + delay);
         self.threads.get_mut(&child).unwrap().blocked = Some(Blocked::Sleep);
         s.task_mut(child).state = tstate::INTERRUPTIBLE;
         s.deactivate_task(cpu, child, crate::class::dequeue::SLEEP);
@@ -780,6 +765,16 @@ fn rtapp_loops_cost(calibration_ns: Option<u64>, loop_ps: Option<u64>, d: u64) -
     const SEC: u64 = 1_000_000_000;
     let loops = (d / SEC) * (SEC / cal) + (d % SEC) / cal;
     ((loops as u128 * loop_ps as u128) / 1000) as u64
+}
+
+/// Arms the sleep timer of `t` (`hrtimer_nanosleep`): it fires at `hrtimer_expiry`, on the
+/// task's CPU; a newer sleep invalidates an older timer (`timer_gen`).
+fn arm_sleep_timer(s: &mut Sched, t: TaskId, at: u64) {
+    let at = hrtimer_expiry(s, t, at);
+    let task = s.task_mut(t);
+    task.timer_gen = task.timer_gen.wrapping_add(1);
+    let (gen, cpu) = (task.timer_gen, task.cpu);
+    s.queue.push(at, EventKind::Timer { task: t, gen, cpu });
 }
 
 /// When a sleep until `at` ends (`hrtimer_nanosleep`, `clock_nanosleep`): a task outside

@@ -116,7 +116,15 @@ pub fn parse_toml(source_name: &str, text: &str) -> Result<Workload, WorkloadErr
         None => Naming::Plain,
     };
     if let Some(e) = get(top, "calibration") {
-        let d = values::nanos_value(&ctx, &e.value, "calibration")?;
+        const HINT: &str = "write rt-app's ns per loop with its unit, like calibration = \"20ns\"";
+        // rt-app writes the calibration as a bare number of ns; ours takes a unit.
+        let d = values::nanos_value(&ctx, &e.value, "calibration").map_err(|err| {
+            if matches!(e.value.kind, Kind::Int(_) | Kind::Float(_)) {
+                err.with_hint(HINT)
+            } else {
+                err
+            }
+        })?;
         if d == 0 {
             return Err(ctx
                 .err(
@@ -124,7 +132,7 @@ pub fn parse_toml(source_name: &str, text: &str) -> Result<Workload, WorkloadErr
                     "calibration",
                     "a busy loop cannot take 0 ns",
                 )
-                .with_hint("write rt-app's ns per loop, like calibration = \"20ns\""));
+                .with_hint(HINT));
         }
         w.calibration_ns = Some(d);
     }

@@ -341,14 +341,18 @@ pub fn run_tick_softirqs(s: &mut Sched) {
     }
     let mut cpus = std::mem::take(&mut s.fair.tick_softirq_cpus);
     cpus.sort_unstable();
+    // Each softirq runs on its own CPU (`smp_processor_id()`: a pulled task's
+    // `wakeup_preempt` is local there).
     for &cpu in &cpus {
         if std::mem::take(&mut s.rq_mut(cpu).smp.balance_softirq) {
+            s.this_cpu = cpu;
             s.update_rq_clock(cpu);
             sched_balance_softirq(s, cpu);
         }
     }
     for &cpu in &cpus {
         if std::mem::take(&mut s.rq_mut(cpu).smp.nohz_kick_check) {
+            s.this_cpu = cpu;
             nohz_balancer_kick(s, cpu);
         }
     }
