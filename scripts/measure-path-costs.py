@@ -9,13 +9,19 @@ sched events and the irq_vectors entry events.
   ipi    : sched_waking of a task on CPU A targeted at an idle CPU B to the
            call_function_single_entry (wakelist IPI) on B: `ipi_latency`.
   remote : that IPI's entry to the woken task's sched_switch on B.
+  phase  : where the workload starts on the tick grid (`tick_phase`): the time from
+           the last tick to rt-app's first fork of a worker thread (its clock_ref).
+           The grid is the most common local_timer_entry time modulo TICK_NSEC
+           (HZ=250); rt-app is the first child of the recorder's python3.
 
 Prints each distribution (µs: n, p10, p50, p90) over every trace given.
 """
+from collections import Counter
 import lzma
 import re
 import sys
 
+TICK_US = 4000  # HZ=250
 LINE = re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+(\d+\.\d+):\s+(\w+):\s+(.*)$')
 
 
@@ -39,8 +45,17 @@ def measure(path, out):
     pend_local = {}      # pid -> waking ts (local, from the timer interrupt)
     pend_ipi = {}        # target cpu -> (waking ts, pid)
     ipi_at = {}          # pid -> IPI entry ts
+    grid = Counter()     # local_timer_entry time mod TICK_NSEC, 10 µs bins
+    rtapp = None         # pid of rt-app
+    start = None         # ts of rt-app's first fork
     for cpu, ts, ev, body, cur_pid in lines(path):
+        if ev == 'sched_process_fork':
+            if rtapp is None and field(body, 'comm').startswith('python'):
+                rtapp = int(field(body, 'child_pid'))
+            elif start is None and cur_pid == rtapp:
+                start = ts
         if ev == 'local_timer_entry':
+            grid[round(ts * 1e6) % TICK_US // 10] += 1
             last_timer[cpu] = ts
         elif ev == 'sched_waking':
             pid = int(field(body, 'pid'))
@@ -62,6 +77,9 @@ def measure(path, out):
                     out['local'].append((ts - t0) * 1e6)
             if nxt in ipi_at:
                 out['remote'].append((ts - ipi_at.pop(nxt)) * 1e6)
+    if grid and start is not None:
+        tick = grid.most_common(1)[0][0] * 10
+        out['phase'].append((round(start * 1e6) - tick) % TICK_US)
 
 
 def summary(v):
@@ -73,10 +91,10 @@ def summary(v):
 
 
 def main():
-    out = {'local': [], 'ipi': [], 'remote': []}
+    out = {'local': [], 'ipi': [], 'remote': [], 'phase': []}
     for p in sys.argv[1:]:
         measure(p, out)
-    for k in ('local', 'ipi', 'remote'):
+    for k in out:
         print(f'{k:7} {summary(out[k])}')
 
 

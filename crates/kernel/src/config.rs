@@ -97,7 +97,7 @@ pub enum TunableScaling {
 /// throttles RT tasks), with the kernel path costs and the rt-app loop cost measured on it
 /// (docs/cost-model.md).
 pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,ipi_latency=11us,\
-resched_latency=6us,idle_wake_latency=3us,rtapp_loop=21.2ns";
+resched_latency=6us,idle_wake_latency=3us,rtapp_loop=21.2ns,tick_phase=2.85ms";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -123,6 +123,10 @@ pub struct Config {
     /// `current->timer_slack_ns` of every task (init's 50 µs, inherited; `PR_SET_TIMERSLACK`
     /// is not modelled): a sleep of a task outside rt/dl ends up to this much late.
     pub timer_slack_ns: u64,
+    /// Where the workload starts on the tick grid: the last tick (jiffy boundary) was this
+    /// long before t = 0, so the ticks fall at k·TICK_NSEC − `tick_phase_ns`. The kernel's
+    /// ticks are aligned to its boot, a workload's start is not; 0 starts both together.
+    pub tick_phase_ns: u64,
     /// `sysctl_sched_base_slice` before scaling (normalized value, 0.7 ms).
     pub base_slice_normalized: u64,
     /// Set explicitly through `sched/base_slice_ns` (then not scaled).
@@ -159,6 +163,7 @@ impl Default for Config {
             idle_wake_latency_ns: 0,
             rtapp_loop_ps: None,
             timer_slack_ns: 50_000,
+            tick_phase_ns: 0,
             base_slice_normalized: 700_000,
             base_slice_override: None,
             tunable_scaling: TunableScaling::Log,
@@ -199,6 +204,24 @@ fn dl_global_validate(runtime_us: i64, period_us: u64) -> Result<(), &'static st
 impl Config {
     pub fn tick_nsec(&self) -> u64 {
         1_000_000_000 / self.hz as u64
+    }
+
+    /// `jiffies` at time `t`: jiffy boundaries fall `tick_phase_ns` before each multiple
+    /// of TICK_NSEC.
+    pub fn jiffies_at(&self, t: u64) -> u64 {
+        (t + self.tick_phase_ns) / self.tick_nsec()
+    }
+
+    /// The first jiffy boundary at or after `t`.
+    pub fn tick_at_or_after(&self, t: u64) -> u64 {
+        let tick = self.tick_nsec();
+        (t + self.tick_phase_ns).div_ceil(tick) * tick - self.tick_phase_ns
+    }
+
+    /// The time of jiffy boundary `j` (never before 0: a boundary before the start is
+    /// taken at 0).
+    pub fn jiffy_time(&self, j: u64) -> u64 {
+        (j * self.tick_nsec()).saturating_sub(self.tick_phase_ns)
     }
 
     /// `get_update_sysctl_factor`: 1 + ilog2(min(ncpus, 8)) for LOG scaling.
@@ -353,6 +376,9 @@ impl Config {
                     return Err(bad("HZ must be 100, 250, 300 or 1000"));
                 }
                 self.hz = n;
+                if self.tick_phase_ns >= self.tick_nsec() {
+                    return Err(bad("tick_phase must stay less than one tick (1 s / hz)"));
+                }
             }
             "preempt" => {
                 self.preempt = match v {
@@ -384,6 +410,13 @@ impl Config {
             "timer_slack" => {
                 self.timer_slack_ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?
             }
+            "tick_phase" => {
+                let ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?;
+                if ns >= self.tick_nsec() {
+                    return Err(bad("tick_phase must be less than one tick (1 s / hz)"));
+                }
+                self.tick_phase_ns = ns;
+            }
             "rtapp_loop" => {
                 let ps = parse_duration(v)
                     .map(|ns| (ns * 1e3).round() as u64)
@@ -401,7 +434,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, rtapp_loop, timer_slack, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, rtapp_loop, timer_slack, tick_phase, \
                      rt_group_sched)"
                 )))
             }

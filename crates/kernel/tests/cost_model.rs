@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use schedsim_kernel::sim::SimResult;
 use schedsim_kernel::Config;
-use schedsim_trace::Event;
+use schedsim_trace::{state, Event};
 use schedsim_workload::{Dur, SchedAttr, Step};
 
 const US: u64 = 1_000;
@@ -241,4 +241,56 @@ fn a_fair_sleep_ends_with_its_timer_slack_an_rt_one_on_time() {
     assert_eq!(first_wake(fair, 3_900 * US, true), 3_950 * US);
     let slackless = machine("cpus=1,timer_slack=0");
     assert_eq!(slackless.timer_slack_ns, 0);
+}
+
+/// The times of every switch away from a task still runnable (`prev_state=R`; a
+/// preemption at the return to user space is not `R+`), the idle task's aside.
+fn preemptions(r: &SimResult) -> Vec<u64> {
+    r.sched
+        .trace
+        .merged()
+        .into_iter()
+        .filter(|rec| {
+            matches!(rec.event, Event::Switch { prev_state, prev_pid, .. }
+                if prev_state == state::RUNNING && prev_pid != 0)
+        })
+        .map(|rec| rec.ts)
+        .collect()
+}
+
+#[test]
+fn the_tick_grid_sits_tick_phase_before_the_start() {
+    // Two nice-0 hogs on one CPU: each runs past its 0.7 ms slice, so every tick switches.
+    let run = |spec: &str| {
+        let cfg = machine(spec);
+        preemptions(&simulate_cfg(
+            vec![hog("a", 0, None), hog("b", 0, None)],
+            cfg,
+            20 * MS,
+        ))
+    };
+    assert_eq!(
+        run("cpus=1"),
+        vec![4 * MS, 8 * MS, 12 * MS, 16 * MS, 20 * MS]
+    );
+    // The last tick was 1 ms before the start: the next ones are 3 ms, 7 ms... in.
+    assert_eq!(
+        run("cpus=1,tick_phase=1ms"),
+        vec![3 * MS, 7 * MS, 11 * MS, 15 * MS, 19 * MS]
+    );
+}
+
+#[test]
+fn a_tick_phase_of_a_tick_or_more_is_refused() {
+    let e = Config::parse_machine("tick_phase=4ms").unwrap_err().0;
+    assert!(
+        e.contains("tick_phase=4ms") && e.contains("less than one tick"),
+        "{e}"
+    );
+    // Checked again when HZ shrinks the tick under it, whatever the order of the keys.
+    let e = Config::parse_machine("tick_phase=2ms,hz=1000")
+        .unwrap_err()
+        .0;
+    assert!(e.contains("hz=1000") && e.contains("tick_phase"), "{e}");
+    assert_eq!(machine("hz=1000,tick_phase=0.5ms").tick_phase_ns, 500 * US);
 }

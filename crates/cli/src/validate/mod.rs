@@ -291,10 +291,10 @@ each end moved out by 2 % of its value plus one unit of resolution.\n\n\
 Every headline is listed. One outside the band carries the reason recorded for it \
 (`crates/cli/src/validate/reasons.toml`): the cost model has one fixed cost per kernel path \
 (the VM's median), not the VM's jitter, which makes its latency tails; and the phase of the \
-workload's start against the kernel's time grids (the tick, the RT and CFS bandwidth \
-periods, a deadline task's period), which the VM leaves to chance and schedsim starts with \
-the workload, decides tick-quantised figures. What is not yet explained \
-says so.\n\n\
+workload's start against the kernel's time grids, which decides tick-quantised figures: \
+refvm puts the tick where the VM's runs start in the median (`tick_phase`), while the RT and \
+CFS bandwidth periods, which the VM sets before the run, start with the workload. What is \
+not yet explained says so.\n\n\
 | scenario | headline | schedsim | real min – max | verdict | reason |\n|---|---|---|---|---|---|\n",
             schedsim_kernel::config::REFVM
         ));

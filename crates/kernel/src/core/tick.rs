@@ -7,14 +7,18 @@ use crate::events::EventKind;
 use crate::sched::Sched;
 
 impl Sched {
+    /// `jiffies` now (the tick grid, `Config::jiffies_at`).
+    pub fn jiffies(&self) -> u64 {
+        self.cfg.jiffies_at(self.now)
+    }
+
     /// Restarts the tick of a CPU that leaves idle, at the next jiffy boundary.
     pub fn start_tick(&mut self, cpu: u32) {
         if self.rqs[cpu as usize].tick_running {
             return;
         }
         self.rqs[cpu as usize].tick_running = true;
-        let t = self.cfg.tick_nsec();
-        let next = (self.now / t + 1) * t;
+        let next = self.cfg.jiffy_time(self.jiffies() + 1);
         self.queue.push(next, EventKind::Tick { cpu });
     }
 

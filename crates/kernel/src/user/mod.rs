@@ -788,8 +788,7 @@ fn hrtimer_expiry(s: &Sched, t: TaskId, at: u64) -> u64 {
         return at;
     }
     let hard = at + s.cfg.timer_slack_ns;
-    let tick = s.cfg.tick_nsec();
-    let next_tick = at.div_ceil(tick) * tick;
+    let next_tick = s.cfg.tick_at_or_after(at);
     let rq = s.rq(task.cpu);
     if rq.tick_running && rq.nr_running > 1 && next_tick < hard {
         next_tick

@@ -361,11 +361,6 @@ fn task_name(s: &Sched, p: TaskId) -> String {
 }
 
 impl Sched {
-    /// Jiffies (the watchdog's clock).
-    pub(crate) fn jiffies(&self) -> u64 {
-        self.now / self.cfg.tick_nsec()
-    }
-
     /// `next_active_class`'s skips: fair is skipped once ext switched every task, ext while
     /// no policy is loaded.
     pub fn class_active(&self, c: ClassId) -> bool {

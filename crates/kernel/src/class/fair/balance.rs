@@ -197,10 +197,6 @@ impl Env {
 pub const SCHED_NR_MIGRATE_BREAK: u32 = 32;
 pub const MAX_PINNED_INTERVAL: u64 = 512;
 
-pub fn jiffies(s: &Sched) -> u64 {
-    s.now / s.cfg.tick_nsec()
-}
-
 fn msecs_to_jiffies(s: &Sched, ms: u64) -> u64 {
     (ms * s.cfg.hz as u64).div_ceil(1000)
 }
@@ -296,7 +292,7 @@ pub fn sched_balance_trigger(s: &mut Sched, cpu: u32) {
         return;
     }
     s.rq_mut(cpu).smp.idle_balance = s.idle_cpu(cpu);
-    if jiffies(s) >= s.rq(cpu).smp.next_balance {
+    if s.jiffies() >= s.rq(cpu).smp.next_balance {
         s.rq_mut(cpu).smp.balance_softirq = true;
     }
     s.rq_mut(cpu).smp.nohz_kick_check = true;
@@ -371,7 +367,7 @@ fn sched_balance_softirq(s: &mut Sched, cpu: u32) {
 
 /// `update_newidle_cost`: decay max_newidle_lb_cost by 1% a second.
 fn update_newidle_cost(s: &mut Sched, cpu: u32, level: usize, cost: u64) -> bool {
-    let j = jiffies(s);
+    let j = s.jiffies();
     let hz = s.cfg.hz as u64;
     let d = sd_mut(s, cpu, level);
     if cost > d.max_newidle_lb_cost {
@@ -388,7 +384,7 @@ fn update_newidle_cost(s: &mut Sched, cpu: u32, level: usize, cost: u64) -> bool
 /// `sched_balance_domains`: balance each level whose interval elapsed, bottom-up.
 fn sched_balance_domains(s: &mut Sched, cpu: u32, mut idle: Idle) {
     let mut busy = idle != Idle::Idle && !sched_idle_cpu(s, cpu);
-    let j = jiffies(s);
+    let j = s.jiffies();
     let mut next_balance = j + 60 * s.cfg.hz as u64;
     let mut update_next = false;
     let mut continue_balancing = true;
@@ -504,7 +500,7 @@ pub fn group_capacity(s: &Sched, span: &CpuMask) -> (u64, u64, u64) {
 /// `update_group_capacity` for the local group: at the lowest domain, `update_cpu_capacity`
 /// of the balancing CPU; schedules the next refresh for newidle balancing.
 fn update_group_capacity(s: &mut Sched, cpu: u32, level: usize) {
-    let j = jiffies(s);
+    let j = s.jiffies();
     let iv = msecs_to_jiffies(s, sd(s, cpu, level).balance_interval).clamp(1, max_lb_interval(s));
     sd_mut(s, cpu, level).groups[0].next_update = j + iv;
     if level == 0 {
@@ -674,7 +670,7 @@ fn find_src_group(s: &mut Sched, env: &mut Env) -> Option<usize> {
     for gi in 0..ngroups {
         if gi == 0
             && (env.idle != Idle::NewlyIdle
-                || jiffies(s) >= sd(s, env.cpu, env.level).groups[0].next_update)
+                || s.jiffies() >= sd(s, env.cpu, env.level).groups[0].next_update)
         {
             update_group_capacity(s, env.dst_cpu, env.level);
         }
@@ -1243,7 +1239,7 @@ pub fn sched_balance_newidle(s: &mut Sched, cpu: u32) -> i32 {
     }
     let now = s.now;
     s.rq_mut(cpu).smp.idle_stamp = now;
-    let j = jiffies(s);
+    let j = s.jiffies();
     let mut next_balance = j + s.cfg.hz as u64;
     let avg_idle = s.rq(cpu).smp.avg_idle;
     let mut pulled = 0;
@@ -1305,7 +1301,7 @@ fn nohz_balancer_kick(s: &mut Sched, cpu: u32) {
     if s.idle_cpu(cpu) || !s.cfg.nohz_idle {
         return;
     }
-    let j = jiffies(s);
+    let j = s.jiffies();
     if j < s.fair.nohz_next_balance {
         return;
     }

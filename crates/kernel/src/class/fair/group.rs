@@ -231,7 +231,7 @@ pub fn update_tg_load_avg(s: &mut Sched, c: CfsRqId) {
 /// `update_cfs_rq_h_load`: top-down hierarchical load of the queues on the path to `c`,
 /// at most once per jiffy.
 fn update_cfs_rq_h_load(s: &mut Sched, c: CfsRqId) {
-    let now = super::balance::jiffies(s);
+    let now = s.jiffies();
     if s.fair.cfs(c).last_h_load_update == now {
         return;
     }

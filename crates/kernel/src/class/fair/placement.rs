@@ -53,7 +53,7 @@ fn allowed(s: &Sched, p: TaskId, cpu: u32) -> bool {
 
 /// `record_wakee`: `current` (the task running on the waking CPU) woke `p`.
 fn record_wakee(s: &mut Sched, current: TaskId, p: TaskId) {
-    let j = s.now / s.cfg.tick_nsec();
+    let j = s.jiffies();
     let hz = s.cfg.hz as u64;
     let w = wake_mut(s, current);
     if j > w.wakee_flip_decay_ts + hz {
