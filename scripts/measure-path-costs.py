@@ -3,25 +3,35 @@
 cost model (docs/cost-model.md): from `trace-cmd report` text (optionally .xz) with the
 sched events and the irq_vectors entry events.
 
-  local  : sched_waking of a task on the CPU it is woken on, from an interrupt
-           (a local_timer_entry on that CPU just before), to its sched_switch in that
-           preempts the running task (prev_state=R): `resched_latency`.
-  ipi    : sched_waking of a task on CPU A targeted at an idle CPU B to the
-           call_function_single_entry (wakelist IPI) on B: `ipi_latency`.
-  remote : that IPI's entry to the woken task's sched_switch on B.
+  local  : sched_waking of an RT task (prio < 100, which always preempts a fair task at
+           once) on the CPU it is woken on, from an interrupt (a local_timer_entry on
+           that CPU just before), to its sched_switch in that preempts the running task
+           (prev_state=R): `resched_latency`.
+  ipi    : sched_waking of a task on CPU A targeted at CPU B, idle for less than 1 ms,
+           to the call_function_single_entry (wakelist IPI) on B: `ipi_latency`.
+  remote : that IPI's entry to the woken task's sched_switch on B: `idle_wake_latency`.
+           Each is paired with the next IPI and the next switch on B, or with none.
+  deep   : the IPI of `ipi` to a CPU idle for 1 ms or more (not modelled: the VM's
+           host wakes a vCPU that stopped polling later; printed for the record).
   phase  : where the workload starts on the tick grid (`tick_phase`): the time from
            the last tick to rt-app's first fork of a worker thread (its clock_ref).
            The grid is the most common local_timer_entry time modulo TICK_NSEC
            (HZ=250); rt-app is the first child of the recorder's python3.
 
-Prints each distribution (µs: n, p10, p50, p90) over every trace given.
+Prints each distribution (µs: n, p10, p50, p90, p99, max) over every trace given, and
+for the three costs the machine key: a log-normal with the sample's median and p99
+(schedsim's `lognormal(mean, sd)` takes the mean and standard deviation).
 """
 from collections import Counter
 import lzma
+import math
 import re
 import sys
 
 TICK_US = 4000  # HZ=250
+DEEP_IDLE = 1e-3  # s
+Z99 = 2.3263  # the standard normal's 99th percentile
+KEYS = {'local': 'resched_latency', 'ipi': 'ipi_latency', 'remote': 'idle_wake_latency'}
 LINE = re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+(\d+\.\d+):\s+(\w+):\s+(.*)$')
 
 
@@ -41,10 +51,10 @@ def field(body, key):
 
 def measure(path, out):
     last_timer = {}      # cpu -> ts of the last local_timer_entry
-    curr_idle = {}       # cpu -> True when swapper runs
+    idle_since = {}      # cpu -> ts of its switch to swapper, while idle
     pend_local = {}      # pid -> waking ts (local, from the timer interrupt)
-    pend_ipi = {}        # target cpu -> (waking ts, pid)
-    ipi_at = {}          # pid -> IPI entry ts
+    pend_ipi = {}        # target cpu -> (waking ts, pid, deep)
+    ipi_at = {}          # cpu -> (IPI entry ts, pid it wakes)
     grid = Counter()     # local_timer_entry time mod TICK_NSEC, 10 µs bins
     rtapp = None         # pid of rt-app
     start = None         # ts of rt-app's first fork
@@ -60,42 +70,66 @@ def measure(path, out):
         elif ev == 'sched_waking':
             pid = int(field(body, 'pid'))
             tgt = int(field(body, 'target_cpu'))
-            if tgt == cpu and ts - last_timer.get(cpu, -1) < 20e-6 and not curr_idle.get(cpu, True):
+            if (tgt == cpu and ts - last_timer.get(cpu, -1) < 20e-6 and cpu not in idle_since
+                    and int(field(body, 'prio')) < 100):
                 pend_local[pid] = ts
-            elif tgt != cpu and curr_idle.get(tgt, False):
-                pend_ipi[tgt] = (ts, pid)
+            elif tgt != cpu and tgt in idle_since:
+                pend_ipi[tgt] = (ts, pid, ts - idle_since[tgt] >= DEEP_IDLE)
         elif ev == 'call_function_single_entry' and cpu in pend_ipi:
-            t0, pid = pend_ipi.pop(cpu)
-            out['ipi'].append((ts - t0) * 1e6)
-            ipi_at[pid] = ts
+            t0, pid, deep = pend_ipi.pop(cpu)
+            out['deep' if deep else 'ipi'].append((ts - t0) * 1e6)
+            if not deep:
+                ipi_at[cpu] = (ts, pid)
         elif ev == 'sched_switch':
             nxt = int(field(body, 'next_pid'))
-            curr_idle[cpu] = nxt == 0
+            # A wakeup is paired with the IPI and the switch that follow it on its CPU,
+            # or with none.
+            pend_ipi.pop(cpu, None)
+            t0, pid = ipi_at.pop(cpu, (None, None))
+            if pid == nxt:
+                out['remote'].append((ts - t0) * 1e6)
+            if nxt == 0:
+                idle_since[cpu] = ts
+            else:
+                idle_since.pop(cpu, None)
             if nxt in pend_local:
                 t0 = pend_local.pop(nxt)
                 if field(body, 'prev_state') == 'R':
                     out['local'].append((ts - t0) * 1e6)
-            if nxt in ipi_at:
-                out['remote'].append((ts - ipi_at.pop(nxt)) * 1e6)
     if grid and start is not None:
         tick = grid.most_common(1)[0][0] * 10
         out['phase'].append((round(start * 1e6) - tick) % TICK_US)
+
+
+def quantile(v, p):
+    return v[min(len(v) - 1, int(p * len(v)))]
 
 
 def summary(v):
     if not v:
         return 'n 0'
     v = sorted(v)
-    q = lambda p: v[min(len(v) - 1, int(p * len(v)))]
-    return f'n {len(v)}  p10 {q(.1):.1f}  p50 {q(.5):.1f}  p90 {q(.9):.1f}'
+    qs = '  '.join(f'p{round(p * 100)} {quantile(v, p):.1f}' for p in (.1, .5, .9, .99))
+    return f'n {len(v)}  {qs}  max {v[-1]:.1f}'
+
+
+def lognormal(v):
+    """`lognormal(mean, sd)` with the sample's median and p99."""
+    v = sorted(v)
+    p50, p99 = quantile(v, .5), quantile(v, .99)
+    sigma = math.log(p99 / p50) / Z99
+    mean = p50 * math.exp(sigma * sigma / 2)
+    sd = mean * math.sqrt(math.exp(sigma * sigma) - 1)
+    return f'lognormal({mean:.1f}us, {sd:.1f}us)'
 
 
 def main():
-    out = {'local': [], 'ipi': [], 'remote': [], 'phase': []}
+    out = {'local': [], 'ipi': [], 'remote': [], 'deep': [], 'phase': []}
     for p in sys.argv[1:]:
         measure(p, out)
     for k in out:
-        print(f'{k:7} {summary(out[k])}')
+        key = f'   -> {KEYS[k]}={lognormal(out[k])}' if k in KEYS and out[k] else ''
+        print(f'{k:7} {summary(out[k])}{key}')
 
 
 if __name__ == '__main__':

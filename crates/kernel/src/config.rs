@@ -1,6 +1,7 @@
 //! The simulated machine and kernel configuration: CPUs, HZ, preemption model, NO_HZ,
 //! scheduler tunables and features (kernel/sched/features.h, sysctls, debugfs knobs).
 
+use schedsim_workload::Dur;
 use std::fmt;
 
 /// `CONFIG_PREEMPT_*` / `preempt=` model.
@@ -96,8 +97,9 @@ pub enum TunableScaling {
 /// HZ=250, preempt=none, CONFIG_RT_GROUP_SCHED=y (the root group's 950 ms/1 s RT bandwidth
 /// throttles RT tasks), with the kernel path costs and the rt-app loop cost measured on it
 /// (docs/cost-model.md).
-pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,ipi_latency=11us,\
-resched_latency=6us,idle_wake_latency=3us,rtapp_loop=21.2ns,tick_phase=2.85ms";
+pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,\
+ipi_latency=lognormal(11.3us, 2.7us),resched_latency=lognormal(5.5us, 2.6us),\
+idle_wake_latency=lognormal(3.3us, 1.4us),rtapp_loop=21.2ns,tick_phase=2.85ms";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -107,15 +109,19 @@ pub struct Config {
     /// NO_HZ idle: an idle CPU takes no ticks.
     pub nohz_idle: bool,
     /// The kernel path cost model (docs/cost-model.md), all 0 by default (decisions at the
-    /// instant they are taken). Delay between a wakeup on one CPU (`sched_waking`) and the
-    /// wakelist or reschedule IPI's handler running on another.
-    pub ipi_latency_ns: u64,
+    /// instant they are taken). Each cost is a duration or a distribution of them, drawn
+    /// from the machine's own stream (`cost_seed`). Delay between a wakeup on one CPU
+    /// (`sched_waking`) and the wakelist or reschedule IPI's handler running on another.
+    pub ipi_latency: Dur,
     /// From a reschedule asked for on a CPU running a task, in that CPU's own context (an
     /// interrupt or a syscall), to its `sched_switch`: the rest of the wakeup, the
     /// interrupt's exit and `__schedule`.
-    pub resched_latency_ns: u64,
+    pub resched_latency: Dur,
     /// The same for an idle CPU: leaving the idle loop, then `schedule_idle`.
-    pub idle_wake_latency_ns: u64,
+    pub idle_wake_latency: Dur,
+    /// Seeds the draws of the path costs: the machine's jitter, apart from the workload's
+    /// `--seed`, so a seed changes only what the workload draws.
+    pub cost_seed: u64,
     /// What one rt-app busy loop costs on this machine, in picoseconds: an rt-app workload's
     /// `run` of d ns is `d / calibration` loops (rt-app's `loadwait`), each taking this.
     /// None: a `run` takes exactly its nominal time.
@@ -158,9 +164,10 @@ impl Default for Config {
             hz: 250,
             preempt: PreemptModel::None,
             nohz_idle: true,
-            ipi_latency_ns: 0,
-            resched_latency_ns: 0,
-            idle_wake_latency_ns: 0,
+            ipi_latency: Dur::Fixed(0),
+            resched_latency: Dur::Fixed(0),
+            idle_wake_latency: Dur::Fixed(0),
+            cost_seed: 0,
             rtapp_loop_ps: None,
             timer_slack_ns: 50_000,
             tick_phase_ns: 0,
@@ -335,12 +342,16 @@ impl Config {
     /// reference VM with its costs, expands to its keys, which later keys override).
     pub fn parse_machine(spec: &str) -> Result<Config, ConfigError> {
         let mut c = Config::default();
-        let spec = spec
-            .split(',')
+        let spec = split_spec(spec)
+            .into_iter()
             .map(|item| if item.trim() == "refvm" { REFVM } else { item })
             .collect::<Vec<_>>()
             .join(",");
-        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for item in split_spec(&spec)
+            .into_iter()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             if !item.contains('=') && crate::topology::spec::is_preset(item) {
                 c.set_machine_key("preset", item)?;
                 continue;
@@ -396,16 +407,15 @@ impl Config {
                     _ => return Err(bad("nohz is on or off")),
                 }
             }
-            "ipi_latency" => {
-                self.ipi_latency_ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?
-            }
-            "resched_latency" => {
-                self.resched_latency_ns =
-                    parse_ns(v).ok_or_else(|| bad("expected a duration"))?
-            }
+            "ipi_latency" => self.ipi_latency = parse_cost(v).map_err(|e| bad(&e))?,
+            "resched_latency" => self.resched_latency = parse_cost(v).map_err(|e| bad(&e))?,
             "idle_wake_latency" => {
-                self.idle_wake_latency_ns =
-                    parse_ns(v).ok_or_else(|| bad("expected a duration"))?
+                self.idle_wake_latency = parse_cost(v).map_err(|e| bad(&e))?
+            }
+            "cost_seed" => {
+                self.cost_seed = v
+                    .parse()
+                    .map_err(|_| bad("expected a non-negative integer"))?
             }
             "timer_slack" => {
                 self.timer_slack_ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?
@@ -434,12 +444,43 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, rtapp_loop, timer_slack, tick_phase, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, cost_seed, rtapp_loop, timer_slack, tick_phase, \
                      rt_group_sched)"
                 )))
             }
         }
         Ok(())
+    }
+}
+
+/// The items of a compact spec: split at the commas outside parentheses (a distribution's
+/// arguments stay together).
+fn split_spec(spec: &str) -> Vec<&str> {
+    let (mut items, mut depth, mut from) = (Vec::new(), 0i32, 0);
+    for (i, c) in spec.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth <= 0 => {
+                items.push(&spec[from..i]);
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&spec[from..]);
+    items
+}
+
+/// A path cost: a duration (a bare number is ns) or a distribution in the workload's
+/// syntax (`lognormal(5.5us, 2.6us)`, `uniform(4us, 8us)`...).
+fn parse_cost(v: &str) -> Result<Dur, String> {
+    if v.contains('(') {
+        schedsim_workload::parse_distribution(v)
+    } else {
+        parse_ns(v)
+            .map(Dur::Fixed)
+            .ok_or_else(|| "expected a duration or a distribution like lognormal(5us, 2us)".into())
     }
 }
 

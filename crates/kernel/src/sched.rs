@@ -60,12 +60,20 @@ pub struct Sched {
     /// CPU during `select_task_rq`).
     pub this_cpu: u32,
     dirty_flag: Vec<bool>,
+    /// Draws the machine's path costs (`Config::cost_seed`), apart from the workload's.
+    cost_rng: crate::user::rng::Rng,
     next_pid: i32,
     /// Live user tasks (`nr_threads`), bounded by `pid_max`.
     pub nr_threads: u32,
 }
 
 impl Sched {
+    /// One pass through a kernel path that costs `d` (docs/cost-model.md): its fixed
+    /// time, or a draw from the machine's stream.
+    pub fn path_cost(&mut self, d: schedsim_workload::Dur) -> u64 {
+        self.cost_rng.sample(d)
+    }
+
     /// Boots the machine: one rq, one idle task (`swapper/N`, pid 0) and one stopper
     /// (`migration/N`) per CPU.
     pub fn new(cfg: Config, tracing: bool) -> Sched {
@@ -82,6 +90,7 @@ impl Sched {
             trace: TraceBuffers::new(n, tracing),
             dirty: VecDeque::new(),
             dirty_flag: vec![false; n],
+            cost_rng: crate::user::rng::Rng::new(cfg.cost_seed, u64::MAX),
             next_pid: 1000,
             nr_threads: 0,
             this_cpu: 0,

@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use schedsim_kernel::sim::SimResult;
+use schedsim_kernel::sim::{self, SimOptions, SimResult};
 use schedsim_kernel::Config;
 use schedsim_trace::{state, Event};
 use schedsim_workload::{Dur, SchedAttr, Step};
@@ -42,6 +42,10 @@ fn wakeups(r: &SimResult, comm: &str) -> Vec<(u32, u64, u32)> {
 /// An RT task sleeping 3 ms then running 1 ms, beside a fair hog on the same single CPU:
 /// its timer interrupt wakes it on the busy CPU, and it preempts the hog.
 fn sleeper_beside_hog(cfg: Config) -> SimResult {
+    simulate_workload(sleeper_beside_hog_workload(), cfg, 200 * MS)
+}
+
+fn sleeper_beside_hog_workload() -> schedsim_workload::Workload {
     let p = spec(
         "p",
         fifo(10),
@@ -51,7 +55,7 @@ fn sleeper_beside_hog(cfg: Config) -> SimResult {
             Step::Run(Dur::Fixed(MS)),
         ]),
     );
-    simulate_cfg(vec![p, hog("h", 0, None)], cfg, 200 * MS)
+    workload(vec![p, hog("h", 0, None)])
 }
 
 #[test]
@@ -120,6 +124,39 @@ fn a_cross_cpu_wakeup_of_an_idle_cpu_takes_the_ipi_then_the_idle_exit() {
     );
 }
 
+/// A cost drawn from a distribution: every wakeup takes its own time, the same ones
+/// for the same `cost_seed`, whatever the workload's `--seed`.
+#[test]
+fn a_path_cost_distribution_draws_from_the_machines_own_stream() {
+    let spec = "cpus=1,resched_latency=uniform(2us, 10us)";
+    let lat = |spec: &str, seed: u64| {
+        let opts = SimOptions {
+            duration: Some(200 * MS),
+            seed,
+            trace: true,
+            check: true,
+        };
+        let r = sim::run(sleeper_beside_hog_workload(), machine(spec), &opts, &mut ())
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        wakeups(&r, "p")
+            .iter()
+            .map(|&(_, d, _)| d)
+            .collect::<Vec<_>>()
+    };
+    let a = lat(spec, 1);
+    assert!(a.len() > 30, "{} wakeups", a.len());
+    assert!(a.iter().all(|&d| (2 * US..=10 * US).contains(&d)), "{a:?}");
+    let distinct: std::collections::BTreeSet<_> = a.iter().collect();
+    assert!(distinct.len() > 10, "the draws vary: {a:?}");
+    assert_eq!(
+        a,
+        lat(spec, 2),
+        "the workload's seed does not move the machine's draws"
+    );
+    let b = lat(&format!("{spec},cost_seed=5"), 1);
+    assert_ne!(a, b, "another cost_seed, other draws");
+}
+
 /// rt-app's `run` is a loop count: `d / calibration` loops of the machine's loop cost.
 #[test]
 fn an_rtapp_run_costs_its_loops_at_the_machine_price() {
@@ -158,13 +195,42 @@ fn the_cost_keys_parse_and_bad_values_are_named() {
     );
     assert_eq!(
         (
-            c.ipi_latency_ns,
-            c.resched_latency_ns,
-            c.idle_wake_latency_ns,
+            c.ipi_latency,
+            c.resched_latency,
+            c.idle_wake_latency,
             c.rtapp_loop_ps
         ),
-        (11_000, 6_000, 3_000, Some(21_200))
+        (
+            Dur::Fixed(11_000),
+            Dur::Fixed(6_000),
+            Dur::Fixed(3_000),
+            Some(21_200)
+        )
     );
+    // A distribution keeps its comma inside the comma-separated spec.
+    let c = machine("cpus=2,resched_latency=lognormal(5.5us, 2.6us),cost_seed=7,hz=1000");
+    assert_eq!(
+        (c.resched_latency, c.cost_seed, c.hz),
+        (
+            Dur::LogNormal {
+                mean: 5_500,
+                stddev: 2_600
+            },
+            7,
+            1000
+        )
+    );
+    let e = Config::parse_machine("ipi_latency=lognormal(5us")
+        .unwrap_err()
+        .0;
+    assert!(
+        e.contains("ipi_latency") && e.contains("missing closing"),
+        "{e}"
+    );
+    let e = Config::parse_machine("ipi_latency=gamma(5us, 1us)")
+        .unwrap_err()
+        .0;
+    assert!(e.contains("ipi_latency") && e.contains("gamma"), "{e}");
     let e = Config::parse_machine("rtapp_loop=0ns").unwrap_err().0;
     assert!(
         e.contains("rtapp_loop=0ns") && e.contains("one loop"),

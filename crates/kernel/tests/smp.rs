@@ -147,15 +147,20 @@ fn newly_idle_cpu_pulls_a_waiting_task() {
 /// `cfs_tasks`, cache hot (`exec_start` = now, under `migration_cost`). Periodic balance
 /// pulls that task, once `nr_balance_failed > cache_nice_tries` lets it take a hot one.
 /// (The 2-CPU VM's traces show the same: the pulled hog left its CPU 4–15 µs earlier, at
-/// that tick.) With the cost model both come one resched path after the tick.
+/// that tick.) With the cost model both come one resched path after the tick, and when
+/// the paths' costs are drawn the balancer sometimes gets there first: it then pulls the
+/// other hog, queued since the tick before (on the VM, 20 of 64 pulls).
 #[test]
 fn periodic_balance_pulls_the_task_a_remote_tick_just_switched_out() {
-    for machine in ["cpus=2,hz=250,preempt=none", "refvm"] {
-        pulls_the_task_a_remote_tick_just_switched_out(machine);
-    }
+    let (just_out, before) = pulls_by_when_switched_out("cpus=2,hz=250,preempt=none");
+    assert!(just_out >= 10 && before == 0, "{just_out} / {before}");
+    let (just_out, before) = pulls_by_when_switched_out("refvm");
+    assert!(just_out >= 5 && before >= 3, "{just_out} / {before}");
 }
 
-fn pulls_the_task_a_remote_tick_just_switched_out(machine: &str) {
+/// The periodic pulls of three hogs on two CPUs: how many took the hog the remote CPU
+/// switched out at this tick, and how many the one it switched out a tick before.
+fn pulls_by_when_switched_out(machine: &str) -> (u32, u32) {
     use schedsim_trace::Event;
     let w = workload(vec![
         hog("a", 0, None),
@@ -174,26 +179,28 @@ fn pulls_the_task_a_remote_tick_just_switched_out(machine: &str) {
         .iter()
         .map(|c| task_named(&r, c).pid)
         .collect();
+    let tick = 4 * MS;
     let mut switched_out = std::collections::HashMap::new();
-    let mut pulls = 0;
+    let (mut just_out, mut before) = (0, 0);
     for rec in r.sched.trace.merged() {
         match &rec.event {
             Event::Switch { prev_pid, .. } => {
                 switched_out.insert(*prev_pid, (rec.ts, rec.cpu));
             }
             Event::MigrateTask { pid, orig_cpu, .. } if hogs.contains(pid) && rec.flags.hardirq => {
-                pulls += 1;
-                assert_eq!(
-                    switched_out.get(pid),
-                    Some(&(rec.ts, *orig_cpu)),
-                    "{machine}: pid {pid} pulled at {}",
-                    rec.ts
-                );
+                let (out_at, out_cpu) = switched_out[pid];
+                assert_eq!(out_cpu, *orig_cpu, "{machine}: pid {pid} at {}", rec.ts);
+                // One resched path after this tick, or after the one before.
+                match rec.ts - out_at {
+                    d if d < tick / 10 => just_out += 1,
+                    d if d.abs_diff(tick) < tick / 10 => before += 1,
+                    d => panic!("{machine}: pid {pid} pulled {d} ns after it left"),
+                }
             }
             _ => {}
         }
     }
-    assert!(pulls >= 10, "{machine}: {pulls} periodic pulls");
+    (just_out, before)
 }
 
 /// The big.LITTLE preset: CPUs 0–3 have capacity 512, CPUs 4–7 1024; the MC domain spans

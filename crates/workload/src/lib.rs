@@ -6,6 +6,6 @@ pub mod model;
 pub mod rtapp;
 pub mod toml;
 
-pub use self::toml::{load_toml, parse_toml, to_toml};
+pub use self::toml::{load_toml, parse_distribution, parse_toml, to_toml};
 pub use error::WorkloadError;
 pub use model::*;

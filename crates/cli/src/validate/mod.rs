@@ -289,8 +289,7 @@ fn table(rows: &[Row], markdown: bool) -> String {
 oracle's analyze.py, each headline compared with the real kernel's min – max over three runs, \
 each end moved out by 2 % of its value plus one unit of resolution.\n\n\
 Every headline is listed. One outside the band carries the reason recorded for it \
-(`crates/cli/src/validate/reasons.toml`): the cost model has one fixed cost per kernel path \
-(the VM's median), not the VM's jitter, which makes its latency tails; and the phase of the \
+(`crates/cli/src/validate/reasons.toml`), mostly the phase of the \
 workload's start against the kernel's time grids, which decides tick-quantised figures: \
 refvm puts the tick where the VM's runs start in the median (`tick_phase`), while the RT and \
 CFS bandwidth periods, which the VM sets before the run, start with the workload. What is \

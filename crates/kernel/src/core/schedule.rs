@@ -50,13 +50,14 @@ impl Sched {
     /// wakeup, interrupt-exit and `__schedule` path, shorter from idle.
     fn kick_cpu(&mut self, cpu: u32) {
         let rq = &self.rqs[cpu as usize];
-        let delay = if cpu != self.this_cpu {
-            self.cfg.ipi_latency_ns
+        let path = if cpu != self.this_cpu {
+            self.cfg.ipi_latency
         } else if rq.curr == rq.idle {
-            self.cfg.idle_wake_latency_ns
+            self.cfg.idle_wake_latency
         } else {
-            self.cfg.resched_latency_ns
+            self.cfg.resched_latency
         };
+        let delay = self.path_cost(path);
         let at = self.now + delay;
         self.rqs[cpu as usize].resched_at = at;
         if delay == 0 {

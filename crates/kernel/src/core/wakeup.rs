@@ -181,7 +181,7 @@ impl Sched {
             return false;
         }
         self.rq_mut(cpu).ttwu_pending += 1;
-        let at = self.now + self.cfg.ipi_latency_ns;
+        let at = self.now + self.path_cost(self.cfg.ipi_latency);
         self.queue.push(
             at,
             EventKind::WakeList {

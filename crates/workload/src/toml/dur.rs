@@ -52,6 +52,12 @@ pub(crate) fn parse_nanos(s: &str) -> Result<Nanos, DurErr> {
     plain(s, 0)
 }
 
+/// A duration or a distribution of durations, outside a workload file (a machine's path
+/// costs): the message and its hint in one line.
+pub fn parse_distribution(s: &str) -> Result<Dur, String> {
+    parse_dur(s).map_err(|e| format!("{} ({})", e.msg, e.hint))
+}
+
 /// A duration or a distribution of durations.
 pub(crate) fn parse_dur(s: &str) -> Result<Dur, DurErr> {
     let Some(open) = s.find('(') else {

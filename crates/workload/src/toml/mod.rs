@@ -35,6 +35,7 @@ mod tree;
 mod values;
 pub mod write;
 
+pub use dur::parse_distribution;
 pub use values::cgroup_path;
 pub use write::{to_toml, without_locations};
 

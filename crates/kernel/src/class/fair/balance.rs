@@ -25,6 +25,7 @@
 //! The tick's softirq half (`run_tick_softirqs`) runs after the CPUs whose tick raised no
 //! softirq have rescheduled (events.rs, rule 5).
 
+use schedsim_workload::Dur;
 use std::collections::VecDeque;
 
 use super::group::{task_h_load, update_task_h_load};
@@ -299,10 +300,10 @@ pub fn sched_balance_trigger(s: &mut Sched, cpu: u32) {
     s.fair.tick_softirq_cpus.push(cpu);
     // The softirq runs at irq exit, which the cost model puts one resched path later
     // (once per instant: the ticks of one instant exit together).
-    let lat = s.cfg.resched_latency_ns;
-    if lat == 0 {
+    if s.cfg.resched_latency == Dur::Fixed(0) {
         s.fair.tick_softirq_ready = true;
     } else if s.fair.tick_softirq_cpus.len() == 1 {
+        let lat = s.path_cost(s.cfg.resched_latency);
         s.queue
             .push(s.now + lat, crate::events::EventKind::TickSoftirq);
     }
