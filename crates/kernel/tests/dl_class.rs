@@ -899,3 +899,33 @@ fn a_task_back_in_deadline_after_its_timer_runs_on_a_refilled_budget() {
         panic!("{}", e.message);
     }
 }
+
+/// A task that becomes SCHED_DEADLINE with a constrained deadline some time after the
+/// start (as rt-app's threads do, by sched_setattr at their start): its zeroed entity's
+/// deadline is the boot, far in the past, so `dl_check_constrained_dl` does not throttle
+/// its first activation until `dl_period − dl_deadline`; every job runs at its wakeup.
+#[test]
+fn a_constrained_task_set_up_after_the_start_runs_at_once() {
+    const US: u64 = 1_000;
+    let body = vec![
+        Step::SetAttr(dl(MS, 8 * MS, 10 * MS)),
+        Step::Loop {
+            count: None,
+            body: vec![
+                Step::Run(Dur::Fixed(500 * US)),
+                Step::Sleep(Dur::Fixed(9500 * US)),
+            ],
+        },
+    ];
+    let r = simulate(
+        vec![spec("c", SchedAttr::default(), 9 * US, body)],
+        1,
+        100 * MS,
+    );
+    let pid = pid_of(&r, "c");
+    let first = runs(&r, 0, pid)[0];
+    // The start delay is a fair task's sleep: it ends with its 50 us timer slack.
+    assert_eq!(first, (59 * US, 559 * US), "runs at once, for its 500 us");
+    let d = dl_report(&r, "c");
+    assert_eq!((d.nr_throttled, d.misses), (0, 0), "{d:?}");
+}

@@ -117,12 +117,25 @@ pub(super) fn ensure_entity(s: &mut Sched, p: TaskId) {
         Some(h) => h,
         None => {
             let c = s.task(p).cpu;
-            s.rq_mut(c).dl.entities.insert(p, DlEntity::default());
+            // A task that never was SCHED_DEADLINE has a zeroed entity: its deadline is
+            // the boot, which the kernel's rq_clock (the uptime) is always far past. Our
+            // clock starts with the workload, so put it that far back, or
+            // dl_check_constrained_dl would see a period that had just begun and throttle
+            // a constrained task's first activation until dl_period − dl_deadline.
+            let fresh = DlEntity {
+                deadline: BOOT_DEADLINE,
+                ..DlEntity::default()
+            };
+            s.rq_mut(c).dl.entities.insert(p, fresh);
             c
         }
     };
     s.rq_mut(h).dl.stats.entry(p).or_default();
 }
+
+/// The deadline of a zeroed entity, relative to the workload's start: 2^40 ns (18 min,
+/// far past any DL period, at most `sched_deadline_period_max_us` = 4.2 s) before it.
+const BOOT_DEADLINE: u64 = 0u64.wrapping_sub(1 << 40);
 
 /// `__dl_sub` of what `p` holds in the root domain's `total_bw`.
 pub(super) fn release_bw(s: &mut Sched, p: TaskId) {
