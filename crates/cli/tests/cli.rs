@@ -104,8 +104,22 @@ fn blocked_forever_ends_cleanly_with_a_message() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // p would post at 10 s: w is still waiting at the end, not blocked forever.
     assert!(
-        text.contains("w[") && text.contains("semaphore `go`"),
+        text.contains("note: w[1001] blocked on semaphore `go` at the end"),
+        "{text}"
+    );
+    assert!(!text.contains("forever"), "{text}");
+    // w waits twice, p posts once and exits: nothing can signal the second wait.
+    let f = tmp(
+        "block-forever.toml",
+        "duration = \"1s\"\n[sem]\ngo = 0\n[[task]]\nname = \"w\"\nprogram = [\"wait go\", \"wait go\", \"exit\"]\n[[task]]\nname = \"p\"\nprogram = [\"run 1ms\", \"post go\", \"exit\"]\n",
+    );
+    let out = schedsim(&["run", &f]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains("warning: w[1001] blocked on semaphore `go` forever"),
         "{text}"
     );
 }

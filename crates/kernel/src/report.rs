@@ -95,6 +95,8 @@ pub struct Report {
     pub context_switches_per_sec: f64,
     pub ended_early: Option<String>,
     pub blocked_forever: Vec<String>,
+    /// Blocked at the end on something a live thread may still signal.
+    pub blocked_waiting: Vec<String>,
     pub tasks: Vec<TaskReport>,
     pub cpus: Vec<CpuReport>,
     /// One entry per cgroup the workload created.
@@ -171,6 +173,7 @@ impl Report {
             context_switches_per_sec: round4(switches as f64 * 1e9 / end as f64),
             ended_early: r.ended_early.clone(),
             blocked_forever: r.blocked_forever.clone(),
+            blocked_waiting: r.blocked_waiting.clone(),
             tasks,
             cpus,
             cgroups: crate::cgroup_stat::cgroup_reports(r),
@@ -194,6 +197,12 @@ impl Report {
         }
         for b in &self.blocked_forever {
             let _ = writeln!(o, "warning: {b} forever (nothing signals it)");
+        }
+        for b in &self.blocked_waiting {
+            let _ = writeln!(
+                o,
+                "note: {b} at the end (a live thread may still signal it)"
+            );
         }
         let _ = writeln!(
             o,

@@ -70,6 +70,8 @@ pub struct SimResult {
     pub ended_early: Option<String>,
     /// Threads left blocked on objects nothing signals.
     pub blocked_forever: Vec<String>,
+    /// Threads blocked at the end on objects a live thread may still signal.
+    pub blocked_waiting: Vec<String>,
     pub user: Userspace,
 }
 
@@ -247,12 +249,13 @@ pub fn try_run_streamed(
         in_tick_batch = matches!(ev, EventKind::Tick { .. }) && s.queue.peek_is_tick_at(t);
     }
     let end = s.now;
-    let blocked_forever = user.blocked_forever(&s);
+    let (blocked_forever, blocked_waiting) = user.blocked_at_end(&s);
     Ok(SimResult {
         sched: s,
         end,
         ended_early,
         blocked_forever,
+        blocked_waiting,
         user,
     })
 }

@@ -2,6 +2,7 @@
 //! op by op; ops that burn CPU set the task's demand, ops that are syscalls call the kernel
 //! (`Sched`) as the real syscall would, in the thread's own context on its CPU.
 
+mod blocked;
 pub mod program;
 pub mod rng;
 pub mod stats;
@@ -25,7 +26,7 @@ use stats::IterStats;
 use sync::SyncObjects;
 
 /// Why a thread is blocked (for the end-of-run report).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Blocked {
     Sleep,
     Sem(usize),
@@ -183,7 +184,7 @@ impl Userspace {
         index
     }
 
-    fn ops(&self, th: &Thread) -> &[Op] {
+    pub(crate) fn ops(&self, th: &Thread) -> &[Op] {
         match th.spec {
             Some(i) => &self.programs[i],
             None => &self.launcher_ops,
@@ -609,7 +610,7 @@ impl Userspace {
         for _ in 0..=self.sync.mutexes.len() {
             let donor = self.pi_top_waiter(owner);
             s.rt_mutex_setprio(cpu, owner, donor);
-            let Some(Blocked::Mutex(m2)) = self.threads[&owner].blocked.clone() else {
+            let Some(Blocked::Mutex(m2)) = self.threads[&owner].blocked else {
                 return;
             };
             if !self.workload.mutexes[m2].pi {
@@ -683,29 +684,6 @@ impl Userspace {
         self.threads.get_mut(&child).unwrap().blocked = Some(Blocked::Sleep);
         s.task_mut(child).state = tstate::INTERRUPTIBLE;
         s.deactivate_task(cpu, child, crate::class::dequeue::SLEEP);
-    }
-
-    /// Threads still blocked on something nothing will ever signal (at the end).
-    pub fn blocked_forever(&self, s: &Sched) -> Vec<String> {
-        let mut out: Vec<(i32, String)> = self
-            .threads
-            .values()
-            .filter(|th| th.spec.is_some() && !s.task(th.task).exited)
-            .filter_map(|th| {
-                let what = match th.blocked.as_ref()? {
-                    Blocked::Sem(i) => format!("semaphore `{}`", self.workload.sems[*i].name),
-                    Blocked::Cond(i) => format!("condition `{}`", self.workload.conds[*i].name),
-                    Blocked::Mutex(i) => format!("mutex `{}`", self.workload.mutexes[*i].name),
-                    Blocked::Barrier(i) => format!("barrier `{}`", self.workload.barriers[*i].name),
-                    Blocked::Suspend => "suspend (no resume came)".to_string(),
-                    Blocked::Sleep | Blocked::Forever => return None,
-                };
-                let t = s.task(th.task);
-                Some((t.pid, format!("{}[{}] blocked on {what}", t.comm, t.pid)))
-            })
-            .collect();
-        out.sort();
-        out.into_iter().map(|(_, m)| m).collect()
     }
 }
 
