@@ -17,6 +17,7 @@ fn task(name: &str, program: Vec<Step>, line: u32) -> TaskSpec {
         attr: SchedAttr::default(),
         affinity: None,
         cgroup: None,
+        session: None,
         start_delay: 0,
         program,
         naming: Naming::Plain,

@@ -150,6 +150,7 @@ fn exact_forms() {
             attr: SchedAttr::default(),
             affinity: Some(vec![0, 1, 2, 3, 9]),
             cgroup: Some("/a/b".into()),
+            session: None,
             start_delay: 1,
             program: vec![
                 Step::Marker(" lead and trail \"q\" \\ ".into()),

@@ -41,6 +41,8 @@ pub struct TaskGroup {
     pub cfs_b: CfsBandwidth,
     /// CPU time of the fair tasks whose cgroup this is (`cgroup_account_cputime`), ns.
     pub usage: u64,
+    /// A session's autogroup, not a cgroup (`tg->autogroup`, `task_group_is_autogroup`).
+    pub autogroup: bool,
 }
 
 impl FairState {
@@ -91,6 +93,7 @@ impl FairState {
             se: vec![None; n],
             cfs_b: CfsBandwidth::default(),
             usage: 0,
+            autogroup: false,
         });
     }
 
@@ -124,6 +127,7 @@ impl FairState {
             se,
             cfs_b: CfsBandwidth::default(),
             usage: 0,
+            autogroup: false,
         });
         g
     }
