@@ -11,13 +11,16 @@ use schedsim_kernel::Config;
 
 const S: u64 = 1_000_000_000;
 
+/// `text` for 10 s on one CPU, autogroup on or off (the machine key).
 fn run_toml(text: &str, autogroup: bool) -> SimResult {
     let w = schedsim_workload::parse_toml("autogroup-test.toml", text).expect("valid workload");
-    let cfg = Config {
-        nr_cpus: 1,
-        autogroup,
-        ..Config::default()
+    let machine = if autogroup {
+        "cpus=1"
+    } else {
+        "cpus=1,autogroup=off"
     };
+    let cfg = Config::parse_machine(machine).expect("valid machine");
+    assert_eq!(cfg.autogroup, autogroup);
     simulate_workload(w, cfg, 10 * S)
 }
 
