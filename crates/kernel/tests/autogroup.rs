@@ -192,3 +192,34 @@ run = "10ms"
     assert_eq!(kids, ["/autogroup-2", "/autogroup-2"]);
     near(cpu_share(&r, "o"), 0.5, 0.005);
 }
+
+#[test]
+fn a_cgroup_named_like_an_autogroup_is_a_cgroup_of_its_own() {
+    let r = run_toml(
+        r#"
+[cgroup."/autogroup-1"]
+
+[[task]]
+name = "a"
+cgroup = "/autogroup-1"
+run = "10ms"
+
+[[task]]
+name = "b"
+run = "10ms"
+"#,
+        true,
+    );
+    let tg_of = |comm: &str| {
+        let t = r
+            .sched
+            .tasks
+            .iter()
+            .find(|t| t.comm.as_str() == comm)
+            .unwrap();
+        t.sched_task_group
+    };
+    assert_ne!(tg_of("a"), tg_of("b"));
+    assert!(!r.sched.fair.tg(tg_of("a")).autogroup);
+    assert!(r.sched.fair.tg(tg_of("b")).autogroup);
+}

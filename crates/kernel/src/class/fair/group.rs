@@ -132,11 +132,12 @@ impl FairState {
         g
     }
 
-    /// The group whose cgroup path is `path`.
+    /// The group whose cgroup path is `path`; autogroups, named `/autogroup-N` as the
+    /// kernel's `autogroup_path` shows them, are not cgroups and never match.
     pub fn group_by_path(&self, path: &str) -> Option<TgId> {
         self.tg
             .iter()
-            .position(|t| t.path == path)
+            .position(|t| t.path == path && !t.autogroup)
             .map(|i| TgId(i as u32))
     }
 
