@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use schedsim_kernel::report::Report;
-use schedsim_kernel::sim::SimResult;
+use schedsim_kernel::sim::{self, SimError, SimOptions, SimResult};
 use schedsim_kernel::Config;
 
 const S: u64 = 1_000_000_000;
@@ -222,4 +222,25 @@ run = "10ms"
     assert_ne!(tg_of("a"), tg_of("b"));
     assert!(!r.sched.fair.tg(tg_of("a")).autogroup);
     assert!(r.sched.fair.tg(tg_of("b")).autogroup);
+}
+
+#[test]
+fn a_session_leader_cannot_setsid_again() {
+    let w = schedsim_workload::parse_toml(
+        "autogroup-test.toml",
+        "[[task]]\nname = \"l\"\nprogram = [\"setsid\", \"run 1ms\", \"setsid\", \"run 1ms\"]\n",
+    )
+    .expect("valid workload");
+    let opts = SimOptions {
+        duration: Some(S),
+        seed: 1,
+        trace: false,
+        check: true,
+    };
+    let cfg = Config::parse_machine("cpus=1").unwrap();
+    match sim::try_run(w, cfg, &opts, &mut ()) {
+        Err(SimError::User(e)) => assert!(e.message.contains("EPERM"), "{}", e.message),
+        Err(e) => panic!("another error: {e:?}"),
+        Ok(_) => panic!("a second setsid ran"),
+    }
 }

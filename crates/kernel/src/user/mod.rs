@@ -61,6 +61,9 @@ pub struct Thread {
     /// rt-app's statistics of the current phase iteration (`rtapp_stats` lines), from the
     /// iteration's start marker on.
     pub stats: Option<IterStats>,
+    /// It called `setsid`, so it leads a session (and its process group) and cannot
+    /// start another (`ksys_setsid`: EPERM).
+    pub session_leader: bool,
 }
 
 /// An error a thread's program hits at run time (a refused syscall, a livelock).
@@ -184,6 +187,7 @@ impl Userspace {
                 last_op_time: 0,
                 t_first: 0,
                 stats: None,
+                session_leader: false,
             },
         );
         index
@@ -523,9 +527,7 @@ impl Userspace {
                 // A sched_ext policy may refuse the move (ops.cgroup_prep_move).
                 s.cgroup_attach(t, tg).map_err(|e| self.err(s, t, e))?;
             }
-            Op::Setsid => {
-                s.sched_autogroup_create_attach(t);
-            }
+            Op::Setsid => self.setsid(s, t)?,
             Op::Shutdown => s.queue.push(s.now, crate::events::EventKind::End),
             Op::Marker(mut text) => {
                 // `{loopN}`: the 0-based iteration of the enclosing loop at depth N.

@@ -1,14 +1,28 @@
-//! Named sessions (`session = "build"`): the first thread created in one starts it, as
-//! `setsid` would (`sched_autogroup_create_attach`), in an autogroup given the session's
-//! nice value first (`/proc/<pid>/autogroup`); the next ones join that autogroup as if
-//! its leader had forked them (`autogroup_move_group`). With autogroup off none of this
-//! creates or moves anything.
+//! `setsid`, and named sessions (`session = "build"`): a named session's autogroup is
+//! created (`autogroup_create`) and given the session's nice value
+//! (`/proc/<pid>/autogroup`) when its first thread is; every thread naming it joins that
+//! autogroup (`autogroup_move_group`) as if the session's leader, none of them, had forked
+//! it. With autogroup off none of this creates or moves anything.
 
 use super::{UserError, Userspace};
 use crate::sched::Sched;
 use crate::task::TaskId;
 
 impl Userspace {
+    /// `ksys_setsid`: thread `t` leads a new session with a new autogroup
+    /// (`sched_autogroup_create_attach`), unless it already leads one (EPERM). A thread of
+    /// a named session does not lead it: the session's (unseen) creator does.
+    pub(super) fn setsid(&mut self, s: &mut Sched, t: TaskId) -> Result<(), UserError> {
+        let th = self.threads.get_mut(&t).expect("user task has a thread");
+        if th.session_leader {
+            let msg = "setsid refused: the thread already leads a session (EPERM)".to_string();
+            return Err(self.err(s, t, msg));
+        }
+        th.session_leader = true;
+        s.sched_autogroup_create_attach(t);
+        Ok(())
+    }
+
     /// New thread `p` joins workload session `i`.
     pub(super) fn join_session(
         &mut self,
