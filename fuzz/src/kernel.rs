@@ -51,6 +51,7 @@ pub fn machine_spec(data: &[u8]) -> bool {
             },
             affinity: None,
             cgroup: None,
+            session: None,
             start_delay: 0,
             program: vec![Step::Loop {
                 count: None,
@@ -236,6 +237,7 @@ pub fn gen_case(data: &[u8]) -> Case {
             },
             affinity: pinned.map(|p| vec![p]),
             cgroup: group_of(&mut c, &groups),
+            session: None,
             start_delay: i as u64 * 50 * US,
             program,
             naming: Naming::Plain,
@@ -276,6 +278,7 @@ pub fn fork_child(child_run: u64) -> TaskSpec {
         attr: SchedAttr::default(),
         affinity: None,
         cgroup: None,
+        session: None,
         start_delay: 0,
         program: vec![
             Step::Run(Dur::Fixed(child_run * US)),

@@ -44,6 +44,7 @@ fn task(name: &str, nice: i32, program: Vec<Step>) -> TaskSpec {
         },
         affinity: None,
         cgroup: None,
+        session: None,
         start_delay: 0,
         program,
         naming: Default::default(),

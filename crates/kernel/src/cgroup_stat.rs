@@ -46,7 +46,7 @@ fn within(r: &SimResult, g: TgId, anc: TgId) -> bool {
     false
 }
 
-/// One report per cgroup the workload created (not the root, not the autogroup).
+/// One report per cgroup the workload created (not the root, not an autogroup).
 pub fn cgroup_reports(r: &SimResult) -> Vec<CgroupReport> {
     let s = &r.sched;
     // Execution not yet charged by update_curr when the run ended.
@@ -61,7 +61,7 @@ pub fn cgroup_reports(r: &SimResult) -> Vec<CgroupReport> {
     let mut out = Vec::new();
     for (i, tg) in s.fair.tg.iter().enumerate() {
         let g = TgId(i as u32);
-        if g == ROOT_TG || Some(g) == s.fair.autogroup {
+        if g == ROOT_TG || tg.autogroup {
             continue;
         }
         let mut hist = new_hist();

@@ -147,6 +147,8 @@ pub struct Config {
     /// `CONFIG_RT_GROUP_SCHED`: the root task group's RT bandwidth (`rt_runtime_us` per
     /// `rt_period_us`) throttles RT tasks on each CPU, idling it if nothing else runs.
     pub rt_group_sched: bool,
+    /// `kernel.sched_autogroup_enabled` (machine key `autogroup`): each session's tasks
+    /// of the root cgroup run in their session's autogroup (core/autogroup.rs).
     pub autogroup: bool,
     pub cfs_bandwidth_slice_us: u64,
     /// The machine's layout (SMT, clusters, LLCs, packages, NUMA, capacities); with no
@@ -434,18 +436,16 @@ impl Config {
                     .ok_or_else(|| bad("expected the time of one loop, like 21.2ns"))?;
                 self.rtapp_loop_ps = Some(ps);
             }
-            "rt_group_sched" => {
-                self.rt_group_sched = match v {
-                    "1" | "true" | "on" | "y" => true,
-                    "0" | "false" | "off" | "n" => false,
-                    _ => return Err(bad("rt_group_sched is on or off")),
-                }
-            }
+            // CONFIG_RT_GROUP_SCHED.
+            "rt_group_sched" => self.rt_group_sched = on_off(v).ok_or_else(|| bad("rt_group_sched is on or off"))?,
+            // CONFIG_SCHED_AUTOGROUP's switch (`noautogroup` on the kernel command line,
+            // `kernel.sched_autogroup_enabled`): per-session groups, on by default.
+            "autogroup" => self.autogroup = on_off(v).ok_or_else(|| bad("autogroup is on or off"))?,
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
                      preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, cost_seed, rtapp_loop, timer_slack, tick_phase, \
-                     rt_group_sched)"
+                     rt_group_sched, autogroup)"
                 )))
             }
         }
@@ -481,6 +481,15 @@ fn parse_cost(v: &str) -> Result<Dur, String> {
         parse_ns(v)
             .map(Dur::Fixed)
             .ok_or_else(|| "expected a duration or a distribution like lognormal(5us, 2us)".into())
+    }
+}
+
+/// A machine switch: `on`/`off` (or 1/0, true/false, y/n as Kconfig writes them).
+fn on_off(v: &str) -> Option<bool> {
+    match v {
+        "1" | "true" | "on" | "y" => Some(true),
+        "0" | "false" | "off" | "n" => Some(false),
+        _ => None,
     }
 }
 

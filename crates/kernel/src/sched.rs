@@ -180,6 +180,7 @@ impl Sched {
             se,
             sched_task_group: ROOT_TG,
             cgroup: ROOT_TG,
+            autogroup: None,
             throttled: false,
             pi_task: None,
             rt_time_slice: 0,

@@ -71,6 +71,9 @@ pub struct Task {
     /// The cgroup the task is in (its cpu css); `sched_task_group` is this, or the
     /// session's autogroup for the root cgroup.
     pub cgroup: crate::class::fair::group::TgId,
+    /// The autogroup of the task's session (`p->signal->autogroup`); None with autogroup
+    /// off. Inherited across fork (`sched_autogroup_fork`), replaced by `setsid`.
+    pub autogroup: Option<crate::class::fair::group::TgId>,
     /// Taken off its queue by CFS bandwidth throttling and parked on the queue's limbo
     /// list, still runnable (`p->throttled`, 6.18).
     pub throttled: bool,

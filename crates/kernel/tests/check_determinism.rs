@@ -18,6 +18,7 @@ fn wl() -> Workload {
         },
         affinity: None,
         cgroup: None,
+        session: None,
         start_delay: 0,
         program,
         naming: Naming::Plain,

@@ -173,6 +173,7 @@ fn build(specs: &[Spec], cpus: u32, sem_initial: u32, child_run: u64) -> Workloa
                 },
                 affinity: sp.pinned.map(|c| vec![c % cpus]),
                 cgroup: None,
+                session: None,
                 start_delay: (i as u64) * 50 * US,
                 program,
                 naming: Naming::Plain,

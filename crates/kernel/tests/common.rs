@@ -18,6 +18,7 @@ pub fn task(name: &str, nice: i32, cpus: Option<Vec<u32>>, program: Vec<Step>) -
         },
         affinity: cpus,
         cgroup: None,
+        session: None,
         start_delay: 0,
         program,
         naming: Naming::Plain,

@@ -49,6 +49,9 @@ pub struct Workload {
     /// cgroup files written by the workload (`/path`, `cpu.max`, `"50000 100000"`), in
     /// order, after every group is created. Names and values are the simulator's check.
     pub cgroup_files: Vec<CgroupSetting>,
+    /// Named sessions (`[session.build]` tables, or named by a task), by index
+    /// (`TaskSpec::session`); each gets its own autogroup. Not the launcher's session.
+    pub sessions: Vec<SessionDecl>,
     /// Name of the launcher process that forks the tasks (`rt-app` for rt-app imports).
     pub launcher_comm: String,
     /// rt-app `global.ftrace` categories that ask for trace_marker lines.
@@ -95,6 +98,15 @@ pub struct CgroupDecl {
     pub path: String,
     /// Where it is declared; line 0 when it came from the command line (`--cgroup`).
     pub loc: Loc,
+}
+
+/// A session (`setsid`) some tasks start in, with its autogroup's nice value
+/// (`/proc/<pid>/autogroup`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionDecl {
+    pub name: String,
+    /// -20..=19: the autogroup's weight is `sched_prio_to_weight[nice + 20]`.
+    pub nice: i32,
 }
 
 /// One cgroup file write: `echo <value> > /sys/fs/cgroup/<path>/<file>`.
@@ -235,6 +247,9 @@ pub struct TaskSpec {
     pub affinity: Option<Vec<u32>>,
     /// cgroup path the thread starts in (None = the launcher's group).
     pub cgroup: Option<String>,
+    /// Index in `Workload::sessions` of the session the thread starts in (None = its
+    /// creator's session: the launcher's, or the forking thread's).
+    pub session: Option<usize>,
     /// Delay from the start before the program begins (the thread exists, sleeping).
     pub start_delay: Nanos,
     /// The behaviour program.
@@ -307,6 +322,8 @@ pub enum Step {
     SetAffinity(Option<Vec<u32>>),
     /// Move this thread to a cgroup.
     SetCgroup(String),
+    /// `setsid()`: start a new session, with a new autogroup of nice 0.
+    Setsid,
     /// Repeat `body` `count` times (None = forever).
     Loop {
         count: Option<u64>,

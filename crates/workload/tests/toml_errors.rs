@@ -694,3 +694,47 @@ fn calibration_of_zero_or_without_a_unit() {
     let w = parse_toml("ok.toml", &format!("calibration = \"20ns\"\n{HOG}")).unwrap();
     assert_eq!(w.calibration_ns, Some(20));
 }
+
+#[test]
+fn bad_sessions() {
+    expect(
+        &format!("{HOG}[session.build]\nnice = 20\n"),
+        5,
+        8,
+        "session.build.nice",
+        "20 is out of range",
+        "a nice value",
+    );
+    expect(
+        &format!("{HOG}[session.build]\nnic = 5\n"),
+        5,
+        1,
+        "session.build.nic",
+        "unknown key",
+        "did you mean `nice`?",
+    );
+    expect(
+        &format!("{HOG}[session]\nbuild = 5\n"),
+        5,
+        9,
+        "session.build",
+        "a table like { nice = 5 }",
+        "docs/workload-format.md",
+    );
+    expect(
+        "[[task]]\nname = \"a\"\nsession = 3\nrun = \"1ms\"\n",
+        3,
+        11,
+        "task[0].session",
+        "expected",
+        "",
+    );
+    expect(
+        "[[task]]\nname = \"a\"\nprogram = [\"setsid now\", \"run 1ms\"]\n",
+        3,
+        20,
+        "task[0].program[0]",
+        "too many arguments",
+        "write \"setsid\"",
+    );
+}

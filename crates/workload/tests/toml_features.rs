@@ -17,6 +17,7 @@ fn task(name: &str, program: Vec<Step>, line: u32) -> TaskSpec {
         attr: SchedAttr::default(),
         affinity: None,
         cgroup: None,
+        session: None,
         start_delay: 0,
         program,
         naming: Naming::Plain,
@@ -748,4 +749,43 @@ fn load_toml_reads_files() {
     assert_eq!(w.source, path.display().to_string());
     assert_eq!(w.tasks[0].name, "hog");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sessions_by_use_or_declared_with_a_nice_value() {
+    let w = parse(
+        r#"
+[[task]]
+name = "a"
+session = "web"
+program = ["run 1ms", "setsid", "run 1ms"]
+
+[[task]]
+name = "b"
+session = "build"
+run = "1ms"
+
+[session.build]
+nice = 5
+"#,
+    );
+    // Declared sessions come first in index order, then those met by use.
+    assert_eq!(
+        w.sessions,
+        vec![
+            SessionDecl {
+                name: "build".into(),
+                nice: 5
+            },
+            SessionDecl {
+                name: "web".into(),
+                nice: 0
+            },
+        ]
+    );
+    assert_eq!((w.tasks[0].session, w.tasks[1].session), (Some(1), Some(0)));
+    assert_eq!(
+        w.tasks[0].program,
+        forever(vec![run(MS), Step::Setsid, run(MS)])
+    );
 }

@@ -150,6 +150,7 @@ fn exact_forms() {
             attr: SchedAttr::default(),
             affinity: Some(vec![0, 1, 2, 3, 9]),
             cgroup: Some("/a/b".into()),
+            session: None,
             start_delay: 1,
             program: vec![
                 Step::Marker(" lead and trail \"q\" \\ ".into()),
@@ -444,4 +445,20 @@ fn rtapp_keys_and_exact_steps_errors() {
     }
     let e = error("[[task]]\nname = \"t\"\nrun = \"1ms\"\nloop = true\n");
     assert!(e.hint.unwrap().contains("\"once\""));
+}
+
+#[test]
+fn sessions_round_trip_declared_only_when_needed() {
+    // Sessions met in index order with nice 0 need no table; a nice value does.
+    let src = "[[task]]\nname = \"a\"\nsession = \"web\"\nprogram = [\"run 1ms\", \"setsid\"]\n\n\
+               [[task]]\nname = \"b\"\nsession = \"build\"\nrun = \"1ms\"\n";
+    let w = parse_toml("a.toml", src).unwrap();
+    assert_eq!(round_trip(&w, "plain sessions"), src);
+    let mut niced = w.clone();
+    niced.sessions[1].nice = -3;
+    let text = round_trip(&niced, "a niced session");
+    assert!(
+        text.contains("[session.web]\nnice = 0\n\n[session.build]\nnice = -3\n"),
+        "{text}"
+    );
 }

@@ -152,6 +152,7 @@ fn leaf() -> impl Strategy<Value = Step> {
         any_attr().prop_map(Step::SetAttr),
         prop::option::of(cpus()).prop_map(Step::SetAffinity),
         cgroup().prop_map(Step::SetCgroup),
+        Just(Step::Setsid),
         marker_text().prop_map(Step::Marker),
     ]
 }
@@ -201,22 +202,25 @@ fn task(i: usize) -> impl Strategy<Value = TaskSpec> {
         if i == 0 { 1u32..4 } else { 0u32..4 },
         task_attr(),
         prop::option::of(cpus()),
-        prop::option::of(cgroup()),
+        (prop::option::of(cgroup()), prop::option::of(0..N)),
         prop_oneof![2 => Just(0u64), 1 => nanos()],
         program(),
         any::<bool>(),
     )
         .prop_map(
-            move |(count, attr, affinity, cgroup, start_delay, program, rtapp)| TaskSpec {
-                name: format!("task{i}"),
-                count,
-                attr,
-                affinity,
-                cgroup,
-                start_delay,
-                program,
-                naming: if rtapp { Naming::RtApp } else { Naming::Plain },
-                loc: Loc::default(),
+            move |(count, attr, affinity, (cgroup, session), start_delay, program, rtapp)| {
+                TaskSpec {
+                    name: format!("task{i}"),
+                    count,
+                    attr,
+                    affinity,
+                    cgroup,
+                    session,
+                    start_delay,
+                    program,
+                    naming: if rtapp { Naming::RtApp } else { Naming::Plain },
+                    loc: Loc::default(),
+                }
             },
         )
 }
@@ -231,6 +235,7 @@ fn poster() -> TaskSpec {
         attr: SchedAttr::default(),
         affinity: None,
         cgroup: None,
+        session: None,
         start_delay: 0,
         program: vec![Step::Loop { count: None, body }],
         naming: Naming::Plain,
@@ -290,6 +295,7 @@ fn workload() -> impl Strategy<Value = Workload> {
         prop::collection::vec(any::<bool>(), N),
         prop::collection::vec(1u32..6, N),
         prop::collection::vec(any::<bool>(), N),
+        prop::collection::vec(prop_oneof![Just(0i32), -20i32..20], N),
     );
     let top = (
         prop::option::of(pos_nanos()),
@@ -300,7 +306,7 @@ fn workload() -> impl Strategy<Value = Workload> {
     ((task(0), task(1), task(2)), decls, top, settings()).prop_map(
         |(
             (t0, t1, t2),
-            (initial, pi, parties, shared),
+            (initial, pi, parties, shared, nices),
             (duration, launcher, m, calibration_ns),
             (sysctls, cgroups, cgroup_files),
         )| {
@@ -349,6 +355,14 @@ fn workload() -> impl Strategy<Value = Workload> {
                 sysctls,
                 cgroups,
                 cgroup_files,
+                sessions: nices
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &nice)| SessionDecl {
+                        name: format!("sess-{i}"),
+                        nice,
+                    })
+                    .collect(),
                 launcher_comm: launcher.into(),
                 ftrace_markers: Markers {
                     main: m[0],

@@ -1,35 +1,13 @@
 //! Moving tasks between task groups (kernel/sched/core.c `sched_move_task`,
-//! `sched_change_group`) and autogroup (kernel/sched/autogroup.c).
+//! `sched_change_group`); which group a task of the root cgroup runs in is autogroup's
+//! answer (`core/autogroup.rs`).
 
-use crate::class::fair::group::{set_task_rq, task_change_group_fair, TgId, ROOT_TG};
+use crate::class::fair::group::{set_task_rq, task_change_group_fair, TgId};
 use crate::class::{class_of, dequeue, enqueue, ClassId};
 use crate::sched::Sched;
 use crate::task::{OnRq, TaskId};
 
 impl Sched {
-    /// `autogroup_create` for the launcher's session: with `kernel.sched_autogroup_enabled`
-    /// every task of the session that stays in the root cgroup runs in this group, weighted
-    /// as its nice value (0) says.
-    pub fn autogroup_create(&mut self, launcher: TaskId) {
-        if !self.cfg.autogroup {
-            return;
-        }
-        let ag = self.fair.create_group("autogroup-1", ROOT_TG);
-        self.fair.autogroup = Some(ag);
-        self.task_mut(launcher).cgroup = ROOT_TG;
-        self.task_mut(launcher).sched_task_group = ag;
-        let cpu = self.task(launcher).cpu;
-        set_task_rq(self, launcher, cpu);
-    }
-
-    /// `autogroup_task_group`: a task in the root cgroup runs in its session's autogroup.
-    fn autogroup_task_group(&self, css: TgId) -> TgId {
-        match self.fair.autogroup {
-            Some(ag) if css == ROOT_TG => ag,
-            _ => css,
-        }
-    }
-
     /// `cgroup_migrate` for the cpu controller: the task joins cgroup `css` (its pid
     /// written to `cgroup.procs`) unless sched_ext refuses (`cpu_cgroup_can_attach` →
     /// `scx_cgroup_can_attach`: ops.cgroup_prep_move), then `cpu_cgroup_attach` →
@@ -41,11 +19,12 @@ impl Sched {
         Ok(())
     }
 
-    /// `sched_move_task`: the task joins cgroup `css` (writing its pid to `cgroup.procs`);
-    /// it is dequeued and put, changes group, and is queued and set again.
+    /// `sched_move_task`: the task joins cgroup `css` (writing its pid to `cgroup.procs`,
+    /// or staying in its cgroup for an autogroup change); it is dequeued and put, changes
+    /// group, and is queued and set again.
     pub fn sched_move_task(&mut self, p: TaskId, css: TgId) {
         self.task_mut(p).cgroup = css;
-        let tg = self.autogroup_task_group(css);
+        let tg = self.autogroup_task_group(p, css);
         if self.task(p).sched_task_group == tg {
             return;
         }
@@ -67,8 +46,8 @@ impl Sched {
             self.task_mut(p).sched_task_group = tg;
             set_task_rq(self, p, cpu);
         }
-        // sched_ext: ops.cgroup_move for a move ops.cgroup_prep_move accepted (this is never
-        // an autogroup change: autogroup_create does not come through here).
+        // sched_ext: ops.cgroup_move for a move ops.cgroup_prep_move accepted; an autogroup
+        // change (`for_autogroup`) was never prepared, so there is none for it.
         crate::class::ext::cgroup::scx_cgroup_move_task(self, p);
         if queued {
             let en = enqueue::RESTORE | enqueue::MOVE | enqueue::NOCLOCK;

@@ -33,6 +33,8 @@ impl Sched {
         // sched_cgroup_fork: the child starts in the parent's group.
         self.task_mut(child).sched_task_group = self.task(parent).sched_task_group;
         self.task_mut(child).cgroup = self.task(parent).cgroup;
+        // sched_autogroup_fork: the child is in its parent's session.
+        self.task_mut(child).autogroup = self.task(parent).autogroup;
         crate::class::fair::group::set_task_rq(self, child, this_cpu);
         // sched_fork: the child starts from the parent's policy and priority; the
         // attributes it is created with are then applied as a sched_setattr would.

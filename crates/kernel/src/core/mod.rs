@@ -2,6 +2,7 @@
 //! exit, the tick, and the syscalls that change scheduling state. Classes are reached only
 //! through `class_of(..)`.
 
+pub mod autogroup;
 pub mod cgroup;
 pub mod fork;
 pub mod pi;

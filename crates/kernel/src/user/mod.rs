@@ -5,6 +5,7 @@
 mod blocked;
 pub mod program;
 pub mod rng;
+mod session;
 pub mod stats;
 pub mod sync;
 
@@ -14,6 +15,7 @@ use std::ops::{Index, IndexMut};
 use schedsim_trace::{Event, RecFlags};
 use schedsim_workload::{Naming, TaskSpec, Workload};
 
+use crate::class::fair::group::TgId;
 use crate::core::schedule::SchedMode;
 use crate::cpumask::CpuMask;
 use crate::events::EventKind;
@@ -60,6 +62,9 @@ pub struct Thread {
     /// rt-app's statistics of the current phase iteration (`rtapp_stats` lines), from the
     /// iteration's start marker on.
     pub stats: Option<IterStats>,
+    /// It called `setsid`, so it leads a session (and its process group) and cannot
+    /// start another (`ksys_setsid`: EPERM).
+    pub session_leader: bool,
 }
 
 /// An error a thread's program hits at run time (a refused syscall, a livelock).
@@ -88,6 +93,9 @@ pub struct Userspace {
     /// The instant the threads' common time origin was taken (rt-app `t_zero`).
     pub t_zero: Option<u64>,
     pub launcher: Option<TaskId>,
+    /// The autogroup of each named session (`Workload::sessions`), once its first thread
+    /// is created.
+    sessions: Vec<Option<TgId>>,
 }
 
 impl Userspace {
@@ -143,6 +151,7 @@ impl Userspace {
             next_index: 0,
             t_zero: None,
             launcher: None,
+            sessions: vec![None; workload.sessions.len()],
             workload,
         }
     }
@@ -155,7 +164,7 @@ impl Userspace {
             self.workload.launcher_comm.clone()
         };
         let t = s.new_task(schedsim_trace::Comm::new(&comm), 0);
-        s.autogroup_create(t);
+        s.autogroup_init(t);
         self.launcher = Some(t);
         self.add_thread(t, None);
         s.start_boot_task(0, t);
@@ -179,6 +188,7 @@ impl Userspace {
                 last_op_time: 0,
                 t_first: 0,
                 stats: None,
+                session_leader: false,
             },
         );
         index
@@ -518,6 +528,7 @@ impl Userspace {
                 // A sched_ext policy may refuse the move (ops.cgroup_prep_move).
                 s.cgroup_attach(t, tg).map_err(|e| self.err(s, t, e))?;
             }
+            Op::Setsid => self.setsid(s, t)?,
             Op::Shutdown => s.queue.push(s.now, crate::events::EventKind::End),
             Op::Marker(mut text) => {
                 // `{loopN}`: the 0-based iteration of the enclosing loop at depth N.
@@ -662,6 +673,9 @@ impl Userspace {
             .fork_task(parent, &comm, &attr, affinity.as_ref())
             .map_err(|e| self.err(s, parent, format!("cannot create `{comm}`: {e}")))?;
         self.add_thread(child, Some(spec_i));
+        if let Some(i) = self.workload.tasks[spec_i].session {
+            self.join_session(s, child, i)?;
+        }
         if let Some(g) = &self.workload.tasks[spec_i].cgroup {
             // The thread's first act is to join its cgroup (rt-app's taskgroup).
             let tg = s.fair.group_by_path(g).expect("checked at set-up");

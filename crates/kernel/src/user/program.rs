@@ -35,6 +35,7 @@ pub enum Op {
     SetAttr(SchedAttr),
     SetAffinity(Option<Vec<u32>>),
     SetCgroup(String),
+    Setsid,
     Marker(String),
     /// rt-app's main thread is done: the run ends (its threads are killed).
     Shutdown,
@@ -106,6 +107,7 @@ fn emit(steps: &[Step], ops: &mut Vec<Op>) {
             Step::SetAttr(a) => ops.push(Op::SetAttr(*a)),
             Step::SetAffinity(c) => ops.push(Op::SetAffinity(c.clone())),
             Step::SetCgroup(g) => ops.push(Op::SetCgroup(g.clone())),
+            Step::Setsid => ops.push(Op::Setsid),
             Step::Marker(m) => ops.push(match m.as_str() {
                 // The importer's control markers for rt-app's statistics (they write nothing).
                 stats::BEGIN => Op::StatsBegin {

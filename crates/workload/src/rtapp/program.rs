@@ -103,6 +103,7 @@ impl<'a> Builder<'a> {
                 attr: SchedAttr::default(),
                 affinity: None,
                 cgroup: None,
+                session: None,
                 start_delay: 0,
                 program: self.program(ti)?,
                 naming: Naming::RtApp,
@@ -153,6 +154,8 @@ impl<'a> Builder<'a> {
             sysctls: Vec::new(),
             cgroups: Vec::new(),
             cgroup_files: Vec::new(),
+            // rt-app has no sessions: every thread is in rt-app's own.
+            sessions: Vec::new(),
             launcher_comm: "rt-app".to_string(),
             ftrace_markers: self.g.markers,
             calibration_ns: self.g.calibration_ns,

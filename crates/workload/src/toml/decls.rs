@@ -1,7 +1,9 @@
 //! Optional declarations of sync objects, for the few properties a step cannot say:
 //! a semaphore's initial count, a mutex's priority inheritance, a barrier's party count.
-//! Objects are otherwise declared by using them.
+//! Objects are otherwise declared by using them. Sessions likewise: a task naming one
+//! declares it, and `[session.NAME]` only gives its autogroup a nice value.
 
+use super::attr::NICE_RANGE;
 use super::ctx::{get, join, Ctx, Res};
 use super::names::Registry;
 use super::tree::{Entry, Kind, Node};
@@ -116,6 +118,31 @@ pub(crate) fn timers(ctx: &Ctx, reg: &mut Registry, node: &Node, path: &str) -> 
             }
         };
         reg.timer(&e.key, shared);
+    }
+    Ok(())
+}
+
+/// `[session.build] nice = 5` (or `[session] build = { nice = 5 }`): the session's
+/// autogroup nice value, as written to `/proc/<pid>/autogroup`.
+pub(crate) fn sessions(ctx: &Ctx, reg: &mut Registry, node: &Node, path: &str) -> Res<()> {
+    for (e, key) in named(ctx, node, path, "[session.build] nice = 5")? {
+        let t = ctx.want_table(&e.value, &key, "a table like { nice = 5 }")?;
+        ctx.check_keys(t, &key, &["nice"])?;
+        let nice = match get(t, "nice") {
+            Some(n) => {
+                let (lo, hi) = (*NICE_RANGE.start(), *NICE_RANGE.end());
+                ctx.want_int(
+                    &n.value,
+                    &join(&key, "nice"),
+                    lo.into(),
+                    hi.into(),
+                    "a nice value",
+                )? as i32
+            }
+            None => 0,
+        };
+        let i = reg.session(&e.key);
+        reg.sessions.decls[i].nice = nice;
     }
     Ok(())
 }

@@ -53,6 +53,7 @@ const TOP_KEYS: &[&str] = &[
     "task",
     "sysctl",
     "cgroup",
+    "session",
     "sem",
     "mutex",
     "barrier",
@@ -158,6 +159,9 @@ pub fn parse_toml(source_name: &str, text: &str) -> Result<Workload, WorkloadErr
     if let Some(e) = get(top, "timer") {
         decls::timers(&ctx, &mut reg, &e.value, "timer")?;
     }
+    if let Some(e) = get(top, "session") {
+        decls::sessions(&ctx, &mut reg, &e.value, "session")?;
+    }
 
     w.tasks = tasks(&ctx, &mut reg, top, naming)?;
     let counts: Vec<u32> = w.tasks.iter().map(|t| t.count).collect();
@@ -175,6 +179,7 @@ pub fn parse_toml(source_name: &str, text: &str) -> Result<Workload, WorkloadErr
     w.mutexes = reg.mutexes.decls;
     w.barriers = reg.barriers.decls;
     w.timers = reg.timers.decls;
+    w.sessions = reg.sessions.decls;
     Ok(w)
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::model::{BarrierDecl, MutexDecl, SyncDecl, TimerDecl};
+use crate::model::{BarrierDecl, MutexDecl, SessionDecl, SyncDecl, TimerDecl};
 
 use super::ctx::{Ctx, Res};
 
@@ -68,6 +68,7 @@ pub(crate) struct Registry {
     pub barrier_users: Vec<BTreeSet<usize>>,
     pub barrier_first: Vec<Option<Site>>,
     pub timers: Space<TimerDecl>,
+    pub sessions: Space<SessionDecl>,
     /// Task name → spec index.
     pub tasks: HashMap<String, usize>,
 }
@@ -121,6 +122,14 @@ impl Registry {
         self.timers.intern(name, || TimerDecl {
             name: name.to_string(),
             shared,
+        })
+    }
+
+    /// A session, nice 0 unless `[session.NAME]` says otherwise.
+    pub fn session(&mut self, name: &str) -> usize {
+        self.sessions.intern(name, || SessionDecl {
+            name: name.to_string(),
+            nice: 0,
         })
     }
 

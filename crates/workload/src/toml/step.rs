@@ -41,6 +41,7 @@ const VERBS: &[&str] = &[
     "slice",
     "affinity",
     "cgroup",
+    "setsid",
     "marker",
     "setattr",
 ];
@@ -427,6 +428,10 @@ impl Steps<'_, '_> {
                     values::cgroup_path(p)
                         .map_err(|m| ctx.err(at(off), path, m).with_hint(values::CGROUP_HINT))?,
                 )
+            }
+            "setsid" => {
+                arity(0, 0, "setsid")?;
+                Step::Setsid
             }
             "marker" => {
                 let text = w.rest().1.trim();

@@ -11,7 +11,8 @@ use super::values;
 
 const TASK_KEYS: &[&str] = &[
     "name", "count", "template", "policy", "nice", "priority", "slice", "runtime", "deadline",
-    "period", "flags", "affinity", "cgroup", "delay", "run", "program", "loop", "naming",
+    "period", "flags", "affinity", "cgroup", "session", "delay", "run", "program", "loop",
+    "naming",
 ];
 
 /// `naming = "plain"` or `"rt-app"`: how thread names are formed.
@@ -103,6 +104,18 @@ pub(crate) fn task_spec(
         }
         None => None,
     };
+    let session = match get(t, "session") {
+        Some(e) => {
+            let key = join(path, "session");
+            let n = ctx.want_str(&e.value, &key, "a session name like \"build\"")?;
+            values::check_name(n).map_err(|m| {
+                ctx.err(e.value.span.start, &key, m)
+                    .with_hint(values::NAME_HINT)
+            })?;
+            Some(reg.session(n))
+        }
+        None => None,
+    };
     let start_delay = match get(t, "delay") {
         Some(e) => values::nanos_value(ctx, &e.value, &join(path, "delay"))?,
         None => 0,
@@ -179,6 +192,7 @@ pub(crate) fn task_spec(
         attr,
         affinity,
         cgroup,
+        session,
         start_delay,
         program,
         naming: match get(t, "naming") {

@@ -232,6 +232,8 @@ struct Uses {
     mutexes: Vec<usize>,
     barriers: Vec<usize>,
     timers: Vec<usize>,
+    /// Sessions in the order tasks name them.
+    sessions: Vec<usize>,
     /// Barrier index → the tasks that name it.
     barrier_tasks: Vec<BTreeSet<usize>>,
 }
@@ -277,6 +279,7 @@ struct Writer<'a> {
     mutexes: Order,
     barriers: Order,
     timers: Order,
+    sessions: Order,
     /// The naming written at the top level (tasks say theirs only when it differs).
     naming: Naming,
 }
@@ -294,6 +297,9 @@ impl<'a> Writer<'a> {
     fn new(w: &'a Workload) -> Self {
         let mut u = Uses::default();
         for (ti, t) in w.tasks.iter().enumerate() {
+            if let Some(i) = t.session {
+                push_first(&mut u.sessions, i);
+            }
             u.walk(ti, &t.program);
         }
         let derived = |b: usize| -> u64 {
@@ -340,6 +346,15 @@ impl<'a> Writer<'a> {
                     .map(|x| x.0),
             ),
             timers: Order::new(w.timers.len(), &u.timers, std::iter::empty()),
+            sessions: Order::new(
+                w.sessions.len(),
+                &u.sessions,
+                w.sessions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| d.nice != 0)
+                    .map(|x| x.0),
+            ),
             naming,
         }
     }
@@ -433,6 +448,9 @@ impl<'a> Writer<'a> {
                 let _ = writeln!(out, "{} = \"{kind}\"", key(&t.name));
             }
         }
+        for d in &w.sessions[..self.sessions.declared] {
+            let _ = writeln!(out, "\n[session.{}]\nnice = {}", key(&d.name), d.nice);
+        }
     }
 
     fn task(&self, out: &mut String, t: &TaskSpec) {
@@ -486,6 +504,13 @@ impl<'a> Writer<'a> {
         }
         if let Some(g) = &t.cgroup {
             let _ = writeln!(out, "cgroup = {}", quote(g));
+        }
+        if let Some(i) = t.session {
+            let _ = writeln!(
+                out,
+                "session = {}",
+                quote(name(&self.w.sessions, i, |d| &d.name))
+            );
         }
         if t.start_delay != 0 {
             let _ = writeln!(out, "delay = {}", quote(&dur_text(t.start_delay)));
@@ -589,6 +614,7 @@ impl<'a> Writer<'a> {
             Step::SetAffinity(None) => "affinity all".into(),
             Step::SetAffinity(Some(cpus)) => format!("affinity {}", cpulist(cpus)),
             Step::SetCgroup(g) => format!("cgroup {g}"),
+            Step::Setsid => "setsid".into(),
             Step::Marker(m) => {
                 if !m.is_empty() && m.trim() == m {
                     format!("marker {m}")

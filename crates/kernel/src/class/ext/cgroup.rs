@@ -86,7 +86,7 @@ impl super::ScxState {
 
 /// `tg_cgrp`: the cgroup of a task group; an autogroup stands for the root cgroup.
 pub fn tg_cgrp(s: &Sched, g: TgId) -> TgId {
-    if s.fair.autogroup == Some(g) {
+    if s.fair.tg(g).autogroup {
         ROOT_TG
     } else {
         g
@@ -118,7 +118,7 @@ fn walk(s: &Sched, post: bool) -> Vec<TgId> {
     let mut children: Vec<Vec<TgId>> = vec![Vec::new(); n];
     for i in 1..n {
         let g = TgId(i as u32);
-        if s.fair.autogroup == Some(g) {
+        if s.fair.tg(g).autogroup {
             continue;
         }
         if let Some(p) = s.fair.tg(g).parent {

@@ -41,6 +41,8 @@ pub struct TaskGroup {
     pub cfs_b: CfsBandwidth,
     /// CPU time of the fair tasks whose cgroup this is (`cgroup_account_cputime`), ns.
     pub usage: u64,
+    /// A session's autogroup, not a cgroup (`tg->autogroup`, `task_group_is_autogroup`).
+    pub autogroup: bool,
 }
 
 impl FairState {
@@ -91,6 +93,7 @@ impl FairState {
             se: vec![None; n],
             cfs_b: CfsBandwidth::default(),
             usage: 0,
+            autogroup: false,
         });
     }
 
@@ -124,15 +127,17 @@ impl FairState {
             se,
             cfs_b: CfsBandwidth::default(),
             usage: 0,
+            autogroup: false,
         });
         g
     }
 
-    /// The group whose cgroup path is `path`.
+    /// The group whose cgroup path is `path`; autogroups, named `/autogroup-N` as the
+    /// kernel's `autogroup_path` shows them, are not cgroups and never match.
     pub fn group_by_path(&self, path: &str) -> Option<TgId> {
         self.tg
             .iter()
-            .position(|t| t.path == path)
+            .position(|t| t.path == path && !t.autogroup)
             .map(|i| TgId(i as u32))
     }
 

@@ -33,8 +33,10 @@ pub struct FairState {
     pub cfs_rq: Vec<CfsRq>,
     /// Task groups; the root group is `group::ROOT_TG`.
     pub tg: Vec<group::TaskGroup>,
-    /// The launcher session's autogroup, when autogroup is enabled.
+    /// The launcher session's autogroup (`autogroup-1`), when autogroup is enabled.
     pub autogroup: Option<group::TgId>,
+    /// `autogroup_seq_nr`: autogroups created so far; the next is `autogroup-<this + 1>`.
+    pub autogroup_seq_nr: u32,
     /// `nohz.next_balance` (jiffies).
     pub nohz_next_balance: u64,
     /// CPUs whose tick at this instant left work for irq exit (`balance::run_tick_softirqs`).
