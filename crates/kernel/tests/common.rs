@@ -7,6 +7,7 @@ use schedsim_kernel::Config;
 use schedsim_workload::*;
 
 pub const MS: u64 = 1_000_000;
+pub const US: u64 = 1_000;
 
 pub fn task(name: &str, nice: i32, cpus: Option<Vec<u32>>, program: Vec<Step>) -> TaskSpec {
     TaskSpec {

@@ -12,8 +12,6 @@ use schedsim_kernel::Config;
 use schedsim_trace::{state, Event};
 use schedsim_workload::{Dur, SchedAttr, Step};
 
-const US: u64 = 1_000;
-
 fn machine(spec: &str) -> Config {
     Config::parse_machine(spec).expect("machine spec")
 }

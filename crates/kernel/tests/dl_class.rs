@@ -607,14 +607,14 @@ fn idle_intervals(r: &SimResult, cpu: usize) -> Vec<(u64, u64)> {
 
 /// Intervals where deadline task `pid` was queued but not running: from `sched_wakeup`
 /// (or `_new`) or a switch-out still runnable, to its next switch-in. The buffers are per
-/// CPU: at one instant a wakeup (traced where it was issued) comes before the switch-in
-/// elsewhere.
+/// CPU: at one instant a wakeup (traced where it was issued) or a switch-out (a push
+/// from a lower-numbered CPU) comes before the switch-in elsewhere.
 fn waiting_intervals(r: &SimResult, pid: i32) -> Vec<(u64, u64)> {
     let mut recs: Vec<_> = r.sched.trace.cpus.iter().flatten().collect();
     recs.sort_by_key(|rec| {
         (
             rec.ts,
-            !matches!(rec.event, Event::Wakeup { .. } | Event::WakeupNew { .. }),
+            matches!(rec.event, Event::Switch { next_pid, .. } if next_pid == pid),
         )
     });
     let mut out = Vec::new();
@@ -906,7 +906,6 @@ fn a_task_back_in_deadline_after_its_timer_runs_on_a_refilled_budget() {
 /// its first activation until `dl_period − dl_deadline`; every job runs at its wakeup.
 #[test]
 fn a_constrained_task_set_up_after_the_start_runs_at_once() {
-    const US: u64 = 1_000;
     let body = vec![
         Step::SetAttr(dl(MS, 8 * MS, 10 * MS)),
         Step::Loop {

@@ -83,7 +83,10 @@ impl Sched {
         if self.task(p).cpu != new_cpu {
             self.task_stats[p.0 as usize].migrations += 1;
         }
-        self.task_mut(p).cpu = new_cpu;
+        // __set_task_cpu: the wakeup's next placement starts from here (p->wake_cpu).
+        let t = self.task_mut(p);
+        t.cpu = new_cpu;
+        t.wake_cpu = new_cpu;
     }
 
     fn trace_wake(&mut self, ctx: Ctx, p: TaskId, waking: bool, preempt_count: u8) {

@@ -654,6 +654,20 @@ mod tests {
         assert_eq!(select_idle_sibling(&mut s, p, 1, 0), 2);
     }
 
+    /// `__set_task_cpu` keeps `p->wake_cpu` with the task, so the next wakeup's
+    /// placement starts from the CPU the task last ran on, wherever it came from.
+    #[test]
+    fn a_migrated_task_wakes_from_its_new_cpu() {
+        let (mut s, p) = machine("cpus=2", &[]);
+        s.set_task_cpu(crate::sched::Ctx::Task(0), p, 1);
+        assert_eq!((s.task(p).cpu, s.task(p).wake_cpu), (1, 1));
+        // Its timer fires on CPU 1, idle like CPU 0: it stays where it is.
+        s.this_cpu = 1;
+        let mut flags = crate::class::wf::TTWU;
+        let wake_cpu = s.task(p).wake_cpu;
+        assert_eq!(s.select_task_rq(p, wake_cpu, &mut flags), 1);
+    }
+
     #[test]
     fn wake_affine_idle_and_sync_rules() {
         let (mut s, p) = machine("cpus=2", &[1]);
