@@ -18,12 +18,21 @@ sched events and the irq_vectors entry events.
            The grid is the most common local_timer_entry time modulo TICK_NSEC
            (HZ=250); rt-app is the first child of the recorder's python3.
 
+  mlock  : rt-app's `lock_pages` (`mlock_cost`): for each run with an RT or DL thread,
+           from t_zero (the clock_ref marker) to that thread's first loop (its log's
+           first `start`), over the workload's thread count: mlockall faults in every
+           thread's stack and buffers. Needs each run's rtapp-logs.tar.xz and the
+           scenario's workload.json beside it (the oracle's layout).
+
 Prints each distribution (µs: n, p10, p50, p90, p99, max) over every trace given, and
 for the three costs the machine key: a log-normal with the sample's median and p99
 (schedsim's `lognormal(mean, sd)` takes the mean and standard deviation).
 """
 from collections import Counter
+import json
 import lzma
+import os
+import tarfile
 import math
 import re
 import sys
@@ -101,6 +110,42 @@ def measure(path, out):
         out['phase'].append((round(start * 1e6) - tick) % TICK_US)
 
 
+def mlock(path, out):
+    """The first RT/DL thread's set-up per thread of the workload, µs (see `mlock`)."""
+    run = os.path.dirname(path)
+    logs = os.path.join(run, 'rtapp-logs.tar.xz')
+    wl_path = os.path.join(os.path.dirname(run), 'workload.json')
+    if not (os.path.exists(logs) and os.path.exists(wl_path)):
+        return
+    wl = json.load(open(wl_path))
+    default = wl['global'].get('default_policy', 'SCHED_OTHER')
+    tasks = wl['tasks']
+    nthreads = sum(t.get('instance', 1) for t in tasks.values())
+    t_zero = None
+    for _, _, ev, body, _ in lines(path):
+        m = re.search(r'clock_ref data=(\d+)', body)
+        if ev == 'print' and m:
+            t_zero = int(m.group(1))
+            break
+    if t_zero is None or not wl['global'].get('lock_pages', True):
+        return
+    firsts = []
+    with tarfile.open(logs) as tf:
+        for mem in tf.getmembers():
+            task = re.sub(r'-\d+$', '', os.path.basename(mem.name)[len('rtapp-'):-len('.log')])
+            spec = tasks.get(task, {})
+            if spec.get('policy', default) not in ('SCHED_FIFO', 'SCHED_RR', 'SCHED_DEADLINE'):
+                continue
+            if spec.get('delay', 0):
+                continue
+            rows = [r for r in tf.extractfile(mem).read().decode().splitlines()
+                    if r.strip() and not r.startswith('#')]
+            if rows:
+                firsts.append(int(rows[0].split()[4]) - t_zero)
+    if firsts:
+        out['mlock'].append(min(firsts) / nthreads)
+
+
 def quantile(v, p):
     return v[min(len(v) - 1, int(p * len(v)))]
 
@@ -124,9 +169,10 @@ def lognormal(v):
 
 
 def main():
-    out = {'local': [], 'ipi': [], 'remote': [], 'deep': [], 'phase': []}
+    out = {'local': [], 'ipi': [], 'remote': [], 'deep': [], 'phase': [], 'mlock': []}
     for p in sys.argv[1:]:
         measure(p, out)
+        mlock(p, out)
     for k in out:
         key = f'   -> {KEYS[k]}={lognormal(out[k])}' if k in KEYS and out[k] else ''
         print(f'{k:7} {summary(out[k])}{key}')

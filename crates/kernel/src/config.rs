@@ -99,7 +99,7 @@ pub enum TunableScaling {
 /// (docs/cost-model.md).
 pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,\
 ipi_latency=lognormal(11.3us, 2.7us),resched_latency=lognormal(5.5us, 2.6us),\
-idle_wake_latency=lognormal(3.3us, 1.4us),rtapp_loop=21.2ns,tick_phase=2.85ms";
+idle_wake_latency=lognormal(3.3us, 1.4us),rtapp_loop=21.2ns,mlock_cost=5ms,tick_phase=2.85ms";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -129,6 +129,9 @@ pub struct Config {
     /// `current->timer_slack_ns` of every task (init's 50 µs, inherited; `PR_SET_TIMERSLACK`
     /// is not modelled): a sleep of a task outside rt/dl ends up to this much late.
     pub timer_slack_ns: u64,
+    /// The CPU time `mlockall` takes per thread of the calling process (faulting in and
+    /// pinning its stack and buffers): rt-app's `lock_pages` for its RT and DL threads.
+    pub mlock_cost_ns: u64,
     /// Where the workload starts on the tick grid: the last tick (jiffy boundary) was this
     /// long before t = 0, so the ticks fall at k·TICK_NSEC − `tick_phase_ns`. The kernel's
     /// ticks are aligned to its boot, a workload's start is not; 0 starts both together.
@@ -173,6 +176,7 @@ impl Default for Config {
             rtapp_loop_ps: None,
             timer_slack_ns: 50_000,
             tick_phase_ns: 0,
+            mlock_cost_ns: 0,
             base_slice_normalized: 700_000,
             base_slice_override: None,
             tunable_scaling: TunableScaling::Log,
@@ -422,6 +426,9 @@ impl Config {
             "timer_slack" => {
                 self.timer_slack_ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?
             }
+            "mlock_cost" => {
+                self.mlock_cost_ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?
+            }
             "tick_phase" => {
                 let ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?;
                 if ns >= self.tick_nsec() {
@@ -444,7 +451,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, cost_seed, rtapp_loop, timer_slack, tick_phase, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, \
                      rt_group_sched, autogroup)"
                 )))
             }

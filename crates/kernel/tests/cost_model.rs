@@ -358,3 +358,36 @@ fn a_tick_phase_of_a_tick_or_more_is_refused() {
     assert!(e.contains("hz=1000") && e.contains("tick_phase"), "{e}");
     assert_eq!(machine("hz=1000,tick_phase=0.5ms").tick_phase_ns, 500 * US);
 }
+
+/// rt-app's `lock_pages`: an RT thread's `mlockall` takes the machine's `mlock_cost` per
+/// thread of the process before its first loop, on the CPU it starts on.
+#[test]
+fn mlockall_costs_the_machine_price_per_thread() {
+    let first_run = |m: &str| {
+        let rt = spec(
+            "rt",
+            fifo(10),
+            0,
+            vec![Step::Mlockall, Step::Run(Dur::Fixed(MS))],
+        );
+        let r = simulate_cfg(vec![rt, hog("h", 0, None)], machine(m), 50 * MS);
+        let pid = r
+            .sched
+            .tasks
+            .iter()
+            .find(|t| t.comm.as_str() == "rt")
+            .unwrap()
+            .pid;
+        // It exits after its run: mlockall then 1 ms of work.
+        r.sched
+            .trace
+            .merged()
+            .into_iter()
+            .find(|rec| matches!(rec.event, Event::ProcessExit { pid: p, .. } if p == pid))
+            .map(|rec| rec.ts)
+            .unwrap()
+    };
+    assert_eq!(first_run("cpus=2"), MS);
+    // Two threads in the process: 2 × 5 ms, then the run.
+    assert_eq!(first_run("cpus=2,mlock_cost=5ms"), 11 * MS);
+}

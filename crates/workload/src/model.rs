@@ -324,6 +324,9 @@ pub enum Step {
     SetCgroup(String),
     /// `setsid()`: start a new session, with a new autogroup of nice 0.
     Setsid,
+    /// `mlockall(MCL_CURRENT | MCL_FUTURE)`: fault in and pin the whole process's memory
+    /// (every thread's stack and buffers), CPU time the machine's `mlock_cost` per thread.
+    Mlockall,
     /// Repeat `body` `count` times (None = forever).
     Loop {
         count: Option<u64>,

@@ -188,7 +188,12 @@ fn loop_semantics_with_and_without_phases() {
     // and resets it before exiting.
     assert_eq!(
         prog(&w, "never"),
-        [Step::SetAttr(fifo(10)), Step::SetAttr(other(0)), Step::Exit]
+        [
+            Step::SetAttr(fifo(10)),
+            Step::Mlockall,
+            Step::SetAttr(other(0)),
+            Step::Exit
+        ]
     );
     // A phase that loops forever: later phases and the end are never reached.
     assert_eq!(
@@ -254,6 +259,7 @@ fn start_up_sequence_and_thread_end() {
             Step::Marker("rtapp_task: event=start".into()),
             Step::Sleep(us(1500)),
             Step::SetAttr(fifo(42)),
+            Step::Mlockall,
             Step::SetAffinity(Some(vec![0, 1])),
             lp(Some(2), vec![Step::Run(us(100))]),
             Step::SetAttr(other(0)),
@@ -276,9 +282,28 @@ fn default_thread_gets_no_setattr_and_default_policy_applies() {
     };
     assert_eq!(
         prog(&w, "rr"),
-        [Step::SetAttr(rr), lp(None, vec![Step::Run(us(1))])]
+        [
+            Step::SetAttr(rr),
+            Step::Mlockall,
+            lp(None, vec![Step::Run(us(1))])
+        ]
     );
     assert_eq!(prog(&w, "o"), [lp(None, vec![Step::Run(us(1))])]);
+}
+
+/// `lock_pages` (true unless the file says otherwise): a thread that sets an RT or DL
+/// policy `mlockall`s before its first loop; rt-app forces it off for a fair thread.
+#[test]
+fn lock_pages_makes_rt_and_dl_threads_mlockall() {
+    let tasks = r#""tasks": { "f": { "policy": "SCHED_FIFO", "run": 1 },
+                              "b": { "policy": "SCHED_BATCH", "run": 1 } }"#;
+    let w = load(&format!("{{ {tasks} }}"));
+    assert_eq!(prog(&w, "f")[1], Step::Mlockall);
+    assert!(!prog(&w, "b").contains(&Step::Mlockall));
+    let w = load(&format!(
+        r#"{{ "global": {{ "lock_pages": false }}, {tasks} }}"#
+    ));
+    assert!(!prog(&w, "f").contains(&Step::Mlockall));
 }
 
 #[test]
@@ -383,6 +408,7 @@ fn deadline_custom_slice_and_legacy_aliases() {
         prog(&w, "legacy"),
         [
             Step::SetAttr(dl(1000, 4000, 5000)),
+            Step::Mlockall,
             lp(None, vec![Step::RunWall(us(1000))])
         ]
     );

@@ -163,6 +163,8 @@ fn deadline_task_is_not_pinned() {
         [
             Step::Marker(START.into()),
             Step::SetAttr(dl),
+            // The oracle's lock_pages: true.
+            Step::Mlockall,
             forever(vec![run_ms(10)])
         ]
     );

@@ -529,6 +529,33 @@ impl Userspace {
                 s.cgroup_attach(t, tg).map_err(|e| self.err(s, t, e))?;
             }
             Op::Setsid => self.setsid(s, t)?,
+            Op::Mlockall => {
+                // mlockall(MCL_CURRENT | MCL_FUTURE) faults in every thread's stack and
+                // buffers: CPU time in proportion to the threads of the process, those
+                // the launcher has still to create included (rt-app creates them all
+                // before any starts).
+                let live = self
+                    .threads
+                    .values()
+                    .filter(|th| th.spec.is_some() && !s.task(th.task).exited)
+                    .count();
+                let to_create = match self.launcher.and_then(|l| self.threads.get(&l)) {
+                    Some(l) => self.launcher_ops[l.pc..]
+                        .iter()
+                        .filter(|op| matches!(op, Op::Fork(_)))
+                        .count(),
+                    None => 0,
+                };
+                let threads = (live + to_create) as u64;
+                let w = s.cfg.mlock_cost_ns * threads;
+                if let Some(st) = self.threads[&t].stats.as_mut() {
+                    st.not_run();
+                }
+                if w > 0 {
+                    s.task_mut(t).demand = Demand::Work(w);
+                    s.arm_demand(t);
+                }
+            }
             Op::Shutdown => s.queue.push(s.now, crate::events::EventKind::End),
             Op::Marker(mut text) => {
                 // `{loopN}`: the 0-based iteration of the enclosing loop at depth N.

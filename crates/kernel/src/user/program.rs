@@ -36,6 +36,7 @@ pub enum Op {
     SetAffinity(Option<Vec<u32>>),
     SetCgroup(String),
     Setsid,
+    Mlockall,
     Marker(String),
     /// rt-app's main thread is done: the run ends (its threads are killed).
     Shutdown,
@@ -108,6 +109,7 @@ fn emit(steps: &[Step], ops: &mut Vec<Op>) {
             Step::SetAffinity(c) => ops.push(Op::SetAffinity(c.clone())),
             Step::SetCgroup(g) => ops.push(Op::SetCgroup(g.clone())),
             Step::Setsid => ops.push(Op::Setsid),
+            Step::Mlockall => ops.push(Op::Mlockall),
             Step::Marker(m) => ops.push(match m.as_str() {
                 // The importer's control markers for rt-app's statistics (they write nothing).
                 stats::BEGIN => Op::StatsBegin {

@@ -25,6 +25,9 @@ pub(crate) struct Global {
     pub mem_buffer_size_loc: crate::model::Loc,
     /// An integer `calibration` (ns per loop); None for `"CPUn"`.
     pub calibration_ns: Option<u64>,
+    /// `lock_pages` (upstream's default true): an RT or DL thread `mlockall`s at its start
+    /// (rt-app forces it off for a thread that sets a fair policy).
+    pub lock_pages: bool,
 }
 
 impl Default for Global {
@@ -39,6 +42,7 @@ impl Default for Global {
             mem_buffer_size: Some(DEFAULT_MEM_BUFFER_SIZE),
             mem_buffer_size_loc: Default::default(),
             calibration_ns: None,
+            lock_pages: true,
         }
     }
 }
@@ -84,7 +88,8 @@ pub(crate) fn parse_global(cx: &Cx, obj: &Json, path: &str) -> Res<Global> {
                 cx.opt_str(v, &p)?;
             }
             "cumulative_slack" => g.cumulative_slack = cx.bool(v, &p)?,
-            "lock_pages" | "gnuplot" => {
+            "lock_pages" => g.lock_pages = cx.bool(v, &p)?,
+            "gnuplot" => {
                 cx.bool(v, &p)?;
             }
             k if LEGACY_KEYS.contains(&k) => {}

@@ -6,6 +6,7 @@
 //! [Marker t_first] [Sleep delay]           rt-app: absolute from t_zero; relative here
 //!                                          (the marker only if the thread uses a timer)
 //! [SetAttr thread policy]                  only if not SCHED_OTHER nice 0
+//! [Mlockall]                               lock_pages, for an RT or DL thread
 //! [SetCgroup thread taskgroup]
 //! Loop(thread loop) {
 //!   per phase: [SetAffinity] [SetAttr] [SetCgroup]   when the phase changes them
@@ -193,6 +194,11 @@ impl<'a> Builder<'a> {
         uclamp_refused(&self.cx, &t.sched, attr0.policy)?;
         if attr0 != SchedAttr::default() {
             prog.push(Step::SetAttr(attr0));
+        }
+        // lock_pages: `mlockall` once the thread has its policy, unless it is fair.
+        if self.g.lock_pages && matches!(attr0.policy, Policy::Fifo | Policy::Rr | Policy::Deadline)
+        {
+            prog.push(Step::Mlockall);
         }
         if let Some(tg) = &t.taskgroup {
             prog.push(Step::SetCgroup(tg.v.clone()));

@@ -42,6 +42,7 @@ const VERBS: &[&str] = &[
     "affinity",
     "cgroup",
     "setsid",
+    "mlockall",
     "marker",
     "setattr",
 ];
@@ -432,6 +433,10 @@ impl Steps<'_, '_> {
             "setsid" => {
                 arity(0, 0, "setsid")?;
                 Step::Setsid
+            }
+            "mlockall" => {
+                arity(0, 0, "mlockall")?;
+                Step::Mlockall
             }
             "marker" => {
                 let text = w.rest().1.trim();

@@ -615,6 +615,7 @@ impl<'a> Writer<'a> {
             Step::SetAffinity(Some(cpus)) => format!("affinity {}", cpulist(cpus)),
             Step::SetCgroup(g) => format!("cgroup {g}"),
             Step::Setsid => "setsid".into(),
+            Step::Mlockall => "mlockall".into(),
             Step::Marker(m) => {
                 if !m.is_empty() && m.trim() == m {
                     format!("marker {m}")
