@@ -38,12 +38,7 @@ fn cpu_share(r: &SimResult, prefix: &str) -> f64 {
 
 /// The path of the group task `comm` is queued under at the end.
 fn group_of(r: &SimResult, comm: &str) -> String {
-    let t = r
-        .sched
-        .tasks
-        .iter()
-        .find(|t| t.comm.as_str() == comm)
-        .unwrap_or_else(|| panic!("no task {comm}"));
+    let t = task_named(r, comm);
     r.sched.fair.tg(t.sched_task_group).path.clone()
 }
 

@@ -112,13 +112,17 @@ pub fn rr(prio: u32) -> SchedAttr {
     }
 }
 
-pub fn pid_of(r: &SimResult, comm: &str) -> i32 {
+/// The task named `comm`.
+pub fn task_named<'a>(r: &'a SimResult, comm: &str) -> &'a schedsim_kernel::task::Task {
     r.sched
         .tasks
         .iter()
         .find(|t| t.comm.as_str() == comm)
         .unwrap_or_else(|| panic!("no task {comm}"))
-        .pid
+}
+
+pub fn pid_of(r: &SimResult, comm: &str) -> i32 {
+    task_named(r, comm).pid
 }
 
 pub fn report(w: Workload, cpus: u32, duration: u64) -> Report {

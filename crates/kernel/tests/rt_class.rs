@@ -20,12 +20,7 @@ fn sleep_ms(ms: u64) -> Step {
 }
 
 fn exited_at(r: &SimResult, comm: &str) -> u64 {
-    let t = r
-        .sched
-        .tasks
-        .iter()
-        .find(|t| t.comm.as_str() == comm)
-        .unwrap();
+    let t = task_named(r, comm);
     r.sched.task_stats[t.id.0 as usize]
         .exited_at
         .unwrap_or_else(|| panic!("{comm} did not exit"))

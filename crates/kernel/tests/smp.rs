@@ -68,17 +68,6 @@ fn run_on(
     schedsim_kernel::sim::run(w, cfg, &opts, &mut ()).expect("simulation runs")
 }
 
-fn task_named<'a>(
-    r: &'a schedsim_kernel::sim::SimResult,
-    comm: &str,
-) -> &'a schedsim_kernel::task::Task {
-    r.sched
-        .tasks
-        .iter()
-        .find(|t| t.comm.to_string() == comm)
-        .unwrap_or_else(|| panic!("no task {comm}"))
-}
-
 /// Hogs on a 2-core SMT machine (4 CPUs): four hogs fill every CPU;
 /// one hog, and with two hogs they sit on different cores (SMT siblings share a core).
 #[test]
