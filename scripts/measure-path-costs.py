@@ -11,6 +11,10 @@ sched events and the irq_vectors entry events.
            to the call_function_single_entry (wakelist IPI) on B: `ipi_latency`.
   remote : that IPI's entry to the woken task's sched_switch on B: `idle_wake_latency`.
            Each is paired with the next IPI and the next switch on B, or with none.
+  return : a task's sched_waking of another from a system call (the waker is not the
+           idle task and not in an interrupt: no local_timer_entry just before) to the
+           waker's own switch-out to sleep (prev_state=S) within 100 µs: the syscall's
+           return and the user-space path to the next blocking call (`wake_return`).
   deep   : the IPI of `ipi` to a CPU idle for 1 ms or more (not modelled: the VM's
            host wakes a vCPU that stopped polling later; printed for the record).
   phase  : where the workload starts on the tick grid (`tick_phase`): the time from
@@ -40,7 +44,8 @@ import sys
 TICK_US = 4000  # HZ=250
 DEEP_IDLE = 1e-3  # s
 Z99 = 2.3263  # the standard normal's 99th percentile
-KEYS = {'local': 'resched_latency', 'ipi': 'ipi_latency', 'remote': 'idle_wake_latency'}
+KEYS = {'local': 'resched_latency', 'ipi': 'ipi_latency', 'remote': 'idle_wake_latency',
+        'return': 'wake_return'}
 LINE = re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+(\d+\.\d+):\s+(\w+):\s+(.*)$')
 
 
@@ -63,6 +68,7 @@ def measure(path, out):
     idle_since = {}      # cpu -> ts of its switch to swapper, while idle
     pend_local = {}      # pid -> waking ts (local, from the timer interrupt)
     pend_ipi = {}        # target cpu -> (waking ts, pid, deep)
+    pend_ret = {}        # waker pid -> ts of its last sched_waking from a syscall
     ipi_at = {}          # cpu -> (IPI entry ts, pid it wakes)
     grid = Counter()     # local_timer_entry time mod TICK_NSEC, 10 µs bins
     rtapp = None         # pid of rt-app
@@ -79,6 +85,8 @@ def measure(path, out):
         elif ev == 'sched_waking':
             pid = int(field(body, 'pid'))
             tgt = int(field(body, 'target_cpu'))
+            if cur_pid != 0 and ts - last_timer.get(cpu, -1) >= 20e-6:
+                pend_ret.setdefault(cur_pid, ts)
             if (tgt == cpu and ts - last_timer.get(cpu, -1) < 20e-6 and cpu not in idle_since
                     and int(field(body, 'prio')) < 100):
                 pend_local[pid] = ts
@@ -91,6 +99,10 @@ def measure(path, out):
                 ipi_at[cpu] = (ts, pid)
         elif ev == 'sched_switch':
             nxt = int(field(body, 'next_pid'))
+            prev = int(field(body, 'prev_pid'))
+            t0 = pend_ret.pop(prev, None)
+            if t0 is not None and field(body, 'prev_state') == 'S' and ts - t0 < 100e-6:
+                out['return'].append((ts - t0) * 1e6)
             # A wakeup is paired with the IPI and the switch that follow it on its CPU,
             # or with none.
             pend_ipi.pop(cpu, None)
@@ -169,7 +181,8 @@ def lognormal(v):
 
 
 def main():
-    out = {'local': [], 'ipi': [], 'remote': [], 'deep': [], 'phase': [], 'mlock': []}
+    out = {'local': [], 'ipi': [], 'remote': [], 'return': [], 'deep': [], 'phase': [],
+           'mlock': []}
     for p in sys.argv[1:]:
         measure(p, out)
         mlock(p, out)

@@ -7,6 +7,8 @@
 #   DIR/runK/report.txt.xz (trace-cmd report -N)  DIR/runK/metrics.json  DIR/runK/run.json
 #
 # Usage: sudo scripts/record-oracle.sh WORKLOAD.json DIR [REPEATS=3] [ANALYZE=../shared/oracle/analyze.py]
+# RTAPP names the rt-app binary (default rt-app: Debian's 1.0; the oracle used upstream's,
+# e.g. RTAPP=rt-app-git).
 # Needs: root, tracefs, rt-app, trace-cmd, xz, python3. Tracing is set up by hand through
 # tracefs (as the oracle was: `trace-cmd record` is refused on some VMs), then read back with
 # `trace-cmd extract` and `trace-cmd report -N`. Sysctls or cgroups a scenario needs go in
@@ -17,7 +19,8 @@ WL=$(realpath "$1"); DIR=$2; N=${3:-3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ANALYZE=${4:-$HERE/../../shared/oracle/analyze.py}
 [ "$(id -u)" = 0 ] || { echo "record-oracle: must run as root" >&2; exit 2; }
-for t in rt-app trace-cmd xz python3; do
+RTAPP=${RTAPP:-rt-app}
+for t in "$RTAPP" trace-cmd xz python3; do
   command -v $t >/dev/null || { echo "record-oracle: $t is missing (apt-get install $t)" >&2; exit 2; }
 done
 [ -f "$ANALYZE" ] || { echo "record-oracle: analyze.py not found at $ANALYZE" >&2; exit 2; }
@@ -52,14 +55,14 @@ for k in $(seq 1 "$N"); do
   for e in $EVENTS; do echo 1 > $T/events/sched/$e/enable; done
   echo 1 > $T/tracing_on
   start=$(date +%s.%N)
-  (cd "$R" && rt-app "$DIR/workload.json" > rtapp_stdout.txt 2>&1) || echo "record-oracle: rt-app failed, see $R/rtapp_stdout.txt" >&2
+  (cd "$R" && "$RTAPP" "$DIR/workload.json" > rtapp_stdout.txt 2>&1) || echo "record-oracle: $RTAPP failed, see $R/rtapp_stdout.txt" >&2
   end=$(date +%s.%N)
   echo 0 > $T/tracing_on
   (cd "$R" && trace-cmd extract -o trace.dat >/dev/null 2>&1 && trace-cmd report -N -i trace.dat > report.txt 2>/dev/null)
   rm -f "$R/trace.dat"
   for e in $EVENTS; do echo 0 > $T/events/sched/$e/enable; done
   shell_list teardown | while read -r line; do bash -c "$line" || true; done
-  printf '{"command": "rt-app workload.json", "start": %s, "end": %s, "kernel": "%s"}\n' \
+  printf '{"command": "'"$RTAPP"' workload.json", "start": %s, "end": %s, "kernel": "%s"}\n' \
     "$start" "$end" "$(uname -r)" > "$R/run.json"
   xz -f "$R/report.txt"
   echo "run $k: $(xz -dc "$R/report.txt.xz" | wc -l) trace lines"

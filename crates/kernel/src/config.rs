@@ -99,7 +99,8 @@ pub enum TunableScaling {
 /// (docs/cost-model.md).
 pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,\
 ipi_latency=lognormal(11.3us, 2.7us),resched_latency=lognormal(5.5us, 2.6us),\
-idle_wake_latency=lognormal(3.3us, 1.4us),rtapp_loop=21.2ns,mlock_cost=5ms,tick_phase=2.85ms";
+idle_wake_latency=lognormal(3.3us, 1.4us),wake_return=lognormal(5.4us, 2.3us),\
+rtapp_loop=21.2ns,mlock_cost=5ms,tick_phase=2.85ms";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -119,6 +120,9 @@ pub struct Config {
     pub resched_latency: Dur,
     /// The same for an idle CPU: leaving the idle loop, then `schedule_idle`.
     pub idle_wake_latency: Dur,
+    /// After a system call that woke another task (a semaphore post, a signal, an
+    /// unlock...): the syscall's return and the user-space path to the waker's next call.
+    pub wake_return: Dur,
     /// Seeds the draws of the path costs: the machine's jitter, apart from the workload's
     /// `--seed`, so a seed changes only what the workload draws.
     pub cost_seed: u64,
@@ -172,6 +176,7 @@ impl Default for Config {
             ipi_latency: Dur::Fixed(0),
             resched_latency: Dur::Fixed(0),
             idle_wake_latency: Dur::Fixed(0),
+            wake_return: Dur::Fixed(0),
             cost_seed: 0,
             rtapp_loop_ps: None,
             timer_slack_ns: 50_000,
@@ -418,6 +423,7 @@ impl Config {
             "idle_wake_latency" => {
                 self.idle_wake_latency = parse_cost(v).map_err(|e| bad(&e))?
             }
+            "wake_return" => self.wake_return = parse_cost(v).map_err(|e| bad(&e))?,
             "cost_seed" => {
                 self.cost_seed = v
                     .parse()
@@ -451,7 +457,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, wake_return, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, \
                      rt_group_sched, autogroup)"
                 )))
             }

@@ -391,3 +391,46 @@ fn mlockall_costs_the_machine_price_per_thread() {
     // Two threads in the process: 2 × 5 ms, then the run.
     assert_eq!(first_run("cpus=2,mlock_cost=5ms"), 11 * MS);
 }
+
+/// After a post that wakes a thread on its own CPU, the waker runs `wake_return` (its
+/// syscall's return and the path to its next call) before it blocks and the wakee runs.
+/// Both are SCHED_BATCH, so no wakeup preempts the waker.
+#[test]
+fn a_waker_runs_its_wake_return_before_it_blocks() {
+    let handoff = |m: &str| {
+        let waker = vec![
+            Step::Run(Dur::Fixed(MS)),
+            Step::SemPost(0),
+            Step::SemWait(1),
+        ];
+        let wakee = vec![
+            Step::SemWait(0),
+            Step::Run(Dur::Fixed(MS)),
+            Step::SemPost(1),
+        ];
+        let batch = SchedAttr {
+            policy: schedsim_workload::Policy::Batch,
+            ..SchedAttr::default()
+        };
+        let mut w = workload(vec![
+            spec("waker", batch, MS, forever(waker)),
+            spec("wakee", batch, 0, forever(wakee)),
+        ]);
+        w.sems = ["s0", "s1"]
+            .iter()
+            .map(|n| schedsim_workload::SyncDecl {
+                name: (*n).into(),
+                initial: 0,
+            })
+            .collect();
+        let r = simulate_workload(w, machine(m), 100 * MS);
+        wakeups(&r, "wakee")
+    };
+    let w = handoff("cpus=1");
+    assert!(w.len() > 30 && w.iter().all(|&(_, d, _)| d == 0), "{w:?}");
+    let w = handoff("cpus=1,wake_return=5us");
+    assert!(
+        w.len() > 30 && w.iter().all(|&(_, d, _)| d == 5 * US),
+        "{w:?}"
+    );
+}

@@ -96,6 +96,8 @@ pub struct Userspace {
     /// The autogroup of each named session (`Workload::sessions`), once its first thread
     /// is created.
     sessions: Vec<Option<TgId>>,
+    /// Wakeups of threads by threads so far (`wake_return`).
+    wakes: u64,
 }
 
 impl Userspace {
@@ -152,6 +154,7 @@ impl Userspace {
             t_zero: None,
             launcher: None,
             sessions: vec![None; workload.sessions.len()],
+            wakes: 0,
             workload,
         }
     }
@@ -239,7 +242,25 @@ impl Userspace {
         if let Some(th) = self.threads.get_mut(&t) {
             th.blocked = None;
         }
+        self.wakes += 1;
         s.try_to_wake_up(ctx, t, tstate::NORMAL, 0);
+    }
+
+    /// One op of thread `t`. One that woke another thread from its system call leaves
+    /// the waker running the machine's `wake_return` (the syscall's return and the path
+    /// to its next call) before its next op.
+    fn op(&mut self, s: &mut Sched, t: TaskId, cpu: u32, op: Op) -> Result<(), UserError> {
+        let wakes = self.wakes;
+        self.run_op(s, t, cpu, op)?;
+        let task = s.task(t);
+        if self.wakes != wakes && task.state == tstate::RUNNING && task.demand == Demand::None {
+            let w = s.path_cost(s.cfg.wake_return);
+            if w > 0 {
+                s.task_mut(t).demand = Demand::Work(w);
+                s.arm_demand(t);
+            }
+        }
+        Ok(())
     }
 
     /// A sleep timer expired: wake the thread from a hard interrupt on `cpu`.
@@ -320,7 +341,7 @@ impl Userspace {
                     }
                     th.loops.pop();
                 }
-                op => return self.run_op(s, t, cpu, op).map(|_| true),
+                op => return self.op(s, t, cpu, op).map(|_| true),
             }
         }
     }
