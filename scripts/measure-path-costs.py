@@ -10,6 +10,9 @@ sched events and the irq_vectors entry events.
   ipi    : sched_waking of a task on CPU A targeted at CPU B, idle for less than 1 ms,
            to the call_function_single_entry (wakelist IPI) on B: `ipi_latency`.
   remote : that IPI's entry to the woken task's sched_switch on B: `idle_wake_latency`.
+  idle   : sched_waking from a timer interrupt (a local_timer_entry just before) on an
+           idle CPU of a task woken there, to its sched_switch in, under 100 µs:
+           `idle_timer_latency`.
            Each is paired with the next IPI and the next switch on B, or with none.
   return : a task's sched_waking of another from a system call (the waker is not the
            idle task and not in an interrupt: no local_timer_entry just before) to the
@@ -45,6 +48,7 @@ TICK_US = 4000  # HZ=250
 DEEP_IDLE = 1e-3  # s
 Z99 = 2.3263  # the standard normal's 99th percentile
 KEYS = {'local': 'resched_latency', 'ipi': 'ipi_latency', 'remote': 'idle_wake_latency',
+        'idle': 'idle_timer_latency',
         'return': 'wake_return'}
 LINE = re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+(\d+\.\d+):\s+(\w+):\s+(.*)$')
 
@@ -69,6 +73,7 @@ def measure(path, out):
     pend_local = {}      # pid -> waking ts (local, from the timer interrupt)
     pend_ipi = {}        # target cpu -> (waking ts, pid, deep)
     pend_ret = {}        # waker pid -> ts of its last sched_waking from a syscall
+    pend_idle = {}       # cpu -> (waking ts, pid) from a timer interrupt while idle
     ipi_at = {}          # cpu -> (IPI entry ts, pid it wakes)
     grid = Counter()     # local_timer_entry time mod TICK_NSEC, 10 µs bins
     rtapp = None         # pid of rt-app
@@ -87,6 +92,8 @@ def measure(path, out):
             tgt = int(field(body, 'target_cpu'))
             if cur_pid != 0 and ts - last_timer.get(cpu, -1) >= 20e-6:
                 pend_ret.setdefault(cur_pid, ts)
+            if cur_pid == 0 and tgt == cpu and ts - last_timer.get(cpu, -1) < 20e-6:
+                pend_idle[cpu] = (ts, pid)
             if (tgt == cpu and ts - last_timer.get(cpu, -1) < 20e-6 and cpu not in idle_since
                     and int(field(body, 'prio')) < 100):
                 pend_local[pid] = ts
@@ -100,6 +107,9 @@ def measure(path, out):
         elif ev == 'sched_switch':
             nxt = int(field(body, 'next_pid'))
             prev = int(field(body, 'prev_pid'))
+            t0, woken = pend_idle.pop(cpu, (None, None))
+            if woken == nxt and ts - t0 < 100e-6:
+                out['idle'].append((ts - t0) * 1e6)
             t0 = pend_ret.pop(prev, None)
             if t0 is not None and field(body, 'prev_state') == 'S' and ts - t0 < 100e-6:
                 out['return'].append((ts - t0) * 1e6)
@@ -181,7 +191,7 @@ def lognormal(v):
 
 
 def main():
-    out = {'local': [], 'ipi': [], 'remote': [], 'return': [], 'deep': [], 'phase': [],
+    out = {'local': [], 'ipi': [], 'remote': [], 'idle': [], 'return': [], 'deep': [], 'phase': [],
            'mlock': []}
     for p in sys.argv[1:]:
         measure(p, out)

@@ -99,7 +99,8 @@ pub enum TunableScaling {
 /// (docs/cost-model.md).
 pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,\
 ipi_latency=lognormal(11.3us, 2.7us),resched_latency=lognormal(5.5us, 2.6us),\
-idle_wake_latency=lognormal(3.3us, 1.4us),wake_return=lognormal(5.4us, 2.3us),\
+idle_wake_latency=lognormal(3.3us, 1.4us),idle_timer_latency=lognormal(9.6us, 6.2us),\
+wake_return=lognormal(5.4us, 2.3us),\
 rtapp_loop=21.2ns,mlock_cost=5ms,tick_phase=2.85ms";
 
 #[derive(Clone, Debug, PartialEq)]
@@ -118,8 +119,12 @@ pub struct Config {
     /// interrupt or a syscall), to its `sched_switch`: the rest of the wakeup, the
     /// interrupt's exit and `__schedule`.
     pub resched_latency: Dur,
-    /// The same for an idle CPU: leaving the idle loop, then `schedule_idle`.
+    /// The same for an idle CPU woken by an IPI (the wakelist's, from its handler): leaving
+    /// the idle loop, then `schedule_idle`.
     pub idle_wake_latency: Dur,
+    /// The same from a timer interrupt on the idle CPU (its handler reprograms the
+    /// clockevent, and the tick restarts on the way out); None: `idle_wake_latency`.
+    pub idle_timer_latency: Option<Dur>,
     /// After a system call that woke another task (a semaphore post, a signal, an
     /// unlock...): the syscall's return and the user-space path to the waker's next call.
     pub wake_return: Dur,
@@ -176,6 +181,7 @@ impl Default for Config {
             ipi_latency: Dur::Fixed(0),
             resched_latency: Dur::Fixed(0),
             idle_wake_latency: Dur::Fixed(0),
+            idle_timer_latency: None,
             wake_return: Dur::Fixed(0),
             cost_seed: 0,
             rtapp_loop_ps: None,
@@ -423,6 +429,9 @@ impl Config {
             "idle_wake_latency" => {
                 self.idle_wake_latency = parse_cost(v).map_err(|e| bad(&e))?
             }
+            "idle_timer_latency" => {
+                self.idle_timer_latency = Some(parse_cost(v).map_err(|e| bad(&e))?)
+            }
             "wake_return" => self.wake_return = parse_cost(v).map_err(|e| bad(&e))?,
             "cost_seed" => {
                 self.cost_seed = v
@@ -457,7 +466,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, wake_return, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, wake_return, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, \
                      rt_group_sched, autogroup)"
                 )))
             }

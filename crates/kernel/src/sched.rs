@@ -59,6 +59,8 @@ pub struct Sched {
     /// `smp_processor_id()` of the path in progress where a class needs it (the waking
     /// CPU during `select_task_rq`).
     pub this_cpu: u32,
+    /// The event in progress is an IPI's handler (the wakelist's), not a timer's.
+    pub in_ipi: bool,
     dirty_flag: Vec<bool>,
     /// Draws the machine's path costs (`Config::cost_seed`), apart from the workload's.
     cost_rng: crate::user::rng::Rng,
@@ -94,6 +96,7 @@ impl Sched {
             next_pid: 1000,
             nr_threads: 0,
             this_cpu: 0,
+            in_ipi: false,
             now: 0,
             cfg,
         };

@@ -213,6 +213,7 @@ pub fn try_run_streamed(
             | EventKind::TickSoftirq
             | EventKind::End => u32::MAX,
         };
+        s.in_ipi = matches!(ev, EventKind::WakeList { .. });
         match ev {
             EventKind::End => break,
             EventKind::WorkDone { task, gen } => {

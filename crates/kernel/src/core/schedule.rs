@@ -53,7 +53,10 @@ impl Sched {
         let path = if cpu != self.this_cpu {
             self.cfg.ipi_latency
         } else if rq.curr == rq.idle {
-            self.cfg.idle_wake_latency
+            match self.cfg.idle_timer_latency {
+                Some(timer) if !self.in_ipi => timer,
+                _ => self.cfg.idle_wake_latency,
+            }
         } else {
             self.cfg.resched_latency
         };
