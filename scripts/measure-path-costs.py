@@ -18,8 +18,9 @@ sched events and the irq_vectors entry events.
            idle task and not in an interrupt: no local_timer_entry just before) to the
            waker's own switch-out to sleep (prev_state=S) within 100 µs: the syscall's
            return and the user-space path to the next blocking call (`wake_return`).
-  deep   : the IPI of `ipi` to a CPU idle for 1 ms or more (not modelled: the VM's
-           host wakes a vCPU that stopped polling later; printed for the record).
+  deep   : the IPI of `ipi` to a CPU idle for 1 ms or more (`deep_idle_after`), under
+           500 µs: the VM's host wakes a vCPU that stopped polling. The key is the extra
+           over `ipi`'s median (`deep_idle_ipi`).
   phase  : where the workload starts on the tick grid (`tick_phase`): the time from
            the last tick to rt-app's first fork of a worker thread (its clock_ref).
            The grid is the most common local_timer_entry time modulo TICK_NSEC
@@ -196,8 +197,13 @@ def main():
     for p in sys.argv[1:]:
         measure(p, out)
         mlock(p, out)
+    out['deep'] = [d for d in out['deep'] if d < 500]
     for k in out:
         key = f'   -> {KEYS[k]}={lognormal(out[k])}' if k in KEYS and out[k] else ''
+        if k == 'deep' and out['deep'] and out['ipi']:
+            base = quantile(sorted(out['ipi']), .5)
+            extra = [max(d - base, 1.0) for d in out['deep']]
+            key = f'   -> deep_idle_after=1ms,deep_idle_ipi={lognormal(extra)}'
         print(f'{k:7} {summary(out[k])}{key}')
 
 

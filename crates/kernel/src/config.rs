@@ -100,7 +100,7 @@ pub enum TunableScaling {
 pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,\
 ipi_latency=lognormal(11.3us, 2.7us),resched_latency=lognormal(5.5us, 2.6us),\
 idle_wake_latency=lognormal(3.3us, 1.4us),idle_timer_latency=lognormal(9.6us, 6.2us),\
-wake_return=lognormal(5.4us, 2.3us),\
+wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,deep_idle_ipi=lognormal(23.8us, 12.6us),\
 rtapp_loop=21.2ns,mlock_cost=5ms,tick_phase=2.85ms";
 
 #[derive(Clone, Debug, PartialEq)]
@@ -125,6 +125,10 @@ pub struct Config {
     /// The same from a timer interrupt on the idle CPU (its handler reprograms the
     /// clockevent, and the tick restarts on the way out); None: `idle_wake_latency`.
     pub idle_timer_latency: Option<Dur>,
+    /// An IPI to a CPU idle for at least `deep_idle_after` also takes `deep_idle_ipi`
+    /// (a VM's vCPU that stopped polling is woken by its host; None: never).
+    pub deep_idle_after: Option<u64>,
+    pub deep_idle_ipi: Dur,
     /// After a system call that woke another task (a semaphore post, a signal, an
     /// unlock...): the syscall's return and the user-space path to the waker's next call.
     pub wake_return: Dur,
@@ -183,6 +187,8 @@ impl Default for Config {
             idle_wake_latency: Dur::Fixed(0),
             idle_timer_latency: None,
             wake_return: Dur::Fixed(0),
+            deep_idle_after: None,
+            deep_idle_ipi: Dur::Fixed(0),
             cost_seed: 0,
             rtapp_loop_ps: None,
             timer_slack_ns: 50_000,
@@ -432,6 +438,10 @@ impl Config {
             "idle_timer_latency" => {
                 self.idle_timer_latency = Some(parse_cost(v).map_err(|e| bad(&e))?)
             }
+            "deep_idle_after" => {
+                self.deep_idle_after = Some(parse_ns(v).ok_or_else(|| bad("expected a duration"))?)
+            }
+            "deep_idle_ipi" => self.deep_idle_ipi = parse_cost(v).map_err(|e| bad(&e))?,
             "wake_return" => self.wake_return = parse_cost(v).map_err(|e| bad(&e))?,
             "cost_seed" => {
                 self.cost_seed = v
@@ -466,7 +476,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, wake_return, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, deep_idle_after, deep_idle_ipi, wake_return, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, \
                      rt_group_sched, autogroup)"
                 )))
             }

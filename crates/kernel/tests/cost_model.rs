@@ -466,3 +466,34 @@ fn a_timer_wakeup_on_an_idle_cpu_takes_the_idle_timer_path() {
         "{w:?}"
     );
 }
+
+/// An IPI to a CPU idle for at least `deep_idle_after` also takes `deep_idle_ipi` (the
+/// VM's host wakes the halted vCPU); one to a CPU idle for less, `ipi_latency` alone.
+#[test]
+fn an_ipi_to_a_long_idle_cpu_takes_the_deep_idle_path() {
+    let lat = |m: &str| {
+        let poster = vec![Step::Sleep(Dur::Fixed(5 * MS)), Step::SemPost(0)];
+        let waiter = vec![Step::SemWait(0), Step::Run(Dur::Fixed(100 * US))];
+        let mut w = workload(vec![
+            task("poster", 0, Some(vec![0]), forever(poster)),
+            task("waiter", 0, Some(vec![1]), forever(waiter)),
+        ]);
+        w.sems = vec![schedsim_workload::SyncDecl {
+            name: "s".into(),
+            initial: 0,
+        }];
+        let r = simulate_workload(w, machine(m), 100 * MS);
+        wakeups(&r, "waiter")
+    };
+    // The waiter's CPU has been idle ~4.9 ms at each wakeup.
+    let w = lat("cpus=2,ipi_latency=10us,deep_idle_after=1ms,deep_idle_ipi=20us");
+    assert!(
+        w.len() > 10 && w.iter().all(|&(_, d, _)| d == 30 * US),
+        "{w:?}"
+    );
+    let w = lat("cpus=2,ipi_latency=10us,deep_idle_after=10ms,deep_idle_ipi=20us");
+    assert!(
+        w.len() > 10 && w.iter().all(|&(_, d, _)| d == 10 * US),
+        "{w:?}"
+    );
+}

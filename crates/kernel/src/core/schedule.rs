@@ -50,9 +50,11 @@ impl Sched {
     /// wakeup, interrupt-exit and `__schedule` path, shorter from idle.
     fn kick_cpu(&mut self, cpu: u32) {
         let rq = &self.rqs[cpu as usize];
-        let path = if cpu != self.this_cpu {
-            self.cfg.ipi_latency
-        } else if rq.curr == rq.idle {
+        if cpu != self.this_cpu {
+            let delay = self.ipi_cost(cpu);
+            return self.resched_at(cpu, delay);
+        }
+        let path = if rq.curr == rq.idle {
             match self.cfg.idle_timer_latency {
                 Some(timer) if !self.in_ipi => timer,
                 _ => self.cfg.idle_wake_latency,
@@ -61,12 +63,32 @@ impl Sched {
             self.cfg.resched_latency
         };
         let delay = self.path_cost(path);
+        self.resched_at(cpu, delay);
+    }
+
+    /// `cpu` passes its preemption point `delay` from now.
+    fn resched_at(&mut self, cpu: u32, delay: u64) {
         let at = self.now + delay;
         self.rqs[cpu as usize].resched_at = at;
         if delay == 0 {
             self.mark_dirty(cpu);
         } else {
             self.queue.push(at, EventKind::Resched { cpu });
+        }
+    }
+
+    /// What an IPI to `cpu` takes to reach its handler: `ipi_latency`, and `deep_idle_ipi`
+    /// more when the CPU has been idle for `deep_idle_after` (its idle task arrived then).
+    pub fn ipi_cost(&mut self, cpu: u32) -> u64 {
+        let rq = &self.rqs[cpu as usize];
+        let idle_for = (rq.curr == rq.idle).then(|| self.now - self.task(rq.idle).last_arrival);
+        let deep =
+            matches!((idle_for, self.cfg.deep_idle_after), (Some(d), Some(after)) if d >= after);
+        let ipi = self.path_cost(self.cfg.ipi_latency);
+        if deep {
+            ipi + self.path_cost(self.cfg.deep_idle_ipi)
+        } else {
+            ipi
         }
     }
 

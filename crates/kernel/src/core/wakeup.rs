@@ -184,7 +184,7 @@ impl Sched {
             return false;
         }
         self.rq_mut(cpu).ttwu_pending += 1;
-        let at = self.now + self.path_cost(self.cfg.ipi_latency);
+        let at = self.now + self.ipi_cost(cpu);
         self.queue.push(
             at,
             EventKind::WakeList {
