@@ -37,6 +37,11 @@ fn wakeups(r: &SimResult, comm: &str) -> Vec<(u32, u64, u32)> {
     out
 }
 
+/// More than `n` wakeups, each `d` from its waking to its switch.
+fn all_take(w: &[(u32, u64, u32)], n: usize, d: u64) {
+    assert!(w.len() > n && w.iter().all(|&(_, x, _)| x == d), "{w:?}");
+}
+
 /// An RT task sleeping 3 ms then running 1 ms, beside a fair hog on the same single CPU:
 /// its timer interrupt wakes it on the busy CPU, and it preempts the hog.
 fn sleeper_beside_hog(cfg: Config) -> SimResult {
@@ -427,12 +432,9 @@ fn a_waker_runs_its_wake_return_before_it_blocks() {
         wakeups(&r, "wakee")
     };
     let w = handoff("cpus=1");
-    assert!(w.len() > 30 && w.iter().all(|&(_, d, _)| d == 0), "{w:?}");
+    all_take(&w, 30, 0);
     let w = handoff("cpus=1,wake_return=5us");
-    assert!(
-        w.len() > 30 && w.iter().all(|&(_, d, _)| d == 5 * US),
-        "{w:?}"
-    );
+    all_take(&w, 30, 5 * US);
 }
 
 /// A timer interrupt that wakes a task on its idle CPU costs `idle_timer_latency` to the
@@ -456,15 +458,9 @@ fn a_timer_wakeup_on_an_idle_cpu_takes_the_idle_timer_path() {
         wakeups(&r, "p")
     };
     let w = lat("cpus=1,idle_wake_latency=3us,idle_timer_latency=8us");
-    assert!(
-        w.len() > 20 && w.iter().all(|&(_, d, _)| d == 8 * US),
-        "{w:?}"
-    );
+    all_take(&w, 20, 8 * US);
     let w = lat("cpus=1,idle_wake_latency=3us");
-    assert!(
-        w.len() > 20 && w.iter().all(|&(_, d, _)| d == 3 * US),
-        "{w:?}"
-    );
+    all_take(&w, 20, 3 * US);
 }
 
 /// An IPI to a CPU idle for at least `deep_idle_after` also takes `deep_idle_ipi` (the
@@ -487,13 +483,7 @@ fn an_ipi_to_a_long_idle_cpu_takes_the_deep_idle_path() {
     };
     // The waiter's CPU has been idle ~4.9 ms at each wakeup.
     let w = lat("cpus=2,ipi_latency=10us,deep_idle_after=1ms,deep_idle_ipi=20us");
-    assert!(
-        w.len() > 10 && w.iter().all(|&(_, d, _)| d == 30 * US),
-        "{w:?}"
-    );
+    all_take(&w, 10, 30 * US);
     let w = lat("cpus=2,ipi_latency=10us,deep_idle_after=10ms,deep_idle_ipi=20us");
-    assert!(
-        w.len() > 10 && w.iter().all(|&(_, d, _)| d == 10 * US),
-        "{w:?}"
-    );
+    all_take(&w, 10, 10 * US);
 }
