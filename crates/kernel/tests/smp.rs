@@ -480,3 +480,45 @@ fn two_sockets_waker_and_wakee_stay_in_one_llc() {
     assert!(switches > 1000, "{switches} switch-ins");
     assert_eq!(llcs.len(), 1, "the pair ran in LLCs {llcs:?}");
 }
+
+/// 6.14+ `can_migrate_task`: a task asleep but still queued (DELAY_DEQUEUE) is moved
+/// only when balancing migrates load, which two CPUs sharing an LLC never do (a group
+/// with spare capacity asks for tasks): four sleepers and a hog on two CPUs, and no
+/// sleeper changes CPU between its sleep and its wakeup.
+#[test]
+fn a_delayed_sleeper_is_not_pulled_by_balancing() {
+    use schedsim_trace::{state, Event};
+    let sleeper = |name: &str| {
+        task(
+            name,
+            0,
+            None,
+            forever(vec![
+                Step::Run(Dur::Fixed(MS)),
+                Step::Sleep(Dur::Fixed(3 * MS)),
+            ]),
+        )
+    };
+    let mut tasks: Vec<_> = (0..4).map(|i| sleeper(&format!("s{i}"))).collect();
+    tasks.push(hog("hog", 0, None));
+    let r = simulate(tasks, 2, 1000 * MS);
+    let mut asleep = std::collections::HashSet::new();
+    let mut moved_asleep = 0;
+    for rec in r.sched.trace.merged() {
+        match rec.event {
+            Event::Switch {
+                prev_pid,
+                prev_state,
+                ..
+            } if prev_state & state::INTERRUPTIBLE != 0 => {
+                asleep.insert(prev_pid);
+            }
+            Event::Waking { pid, .. } => {
+                asleep.remove(&pid);
+            }
+            Event::MigrateTask { pid, .. } if asleep.contains(&pid) => moved_asleep += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(moved_asleep, 0);
+}

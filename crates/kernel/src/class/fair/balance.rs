@@ -926,6 +926,18 @@ fn task_hot(s: &Sched, env: &Env, p: TaskId) -> bool {
 /// `can_migrate_task`.
 fn can_migrate_task(s: &Sched, env: &mut Env, p: TaskId) -> bool {
     let t = s.task(p);
+    // 6.14+: a delayed-dequeue sleeper moves only to migrate load; an ineligible task
+    // only once balancing here has failed (both before the affinity test, so they leave
+    // LBF_ALL_PINNED set).
+    let se = t.se;
+    if s.fair.se(se).sched_delayed && env.migration_type != MigrationType::Load {
+        return false;
+    }
+    if sd(s, env.cpu, env.level).nr_balance_failed == 0
+        && task_is_ineligible_on_dst_cpu(s, p, env.dst_cpu)
+    {
+        return false;
+    }
     if !t.cpus_allowed.test(env.dst_cpu) {
         env.some_pinned = true;
         if env.idle == Idle::NewlyIdle || env.dst_pinned || env.active {
@@ -950,6 +962,16 @@ fn can_migrate_task(s: &Sched, env: &mut Env, p: TaskId) -> bool {
     }
     !task_hot(s, env, p)
         || sd(s, env.cpu, env.level).nr_balance_failed > sd(s, env.cpu, env.level).cache_nice_tries
+}
+
+/// `task_is_ineligible_on_dst_cpu` (6.14+): with PLACE_LAG an ineligible task stays
+/// ineligible where its group already has entities queued on the destination.
+fn task_is_ineligible_on_dst_cpu(s: &Sched, p: TaskId, dst: u32) -> bool {
+    let se = s.task(p).se;
+    let dst_cfs = s.fair.tg(s.task(p).sched_task_group).cfs_rq[dst as usize];
+    s.cfg.features.place_lag
+        && s.fair.cfs(dst_cfs).nr_queued > 0
+        && !s.fair.entity_eligible(s.fair.cfs_rq_of(se), se)
 }
 
 /// `detach_task` + `attach_task`: move a queued task between rqs.
