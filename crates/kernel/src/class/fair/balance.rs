@@ -1370,3 +1370,7 @@ fn nohz_balancer_kick(s: &mut Sched, cpu: u32) {
     let _ = ilb;
     s.fair.nohz_next_balance = next.max(j + 1);
 }
+
+#[cfg(test)]
+#[path = "balance_tests.rs"]
+mod tests;
