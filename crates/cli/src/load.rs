@@ -44,6 +44,7 @@ pub fn machine(spec: &str) -> Result<Config, String> {
             c.set_machine_key(k, &v)
                 .map_err(|e| format!("{spec}: {e}"))?;
         }
+        c.check_keys().map_err(|e| format!("{spec}: {e}"))?;
         return Ok(c);
     }
     Config::parse_machine(spec).map_err(|e| format!("--machine: {e}"))

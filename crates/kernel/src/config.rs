@@ -384,7 +384,20 @@ impl Config {
             })?;
             c.set_machine_key(k.trim(), v.trim())?;
         }
+        c.check_keys()?;
         Ok(c)
+    }
+
+    /// The rules between keys that one key alone cannot check, once every key of a spec
+    /// or `[machine]` table is set (in any order).
+    pub fn check_keys(&self) -> Result<(), ConfigError> {
+        if self.deep_idle_after.is_none() && self.deep_idle_ipi != Dur::Fixed(0) {
+            return Err(ConfigError(
+                "machine `deep_idle_ipi` needs `deep_idle_after`, the idle time from which an IPI takes it"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// One machine key; shared by the compact spec and the TOML `[machine]` table.
@@ -469,10 +482,14 @@ impl Config {
                 self.rtapp_loop_ps = Some(ps);
             }
             // CONFIG_RT_GROUP_SCHED.
-            "rt_group_sched" => self.rt_group_sched = on_off(v).ok_or_else(|| bad("rt_group_sched is on or off"))?,
+            "rt_group_sched" => {
+                self.rt_group_sched = on_off(v).ok_or_else(|| bad("rt_group_sched is on or off"))?
+            }
             // CONFIG_SCHED_AUTOGROUP's switch (`noautogroup` on the kernel command line,
             // `kernel.sched_autogroup_enabled`): per-session groups, on by default.
-            "autogroup" => self.autogroup = on_off(v).ok_or_else(|| bad("autogroup is on or off"))?,
+            "autogroup" => {
+                self.autogroup = on_off(v).ok_or_else(|| bad("autogroup is on or off"))?
+            }
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \

@@ -247,6 +247,7 @@ pub fn try_run_streamed(
             EventKind::TickSoftirq => s.fair.tick_softirq_ready = true,
             EventKind::Tick { cpu } => s.sched_tick(cpu),
         }
+        s.in_ipi = false;
         in_tick_batch = matches!(ev, EventKind::Tick { .. }) && s.queue.peek_is_tick_at(t);
     }
     let end = s.now;

@@ -487,3 +487,18 @@ fn an_ipi_to_a_long_idle_cpu_takes_the_deep_idle_path() {
     let w = lat("cpus=2,ipi_latency=10us,deep_idle_after=10ms,deep_idle_ipi=20us");
     all_take(&w, 10, 10 * US);
 }
+
+#[test]
+fn a_deep_idle_ipi_without_its_threshold_is_refused() {
+    let e = Config::parse_machine("deep_idle_ipi=20us").unwrap_err().0;
+    assert!(
+        e.contains("deep_idle_ipi") && e.contains("deep_idle_after"),
+        "{e}"
+    );
+    // In either order, with its threshold.
+    let c = machine("deep_idle_ipi=20us,deep_idle_after=1ms");
+    assert_eq!(
+        (c.deep_idle_after, c.deep_idle_ipi),
+        (Some(MS), Dur::Fixed(20 * US))
+    );
+}

@@ -255,12 +255,27 @@ impl Userspace {
         let task = s.task(t);
         if self.wakes != wakes && task.state == tstate::RUNNING && task.demand == Demand::None {
             let w = s.path_cost(s.cfg.wake_return);
-            if w > 0 {
-                s.task_mut(t).demand = Demand::Work(w);
-                s.arm_demand(t);
-            }
+            burn(s, t, w);
         }
         Ok(())
+    }
+
+    /// The threads of the process: the live workload threads and those the launcher has
+    /// still to create (rt-app creates them all before any starts).
+    fn process_threads(&self, s: &Sched) -> u64 {
+        let live = self
+            .threads
+            .values()
+            .filter(|th| th.spec.is_some() && !s.task(th.task).exited)
+            .count();
+        let to_create = self
+            .launcher
+            .and_then(|l| self.threads.get(&l))
+            .map_or(0, |l| {
+                let ops = &self.launcher_ops[l.pc..];
+                ops.iter().filter(|op| matches!(op, Op::Fork(_))).count()
+            });
+        (live + to_create) as u64
     }
 
     /// A sleep timer expired: wake the thread from a hard interrupt on `cpu`.
@@ -383,10 +398,7 @@ impl Userspace {
                     s.cfg.rtapp_loop_ps,
                     th.rng.sample(d),
                 );
-                if w > 0 {
-                    s.task_mut(t).demand = Demand::Work(w);
-                    s.arm_demand(t);
-                }
+                burn(s, t, w);
             }
             Op::RunWall(d) => {
                 let th = self.threads.get_mut(&t).unwrap();
@@ -552,30 +564,12 @@ impl Userspace {
             Op::Setsid => self.setsid(s, t)?,
             Op::Mlockall => {
                 // mlockall(MCL_CURRENT | MCL_FUTURE) faults in every thread's stack and
-                // buffers: CPU time in proportion to the threads of the process, those
-                // the launcher has still to create included (rt-app creates them all
-                // before any starts).
-                let live = self
-                    .threads
-                    .values()
-                    .filter(|th| th.spec.is_some() && !s.task(th.task).exited)
-                    .count();
-                let to_create = match self.launcher.and_then(|l| self.threads.get(&l)) {
-                    Some(l) => self.launcher_ops[l.pc..]
-                        .iter()
-                        .filter(|op| matches!(op, Op::Fork(_)))
-                        .count(),
-                    None => 0,
-                };
-                let threads = (live + to_create) as u64;
-                let w = s.cfg.mlock_cost_ns * threads;
+                // buffers: CPU time in proportion to the threads of the process.
+                let w = s.cfg.mlock_cost_ns * self.process_threads(s);
                 if let Some(st) = self.threads[&t].stats.as_mut() {
                     st.not_run();
                 }
-                if w > 0 {
-                    s.task_mut(t).demand = Demand::Work(w);
-                    s.arm_demand(t);
-                }
+                burn(s, t, w);
             }
             Op::Shutdown => s.queue.push(s.now, crate::events::EventKind::End),
             Op::Marker(mut text) => {
@@ -794,6 +788,14 @@ impl IndexMut<&TaskId> for Threads {
 /// The futex queue priority of a waiter (`futex_q` plist: RT by priority, others equal).
 fn futex_prio(s: &Sched, t: TaskId) -> i32 {
     s.task(t).normal_prio.min(100)
+}
+
+/// Gives the running thread `t` `w` ns of CPU work before its next op.
+fn burn(s: &mut Sched, t: TaskId, w: u64) {
+    if w > 0 {
+        s.task_mut(t).demand = Demand::Work(w);
+        s.arm_demand(t);
+    }
 }
 
 /// rt-app's `loadwait`: a `run` of `d` ns is `d / calibration` busy loops, counted per whole
