@@ -157,13 +157,7 @@ fn pulls_by_when_switched_out(machine: &str) -> (u32, u32) {
         hog("c", 0, None),
     ]);
     let cfg = schedsim_kernel::Config::parse_machine(machine).unwrap();
-    let opts = schedsim_kernel::sim::SimOptions {
-        duration: Some(3000 * MS),
-        seed: 1,
-        trace: true,
-        check: true,
-    };
-    let r = schedsim_kernel::sim::run(w, cfg, &opts, &mut ()).expect("simulation runs");
+    let r = simulate_workload(w, cfg, 3000 * MS);
     let hogs: Vec<i32> = ["a", "b", "c"]
         .iter()
         .map(|c| task_named(&r, c).pid)
@@ -227,13 +221,7 @@ fn biglittle_misfit_hog_moves_up_from_a_little_cpu() {
     ];
     let w = workload(vec![task("h", 0, Some(vec![0]), prog)]);
     let cfg = schedsim_kernel::Config::parse_machine(BIGLITTLE).unwrap();
-    let opts = schedsim_kernel::sim::SimOptions {
-        duration: Some(300 * MS),
-        seed: 1,
-        trace: true,
-        check: true,
-    };
-    let r = schedsim_kernel::sim::run(w, cfg, &opts, &mut ()).expect("simulation runs");
+    let r = simulate_workload(w, cfg, 300 * MS);
     let t = task_named(&r, "h");
     assert!(is_big(t.cpu), "hog still on CPU {}", t.cpu);
     let rep = Report::from_result(&r);
@@ -321,13 +309,7 @@ fn biglittle_newly_idle_big_cpu_pulls_the_misfit_task() {
     ];
     tasks.push(task("h", 0, Some(vec![0]), prog));
     let cfg = schedsim_kernel::Config::parse_machine(BIGLITTLE).unwrap();
-    let opts = schedsim_kernel::sim::SimOptions {
-        duration: Some(400 * MS),
-        seed: 1,
-        trace: true,
-        check: true,
-    };
-    let r = schedsim_kernel::sim::run(workload(tasks), cfg, &opts, &mut ()).expect("runs");
+    let r = simulate_workload(workload(tasks), cfg, 400 * MS);
     let h = task_named(&r, "h");
     let b4_exit = task_named(&r, "b4").pid;
     let mut exit_at = None;
@@ -459,13 +441,7 @@ fn two_sockets_waker_and_wakee_stay_in_one_llc() {
         })
         .collect();
     let cfg = schedsim_kernel::Config::parse_machine(TWO_SOCKETS).unwrap();
-    let opts = schedsim_kernel::sim::SimOptions {
-        duration: Some(1000 * MS),
-        seed: 1,
-        trace: true,
-        check: true,
-    };
-    let r = schedsim_kernel::sim::run(w, cfg, &opts, &mut ()).expect("simulation runs");
+    let r = simulate_workload(w, cfg, 1000 * MS);
     let topo = &r.sched.topo.cpus;
     let mut llcs = std::collections::BTreeSet::new();
     let mut switches = 0;
