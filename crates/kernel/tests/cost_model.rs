@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use schedsim_kernel::sim::{self, SimOptions, SimResult};
 use schedsim_kernel::Config;
-use schedsim_trace::{state, Event};
+use schedsim_trace::Event;
 use schedsim_workload::{Dur, SchedAttr, Step};
 
 fn machine(spec: &str) -> Config {
@@ -312,31 +312,13 @@ fn a_fair_sleep_ends_with_its_timer_slack_an_rt_one_on_time() {
     assert_eq!(slackless.timer_slack_ns, 0);
 }
 
-/// The times of every switch away from a task still runnable (`prev_state=R`; a
-/// preemption at the return to user space is not `R+`), the idle task's aside.
-fn preemptions(r: &SimResult) -> Vec<u64> {
-    r.sched
-        .trace
-        .merged()
-        .into_iter()
-        .filter(|rec| {
-            matches!(rec.event, Event::Switch { prev_state, prev_pid, .. }
-                if prev_state == state::RUNNING && prev_pid != 0)
-        })
-        .map(|rec| rec.ts)
-        .collect()
-}
-
 #[test]
 fn the_tick_grid_sits_tick_phase_before_the_start() {
     // Two nice-0 hogs on one CPU: each runs past its 0.7 ms slice, so every tick switches.
     let run = |spec: &str| {
         let cfg = machine(spec);
-        preemptions(&simulate_cfg(
-            vec![hog("a", 0, None), hog("b", 0, None)],
-            cfg,
-            20 * MS,
-        ))
+        let r = simulate_cfg(vec![hog("a", 0, None), hog("b", 0, None)], cfg, 20 * MS);
+        preempted(&r, None)
     };
     assert_eq!(
         run("cpus=1"),

@@ -56,6 +56,7 @@ impl FairState {
         let e = &mut self.se[s.0 as usize];
         e.min_vruntime = e.vruntime;
         e.min_slice = e.slice;
+        e.max_slice = e.slice;
         cfs.timeline.insert(&mut self.se, s);
     }
 
@@ -118,13 +119,24 @@ impl FairState {
         self.vruntime_eligible(c, self.se(s).vruntime)
     }
 
-    /// `update_entity_lag`: vlag = clamp(V − v, ±cdf(max(2·slice, TICK_NSEC))).
+    /// `update_entity_lag` (6.18.17+, "Fix lag clamp"): vlag = clamp(V − v,
+    /// ±cdf(cfs_rq_max_slice + TICK_NSEC)), EEVDF's bound −r_max < lag < max(r_max, q).
     pub fn update_entity_lag(&mut self, c: CfsRqId, s: SeId, tick_nsec: u64) {
         let v = self.avg_vruntime(c);
+        let max_slice = self.cfs_rq_max_slice(c);
         let e = &mut self.se[s.0 as usize];
         let vlag = v.wrapping_sub(e.vruntime) as i64;
-        let limit = calc_delta_fair((2 * e.slice).max(tick_nsec), &e.load) as i64;
+        let limit = calc_delta_fair(max_slice + tick_nsec, &e.load) as i64;
         e.vlag = vlag.clamp(-limit, limit);
+    }
+
+    /// `cfs_rq_max_slice`: the largest slice among curr (if queued) and the tree.
+    pub fn cfs_rq_max_slice(&self, c: CfsRqId) -> u64 {
+        let mut max = self.curr_on_rq(c).map_or(0, |s| self.se(s).slice);
+        if let Some(r) = self.cfs(c).timeline.root() {
+            max = max.max(self.se(r).max_slice);
+        }
+        max
     }
 
     /// `cfs_rq_min_slice`: the smallest slice among curr (if queued) and the tree.
@@ -209,7 +221,7 @@ impl FairState {
                 vprot = v;
             }
         }
-        e.vprot = vprot;
+        e.set_vprot(vprot);
     }
 
     /// `update_protect_slice`: shrink protection to the smallest slice now queued.
@@ -217,26 +229,28 @@ impl FairState {
         let slice = self.cfs_rq_min_slice(c);
         let e = &mut self.se[s.0 as usize];
         let v = e.vruntime.wrapping_add(calc_delta_fair(slice, &e.load));
-        if vtime_before(v, e.vprot) {
-            e.vprot = v;
+        if vtime_before(v, e.vprot()) {
+            e.set_vprot(v);
         }
     }
 
     pub fn protect_slice(&self, s: SeId) -> bool {
         let e = self.se(s);
-        vtime_before(e.vruntime, e.vprot)
+        vtime_before(e.vruntime, e.vprot())
     }
 
     pub fn cancel_protect_slice(&mut self, s: SeId) {
         if self.protect_slice(s) {
             let e = &mut self.se[s.0 as usize];
-            e.vprot = e.vruntime;
+            let v = e.vruntime;
+            e.set_vprot(v);
         }
     }
 
-    /// `__pick_eevdf(cfs_rq, protect)`: the eligible entity with the earliest virtual deadline,
-    /// keeping a protected curr.
-    pub fn pick_eevdf(&self, c: CfsRqId, protect: bool) -> Option<SeId> {
+    /// `pick_eevdf(cfs_rq, protect)`: the eligible entity with the earliest virtual deadline,
+    /// keeping a protected curr. From 6.18.33 the eligible next buddy comes first (PICK_BUDDY
+    /// moved here from `pick_next_entity`), so the wakeup-preemption test sees it too.
+    pub fn pick_eevdf(&self, c: CfsRqId, protect: bool, pick_buddy: bool) -> Option<SeId> {
         let cfs = self.cfs(c);
         let first = cfs.timeline.first(&self.se);
         let mut curr = cfs.curr;
@@ -245,6 +259,12 @@ impl FairState {
                 Some(cs) if self.se(cs).on_rq => Some(cs),
                 _ => first,
             };
+        }
+        if let Some(n) = cfs
+            .next
+            .filter(|&n| pick_buddy && self.entity_eligible(c, n))
+        {
+            return Some(n);
         }
         if let Some(cs) = curr {
             if !self.se(cs).on_rq || !self.entity_eligible(c, cs) {
@@ -363,6 +383,25 @@ mod tests {
         let (f, c, ids) = rq_with(&[(0, -1000, 9000), (0, 1000, 5000), (0, 0, 7000)]);
         assert!(!f.entity_eligible(c, ids[1]));
         // C (v = V exactly, deadline 7000) is eligible and earlier than A.
-        assert_eq!(f.pick_eevdf(c, true), Some(ids[2]));
+        assert_eq!(f.pick_eevdf(c, true, true), Some(ids[2]));
+    }
+
+    #[test]
+    fn the_lag_clamp_follows_the_largest_queued_slice() {
+        // 6.18.17+: limit = cdf(cfs_rq_max_slice + TICK_NSEC), not cdf(max(2·slice, TICK)).
+        let tick = 4_000_000;
+        let (mut f, c, ids) = rq_with(&[(0, -20_000_000, 1), (0, 0, 2), (0, 0, 3)]);
+        f.se_mut(ids[0]).slice = 100_000;
+        f.dequeue_tree(c, ids[1]);
+        f.se_mut(ids[1]).slice = 10_000_000;
+        f.enqueue_tree(c, ids[1]);
+        assert_eq!(f.cfs_rq_max_slice(c), 10_000_000);
+        // ids[0] is 13.3 ms behind V: clamped to 10 ms + 4 ms, not to 4 ms.
+        f.update_entity_lag(c, ids[0], tick);
+        assert_eq!(f.se(ids[0]).vlag, 13_333_333);
+        // Without the long slice, the bound is 1.4 ms + 4 ms.
+        f.dequeue_tree(c, ids[1]);
+        f.update_entity_lag(c, ids[0], tick);
+        assert_eq!(f.se(ids[0]).vlag, 5_400_000);
     }
 }

@@ -24,11 +24,13 @@ pub struct SchedEntity {
     /// Augmented subtree minima (valid while in the tree).
     pub min_vruntime: u64,
     pub min_slice: u64,
+    pub max_slice: u64,
     pub slice: u64,
-    /// Virtual lag saved at dequeue (`entity_lag`), or the relative deadline holder.
+    /// Virtual lag saved at dequeue (`entity_lag`), or the relative deadline holder. While
+    /// the entity runs, the same storage holds `vprot` (6.18.44 still has the union; 6.18.45
+    /// separates them), so a dequeue or reweight of the running task overwrites its
+    /// protection: see `vprot()`.
     pub vlag: i64,
-    /// 6.17+: vruntime up to which the entity's slice is protected (`set_protect_slice`).
-    pub vprot: u64,
     pub exec_start: u64,
     pub sum_exec_runtime: u64,
     pub prev_sum_exec_runtime: u64,
@@ -56,6 +58,16 @@ pub struct SchedEntity {
 }
 
 impl SchedEntity {
+    /// 6.17+: the vruntime up to which the running entity's slice is protected
+    /// (`set_protect_slice`), kept in `vlag`'s storage as in 6.18.44's union.
+    pub fn vprot(&self) -> u64 {
+        self.vlag as u64
+    }
+
+    pub fn set_vprot(&mut self, vprot: u64) {
+        self.vlag = vprot as i64;
+    }
+
     pub fn new(cfs_rq: CfsRqId, task: Option<TaskId>, load: LoadWeight) -> SchedEntity {
         SchedEntity {
             load,
@@ -63,9 +75,9 @@ impl SchedEntity {
             deadline: 0,
             min_vruntime: 0,
             min_slice: 0,
+            max_slice: 0,
             slice: 0,
             vlag: 0,
-            vprot: 0,
             exec_start: 0,
             sum_exec_runtime: 0,
             prev_sum_exec_runtime: 0,

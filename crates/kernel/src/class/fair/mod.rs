@@ -22,6 +22,7 @@ use crate::sched::Sched;
 use crate::task::{OnRq, TaskId};
 
 use entity::{CfsRq, CfsRqId, SchedEntity, SeId};
+use tree::vtime_before;
 
 /// `normalized_sysctl_sched_base_slice`: the unscaled 0.7 ms.
 pub const NORMALIZED_BASE_SLICE: u64 = 700_000;
@@ -114,6 +115,33 @@ fn set_next_buddy(s: &mut Sched, se: SeId) {
         let q = s.fair.cfs_rq_of(e);
         s.fair.cfs_mut(q).next = Some(e);
     }
+}
+
+/// `set_preempt_buddy` (NEXT_BUDDY): the wakee becomes the next buddy unless the current
+/// one has an earlier deadline.
+fn set_preempt_buddy(s: &mut Sched, c: CfsRqId, pse: SeId) -> bool {
+    if let Some(n) = s.fair.cfs(c).next {
+        if vtime_before(s.fair.se(n).deadline, s.fair.se(pse).deadline) {
+            return false;
+        }
+    }
+    set_next_buddy(s, pse);
+    true
+}
+
+/// `preempt_sync` (NEXT_BUDDY, WF_SYNC): the waker says it will sleep, so an earlier wakee
+/// preempts once the waker has run `migration_cost` (a quarter of it when the wakee's CPU
+/// was chosen for it) since `exec_start`.
+fn preempt_sync(s: &Sched, cpu: u32, wake_flags: u32, pse: SeId, se: SeId) -> bool {
+    let mut threshold = s.cfg.migration_cost_ns;
+    let delta = s
+        .rq(cpu)
+        .clock_task
+        .saturating_sub(s.fair.se(se).exec_start);
+    if wake_flags & wf::RQ_SELECTED != 0 {
+        threshold >>= 2;
+    }
+    vtime_before(s.fair.se(pse).deadline, s.fair.se(se).deadline) && delta >= threshold
 }
 
 /// `set_delayed` / `clear_delayed`: a delayed task stops (or starts again) counting as
@@ -377,17 +405,11 @@ fn requeue_delayed_entity(s: &mut Sched, se: SeId) {
     set_delayed(s, se, false);
 }
 
-/// `pick_next_entity`: the next buddy if eligible, else EEVDF; a delayed pick is
-/// dequeued for good and the pick restarts (None).
-fn pick_next_entity(s: &mut Sched, cpu: u32, c: CfsRqId) -> Option<SeId> {
-    if s.cfg.features.pick_buddy {
-        if let Some(n) = s.fair.cfs(c).next {
-            if s.fair.entity_eligible(c, n) {
-                return Some(n);
-            }
-        }
-    }
-    let se = s.fair.pick_eevdf(c, true)?;
+/// `pick_next_entity(rq, cfs_rq, protect)` (6.18.33+): EEVDF's pick; a delayed pick is
+/// dequeued for good and the caller picks again (None). The wakeup-preemption test uses it
+/// too, so a delayed entity it meets leaves the queue there.
+fn pick_next_entity(s: &mut Sched, cpu: u32, c: CfsRqId, protect: bool) -> Option<SeId> {
+    let se = s.fair.pick_eevdf(c, protect, s.cfg.features.pick_buddy)?;
     if s.fair.se(se).sched_delayed {
         dequeue_entities(s, cpu, se, dequeue::SLEEP | dequeue::DELAYED);
         return None;
@@ -408,14 +430,18 @@ fn put_prev_entity(s: &mut Sched, c: CfsRqId, se: SeId) {
     s.fair.cfs_mut(c).curr = None;
 }
 
-/// `set_next_entity`: curr leaves the tree, its slice is protected, its clock starts.
-fn set_next_entity(s: &mut Sched, c: CfsRqId, se: SeId) {
+/// `set_next_entity(cfs_rq, se, first)`: curr leaves the tree and its clock starts. Its slice
+/// is protected only when it is picked (`first`, 6.18.17+), not when a sched_change
+/// (`put_prev_task` + `set_next_task`) sets the running task again.
+fn set_next_entity(s: &mut Sched, c: CfsRqId, se: SeId, first: bool) {
     clear_buddies(s, c, se);
     if s.fair.se(se).on_rq {
         s.fair.dequeue_tree(c, se);
         pelt::update_load_avg(s, c, se, pelt::UPDATE_TG);
-        let feat = s.cfg.features;
-        s.fair.set_protect_slice(c, se, &feat);
+        if first {
+            let feat = s.cfg.features;
+            s.fair.set_protect_slice(c, se, &feat);
+        }
     }
     let now = s.rq(s.fair.cfs(c).cpu).clock_task;
     let e = s.fair.se_mut(se);
@@ -449,6 +475,12 @@ pub fn reweight_entity(s: &mut Sched, c: CfsRqId, se: SeId, weight: u64) {
     if on_rq {
         update_curr(s, c);
     }
+    // 6.18.17 (ff38424030f9): a protected curr keeps its protection, scaled like the
+    // relative deadline; an unprotected one gets the lag in vprot's storage.
+    let rel_vprot = (is_curr && on_rq && s.fair.protect_slice(se)).then(|| {
+        let e = s.fair.se(se);
+        e.vprot().wrapping_sub(e.vruntime) as i64
+    });
     pelt::reweight_begin(s, se);
     if on_rq {
         s.fair.update_entity_lag(c, se, tick);
@@ -477,6 +509,13 @@ pub fn reweight_entity(s: &mut Sched, c: CfsRqId, se: SeId, weight: u64) {
         s.fair.cfs_mut(c).load_weight += weight;
         let (feat, base) = (s.cfg.features, s.cfg.base_slice());
         s.fair.place_entity(c, se, 0, &feat, base);
+        if let Some(rel) = rel_vprot {
+            let e = s.fair.se_mut(se);
+            let v = e
+                .vruntime
+                .wrapping_add((rel.wrapping_mul(old) / new) as u64);
+            e.set_vprot(v);
+        }
         if !is_curr {
             s.fair.enqueue_tree(c, se);
         }
@@ -592,17 +631,17 @@ impl SchedClass for FairClass {
         }
     }
 
-    /// `check_preempt_wakeup_fair` (6.17+ form with slice protection), compared on the
-    /// level where the two tasks' branches meet.
+    /// `check_preempt_wakeup_fair` in its 6.18.33+ form (e837456fdca8 with ac8e69e69363,
+    /// 9f6d929ee2c6 and the revert 15257cc2f905; docs/kernel-version.md), compared on the level where
+    /// the two tasks' branches meet. A shorter-slice wakee ignores curr's slice protection;
+    /// otherwise a forked child or a delayed wakee never preempts. The pick dequeues any
+    /// delayed entity it meets and retries while the queue is not empty; a wakeup that does
+    /// not preempt shrinks curr's protection to the smallest queued slice.
     fn wakeup_preempt(&self, s: &mut Sched, cpu: u32, p: TaskId, wake_flags: u32) {
         let curr = s.curr(cpu);
         let (se, pse) = (se_of(s, curr), se_of(s, p));
         if se == pse || s.fair.throttled_hierarchy(cfs_of(s, pse)) {
             return;
-        }
-        if s.cfg.features.next_buddy && wake_flags & wf::FORK == 0 && !s.fair.se(pse).sched_delayed
-        {
-            set_next_buddy(s, pse);
         }
         if s.rq(cpu).need_resched || !s.cfg.features.wakeup_preemption {
             return;
@@ -610,22 +649,43 @@ impl SchedClass for FairClass {
         let (se, pse) = find_matching_se(s, se, pse);
         let c = cfs_of(s, se);
         let (cse_idle, pse_idle) = (group::se_is_idle(s, se), group::se_is_idle(s, pse));
-        let short;
-        if cse_idle && !pse_idle {
-            short = true;
+        // PREEMPT_WAKEUP_SHORT: preempt past curr's slice protection, and cancel it.
+        let short = if cse_idle && !pse_idle {
+            true
         } else {
             if cse_idle != pse_idle || !matches!(s.task(p).policy, Policy::Normal | Policy::Ext) {
                 return;
             }
             update_curr(s, c);
-            short = s.cfg.features.preempt_short && s.fair.se(pse).slice < s.fair.se(se).slice;
-            if s.fair.pick_eevdf(c, !short) != Some(pse) {
-                if s.cfg.features.run_to_parity && short {
-                    s.fair.update_protect_slice(c, se);
+            let short = s.cfg.features.preempt_short && s.fair.se(pse).slice < s.fair.se(se).slice;
+            if !short && (wake_flags & wf::FORK != 0 || s.fair.se(pse).sched_delayed) {
+                return;
+            }
+            // NEXT_BUDDY: a WF_SYNC wakee that became the buddy is decided by preempt_sync.
+            if !short
+                && s.cfg.features.next_buddy
+                && set_preempt_buddy(s, c, pse)
+                && wake_flags & wf::SYNC != 0
+            {
+                if preempt_sync(s, cpu, wake_flags, pse, se) {
+                    s.resched_curr_lazy(cpu);
                 }
                 return;
             }
-        }
+            loop {
+                match pick_next_entity(s, cpu, c, !short) {
+                    Some(n) if n == pse => break,
+                    None if s.fair.cfs(c).nr_queued > 0 => continue,
+                    _ => {
+                        if s.cfg.features.run_to_parity {
+                            s.fair.update_protect_slice(c, se);
+                        }
+                        return;
+                    }
+                }
+            }
+            short
+        };
         if short {
             s.fair.cancel_protect_slice(se);
         }
@@ -648,7 +708,7 @@ impl SchedClass for FairClass {
                 // 6.18: a throttled queue stays queued; the task picked below it leaves
                 // for the limbo list on its return to user space (`return_to_user`).
                 bandwidth::check_cfs_rq_runtime(s, c);
-                let Some(se) = pick_next_entity(s, cpu, c) else {
+                let Some(se) = pick_next_entity(s, cpu, c, true) else {
                     continue 'again;
                 };
                 match s.fair.se(se).my_q {
@@ -686,7 +746,7 @@ impl SchedClass for FairClass {
             if s.fair.cfs(c).curr == Some(e) {
                 break;
             }
-            set_next_entity(s, c, e);
+            set_next_entity(s, c, e, first);
             bandwidth::account_cfs_rq_runtime(s, c, 0);
         }
         // pick_next_task_fair: the picked task moves to the head of rq->cfs_tasks (MRU).

@@ -1,6 +1,13 @@
 //! The EEVDF timeline: entities ordered by virtual deadline, augmented with each subtree's
 //! minimum vruntime and slice so `pick_eevdf` can prune ineligible subtrees in O(log n)
-//! (the kernel's `tasks_timeline` rb-tree with `min_vruntime_cb`).
+//! (the kernel's `tasks_timeline` rb-tree with `min_vruntime_cb`), and its maximum slice for
+//! the lag clamp (`cfs_rq_max_slice`, 6.18.17+).
+//!
+//! The augmented slices here are always exact. 6.18.44's rb-tree callbacks copy only
+//! `min_vruntime` on a rotation and `__enqueue_entity` leaves `max_slice` as it was, so its
+//! `min_slice`/`max_slice` can be stale when tasks with different slices share a queue (fixed
+//! in 6.18.53). Reproducing that would need the rb-tree's exact shape; with equal slices the
+//! stale values equal the exact ones.
 //!
 //! This is a treap rather than a red-black tree. `pick_eevdf` returns the leftmost eligible
 //! entity in deadline order, which does not depend on the tree's shape, and entities with
@@ -79,6 +86,7 @@ fn update(ses: &mut [SchedEntity], n: u32) {
     let (l, r) = (ses[n as usize].node.left, ses[n as usize].node.right);
     let mut minv = ses[n as usize].vruntime;
     let mut mins = ses[n as usize].slice;
+    let mut maxs = ses[n as usize].slice;
     for c in [r, l] {
         if c != NIL {
             let ce = &ses[c as usize];
@@ -86,10 +94,12 @@ fn update(ses: &mut [SchedEntity], n: u32) {
                 minv = ce.min_vruntime;
             }
             mins = mins.min(ce.min_slice);
+            maxs = maxs.max(ce.max_slice);
         }
     }
     ses[n as usize].min_vruntime = minv;
     ses[n as usize].min_slice = mins;
+    ses[n as usize].max_slice = maxs;
 }
 
 fn merge(ses: &mut [SchedEntity], a: u32, b: u32) -> u32 {
@@ -261,8 +271,10 @@ mod tests {
                 if let Some(r) = tl.root() {
                     let minv = present.iter().map(|&i| ses[i].vruntime).min().unwrap();
                     let mins = present.iter().map(|&i| ses[i].slice).min().unwrap();
+                    let maxs = present.iter().map(|&i| ses[i].slice).max().unwrap();
                     prop_assert_eq!(ses[r.0 as usize].min_vruntime, minv);
                     prop_assert_eq!(ses[r.0 as usize].min_slice, mins);
+                    prop_assert_eq!(ses[r.0 as usize].max_slice, maxs);
                 }
             }
         }
