@@ -187,10 +187,13 @@ fn cgroup_example_runs_with_its_groups_in_the_report() {
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     let groups = r["cgroups"].as_array().unwrap();
     let batch = groups.iter().find(|g| g["path"] == "/batch").unwrap();
-    // cpu.max 50 ms per 100 ms over 5 s: at most 2.5 s plus one 5 ms slice per CPU, and
-    // throttled in every period (four CPU hogs want far more).
+    // cpu.max 50 ms per 100 ms over 5 s: about 2.5 s, and throttled in every period (four
+    // CPU hogs want far more). It can run over: each CPU's last slice overruns until its
+    // next update_curr (up to a tick), and 6.18's throttling takes effect at a task's return
+    // to user space, so the mover, which joins /batch every 20 ms, may run on a little after
+    // the quota is spent.
     let usage = batch["usage_usec"].as_u64().unwrap();
-    assert!((2_400_000..=2_510_000).contains(&usage), "{usage}");
+    assert!((2_400_000..=2_550_000).contains(&usage), "{usage}");
     assert_eq!(batch["nr_periods"], 50);
     assert_eq!(batch["nr_throttled"], 50);
     let _ = std::fs::remove_dir_all(&dir);

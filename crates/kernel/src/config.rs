@@ -38,6 +38,9 @@ pub struct Features {
     pub delay_zero: bool,
     pub wakeup_preemption: bool,
     pub ttwu_queue: bool,
+    /// 6.18.5+ (33cf66d88306): newidle balancing of a domain runs with the probability of
+    /// its recent success rate.
+    pub ni_random: bool,
 }
 
 impl Default for Features {
@@ -55,6 +58,7 @@ impl Default for Features {
             delay_zero: true,
             wakeup_preemption: true,
             ttwu_queue: true,
+            ni_random: true,
         }
     }
 }
@@ -78,6 +82,7 @@ impl Features {
             "DELAY_ZERO" => &mut self.delay_zero,
             "WAKEUP_PREEMPTION" => &mut self.wakeup_preemption,
             "TTWU_QUEUE" => &mut self.ttwu_queue,
+            "NI_RANDOM" => &mut self.ni_random,
             _ => return Err(format!("unknown sched feature `{name}`")),
         };
         *f = on;
@@ -101,7 +106,7 @@ pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,\
 ipi_latency=lognormal(11.3us, 2.7us),resched_latency=lognormal(5.5us, 2.6us),\
 idle_wake_latency=lognormal(3.3us, 1.4us),idle_timer_latency=lognormal(9.6us, 6.2us),\
 wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,deep_idle_ipi=lognormal(23.8us, 12.6us),\
-rtapp_loop=21.2ns,mlock_cost=5ms,tick_phase=2.85ms,vcpu_preempted=idle";
+rtapp_loop=21.2ns,mlock_cost=5ms,tick_phase=2.85ms,vcpu_preempted=idle,newidle_ratio=175";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -154,6 +159,10 @@ pub struct Config {
     /// long before t = 0, so the ticks fall at k·TICK_NSEC − `tick_phase_ns`. The kernel's
     /// ticks are aligned to its boot, a workload's start is not; 0 starts both together.
     pub tick_phase_ns: u64,
+    /// Each domain's NI_RANDOM success rate (out of 1024) when the workload starts (machine
+    /// key `newidle_ratio`): a running machine's history, as `tick_phase` is; None: the
+    /// boot value, 512 (`sd_init`).
+    pub newidle_ratio: Option<u32>,
     /// `sysctl_sched_base_slice` before scaling (normalized value, 0.7 ms).
     pub base_slice_normalized: u64,
     /// Set explicitly through `sched/base_slice_ns` (then not scaled).
@@ -199,6 +208,7 @@ impl Default for Config {
             rtapp_loop_ps: None,
             timer_slack_ns: 50_000,
             tick_phase_ns: 0,
+            newidle_ratio: None,
             mlock_cost_ns: 0,
             base_slice_normalized: 700_000,
             base_slice_override: None,
@@ -487,6 +497,14 @@ impl Config {
                 }
                 self.tick_phase_ns = ns;
             }
+            "newidle_ratio" => {
+                let r: u32 = v
+                    .parse()
+                    .ok()
+                    .filter(|&r| r <= 1024)
+                    .ok_or_else(|| bad("expected a success rate from 0 to 1024"))?;
+                self.newidle_ratio = Some(r);
+            }
             "rtapp_loop" => {
                 let ps = parse_duration(v)
                     .map(|ns| (ns * 1e3).round() as u64)
@@ -506,7 +524,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, deep_idle_after, deep_idle_ipi, vcpu_preempted, wake_return, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, deep_idle_after, deep_idle_ipi, vcpu_preempted, wake_return, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, newidle_ratio, \
                      rt_group_sched, autogroup)"
                 )))
             }

@@ -64,6 +64,9 @@ pub struct Sched {
     dirty_flag: Vec<bool>,
     /// Draws the machine's path costs (`Config::cost_seed`), apart from the workload's.
     cost_rng: crate::user::rng::Rng,
+    /// `sched_rnd_state`: each CPU's own stream for the scheduler's random choices
+    /// (`sched_rng`), also from `cost_seed`.
+    sched_rnd_state: Vec<crate::user::rng::Rng>,
     next_pid: i32,
     /// Live user tasks (`nr_threads`), bounded by `pid_max`.
     pub nr_threads: u32,
@@ -74,6 +77,11 @@ impl Sched {
     /// time, or a draw from the machine's stream.
     pub fn path_cost(&mut self, d: schedsim_workload::Dur) -> u64 {
         self.cost_rng.sample(d)
+    }
+
+    /// `sched_rng`: a random 32-bit value from `cpu`'s own stream.
+    pub fn sched_rng(&mut self, cpu: u32) -> u32 {
+        (self.sched_rnd_state[cpu as usize].next_u64() >> 32) as u32
     }
 
     /// Boots the machine: one rq, one idle task (`swapper/N`, pid 0) and one stopper
@@ -93,6 +101,9 @@ impl Sched {
             dirty: VecDeque::new(),
             dirty_flag: vec![false; n],
             cost_rng: crate::user::rng::Rng::new(cfg.cost_seed, u64::MAX),
+            sched_rnd_state: (0..n as u64)
+                .map(|cpu| crate::user::rng::Rng::new(cfg.cost_seed, u64::MAX - 1 - cpu))
+                .collect(),
             next_pid: 1000,
             nr_threads: 0,
             this_cpu: 0,

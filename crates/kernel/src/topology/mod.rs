@@ -92,6 +92,11 @@ pub struct SchedDomain {
     pub max_newidle_lb_cost: u64,
     /// jiffies.
     pub last_decay_max_lb_cost: u64,
+    /// NI_RANDOM's newidle statistics (`update_newidle_stats`): passes, weighted successes,
+    /// and the success rate out of 1024 that sets the chance of the next pass.
+    pub newidle_call: u32,
+    pub newidle_success: u32,
+    pub newidle_ratio: u32,
 }
 
 impl SchedDomain {
@@ -311,6 +316,10 @@ impl Topology {
                     nr_balance_failed: 0,
                     max_newidle_lb_cost: 0,
                     last_decay_max_lb_cost: 0,
+                    // sd_init: a 50 % success rate to start from.
+                    newidle_call: 512,
+                    newidle_success: 256,
+                    newidle_ratio: 512,
                 });
             }
             sd.push(attach_degenerate(doms));

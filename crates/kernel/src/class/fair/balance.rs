@@ -238,6 +238,15 @@ pub fn init_rq(s: &mut Sched) {
         r.avg_rt.last_update_time = super::pelt::PELT_EPOCH;
         r.avg_dl.last_update_time = super::pelt::PELT_EPOCH;
     }
+    // A running machine's NI_RANDOM statistics (`Config::newidle_ratio`): the state right
+    // after an update (`update_newidle_stats` halves the counts), as sd_init's is.
+    if let Some(ratio) = s.cfg.newidle_ratio {
+        for d in s.topo.sd.iter_mut().flatten() {
+            d.newidle_ratio = ratio;
+            d.newidle_call = 512;
+            d.newidle_success = ratio / 2;
+        }
+    }
 }
 
 /// `max_allowed_capacity` of a task: the biggest capacity among the CPUs it may run on
@@ -364,6 +373,18 @@ fn sched_balance_softirq(s: &mut Sched, cpu: u32) {
     };
     update_blocked_averages(s, cpu);
     sched_balance_domains(s, cpu, idle);
+}
+
+/// `update_newidle_stats` (6.18.5+): count a newidle pass and its (weighted) success; every
+/// 1024 passes the success count becomes the ratio and both counts halve.
+fn update_newidle_stats(d: &mut SchedDomain, success: u32) {
+    d.newidle_call += 1;
+    d.newidle_success += success;
+    if d.newidle_call >= 1024 {
+        d.newidle_ratio = d.newidle_success;
+        d.newidle_call /= 2;
+        d.newidle_success /= 2;
+    }
 }
 
 /// `update_newidle_cost`: decay max_newidle_lb_cost by 1% a second.
@@ -1279,8 +1300,22 @@ pub fn sched_balance_newidle(s: &mut Sched, cpu: u32) -> i32 {
                 break;
             }
             if d.has(sdf::BALANCE_NEWIDLE) {
+                let mut weight = 1;
+                if s.cfg.features.ni_random {
+                    // NI_RANDOM: a 1024-sided die; pass at the domain's success rate, and
+                    // weigh a success by the inverse of that chance (rounded).
+                    let d1k = s.sched_rng(cpu) % 1024;
+                    weight = 1 + sd(s, cpu, level).newidle_ratio;
+                    if d1k > weight {
+                        update_newidle_stats(sd_mut(s, cpu, level), 0);
+                        continue;
+                    }
+                    weight = (1024 + weight / 2) / weight;
+                }
                 pulled = sched_balance_rq(s, cpu, level, Idle::NewlyIdle, &mut cont);
-                // The simulation charges no time to the balance pass itself.
+                // The simulation charges no time to the balance pass itself; the kernel's
+                // pass always costs some, so its statistics always count it.
+                update_newidle_stats(sd_mut(s, cpu, level), weight * (pulled > 0) as u32);
                 update_newidle_cost(s, cpu, level, 0);
                 curr_cost += sd(s, cpu, level).max_newidle_lb_cost;
             }

@@ -67,3 +67,26 @@ fn an_ineligible_task_moves_only_after_a_failed_pass() {
     sd_mut(&mut s, 1, 0).nr_balance_failed = 1;
     assert!(can_migrate_task(&s, &mut env, queued));
 }
+
+#[test]
+fn newidle_statistics_halve_every_1024_passes() {
+    let s = Sched::new(Config::default(), false);
+    let mut d = s.topo.sd[0][0].clone();
+    assert_eq!(
+        (d.newidle_call, d.newidle_success, d.newidle_ratio),
+        (512, 256, 512)
+    );
+    // 511 more passes, 100 of them successful with weight 2.
+    for i in 0..511 {
+        update_newidle_stats(&mut d, if i < 100 { 2 } else { 0 });
+    }
+    assert_eq!(
+        (d.newidle_call, d.newidle_success, d.newidle_ratio),
+        (1023, 456, 512)
+    );
+    update_newidle_stats(&mut d, 0);
+    assert_eq!(
+        (d.newidle_call, d.newidle_success, d.newidle_ratio),
+        (512, 228, 456)
+    );
+}
