@@ -106,7 +106,7 @@ pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,\
 ipi_latency=lognormal(11.3us, 2.7us),resched_latency=lognormal(5.5us, 2.6us),\
 idle_wake_latency=lognormal(3.3us, 1.4us),idle_timer_latency=lognormal(9.6us, 6.2us),\
 wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,deep_idle_ipi=lognormal(23.8us, 12.6us),\
-rtapp_loop=21.2ns,mlock_cost=5ms,tick_phase=2.85ms,vcpu_preempted=idle,newidle_ratio=175";
+rtapp_loop=21.2ns,mlock_cost=5ms,tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -134,11 +134,10 @@ pub struct Config {
     /// (a VM's vCPU that stopped polling is woken by its host; None: never).
     pub deep_idle_after: Option<u64>,
     pub deep_idle_ipi: Dur,
-    /// `vcpu_is_preempted` of an idle CPU (machine key `vcpu_preempted=idle`): on the
-    /// reference VM the hypervisor reports a vCPU that went idle as preempted, so
-    /// `available_idle_cpu` never finds one and a wakeup stays on its busy previous CPU
-    /// rather than move to the idle one (docs/cost-model.md). false: bare metal.
-    pub idle_vcpu_preempted: bool,
+    /// The reference VM's vCPU packing (its kernel's vendor patch, boot parameter
+    /// `sched_vcpu_pack`; machine key `vcpu_pack`): a bit mask of the placements that
+    /// prefer a busy CPU with room over an idle one (class/fair/vcpu_pack.rs). 0: mainline.
+    pub vcpu_pack: u32,
     /// After a system call that woke another task (a semaphore post, a signal, an
     /// unlock...): the syscall's return and the user-space path to the waker's next call.
     pub wake_return: Dur,
@@ -203,7 +202,7 @@ impl Default for Config {
             wake_return: Dur::Fixed(0),
             deep_idle_after: None,
             deep_idle_ipi: Dur::Fixed(0),
-            idle_vcpu_preempted: false,
+            vcpu_pack: 0,
             cost_seed: 0,
             rtapp_loop_ps: None,
             timer_slack_ns: 50_000,
@@ -472,12 +471,12 @@ impl Config {
             }
             "deep_idle_ipi" => self.deep_idle_ipi = parse_cost(v).map_err(|e| bad(&e))?,
             "wake_return" => self.wake_return = parse_cost(v).map_err(|e| bad(&e))?,
-            "vcpu_preempted" => {
-                self.idle_vcpu_preempted = match v {
-                    "idle" => true,
-                    "never" => false,
-                    _ => return Err(bad("vcpu_preempted is idle or never")),
-                }
+            "vcpu_pack" => {
+                self.vcpu_pack = v
+                    .parse()
+                    .ok()
+                    .filter(|&m| m <= 15)
+                    .ok_or_else(|| bad("expected a bit mask from 0 to 15"))?
             }
             "cost_seed" => {
                 self.cost_seed = v
@@ -524,7 +523,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, deep_idle_after, deep_idle_ipi, vcpu_preempted, wake_return, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, newidle_ratio, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, newidle_ratio, \
                      rt_group_sched, autogroup)"
                 )))
             }

@@ -245,20 +245,15 @@ fn the_cost_keys_parse_and_bad_values_are_named() {
         "{e}"
     );
     // The two machine-state keys.
-    let c = machine("cpus=2,vcpu_preempted=idle,newidle_ratio=175");
-    assert_eq!((c.idle_vcpu_preempted, c.newidle_ratio), (true, Some(175)));
+    let c = machine("cpus=2,vcpu_pack=15,newidle_ratio=175");
+    assert_eq!((c.vcpu_pack, c.newidle_ratio), (15, Some(175)));
     let e = Config::parse_machine("newidle_ratio=2000").unwrap_err().0;
     assert!(
         e.contains("newidle_ratio=2000") && e.contains("0 to 1024"),
         "{e}"
     );
-    let e = Config::parse_machine("vcpu_preempted=sometimes")
-        .unwrap_err()
-        .0;
-    assert!(
-        e.contains("vcpu_preempted") && e.contains("idle or never"),
-        "{e}"
-    );
+    let e = Config::parse_machine("vcpu_pack=16").unwrap_err().0;
+    assert!(e.contains("vcpu_pack=16") && e.contains("0 to 15"), "{e}");
 }
 
 /// rt-app's main thread ends the run when it marks the shutdown, even when its wakeup

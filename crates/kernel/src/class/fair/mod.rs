@@ -13,6 +13,7 @@ pub mod group;
 pub mod pelt;
 pub mod placement;
 pub mod tree;
+pub mod vcpu_pack;
 
 use schedsim_workload::Policy;
 

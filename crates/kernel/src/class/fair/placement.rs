@@ -38,17 +38,11 @@ fn wake_mut(s: &mut Sched, p: TaskId) -> &mut WakeeState {
     &mut s.fair.se_mut(se).wake
 }
 
-/// `available_idle_cpu`: idle, and not a vCPU its hypervisor has descheduled.
+/// `available_idle_cpu`: idle, and not a vCPU its hypervisor has descheduled. schedsim's
+/// vCPUs are never descheduled: on the reference VM the steal-time `preempted` flag of an
+/// idle vCPU reads 0 (bpftrace), so this is `idle_cpu`.
 pub fn available_idle_cpu(s: &Sched, cpu: u32) -> bool {
-    s.idle_cpu(cpu) && !vcpu_is_preempted(s, cpu)
-}
-
-/// `vcpu_is_preempted`: the paravirt steal-time flag. On the reference VM it is set while
-/// a vCPU is idle (`Config::idle_vcpu_preempted`), measured with bpftrace: of ~2,000
-/// wakeups whose previous CPU was the waker's busy one while the other CPU had been idle
-/// from 1 µs to 16 ms, with that CPU's `rq->curr == rq->idle`, none moved to it.
-fn vcpu_is_preempted(s: &Sched, cpu: u32) -> bool {
-    s.cfg.idle_vcpu_preempted && s.rq(cpu).curr == s.rq(cpu).idle
+    s.idle_cpu(cpu)
 }
 
 fn idle_or_sched_idle(s: &Sched, cpu: u32) -> bool {
@@ -589,6 +583,10 @@ pub fn select_task_rq_fair(s: &mut Sched, p: TaskId, prev_cpu: u32, wake_flags: 
     let sd_flag = wake_flags & 0xF;
     let mut new_cpu = prev_cpu;
     let mut want_affine = false;
+    // The reference VM's vendor patch packs onto busy CPUs first (vcpu_pack.rs).
+    if let Some(cpu) = super::vcpu_pack::select(s, p, prev_cpu, this_cpu, wake_flags, sync) {
+        return cpu;
+    }
     if wake_flags & wf::TTWU != 0 {
         record_wakee(s, current, p);
         if wake_flags & wf::CURRENT_CPU != 0 && allowed(s, p, this_cpu) {
