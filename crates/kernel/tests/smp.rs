@@ -559,6 +559,19 @@ fn stays_beside_the_waker(r: &schedsim_kernel::sim::SimResult) -> (u32, u32) {
     (stay, moved)
 }
 
+/// rt-app's barrier trio (three threads, each `barrier`, `run 2ms`, `sleep 3ms`) for `secs`
+/// seconds on `machine`, with the sched feature `feature` set.
+fn barrier_trio(machine: &str, feature: &str, secs: u64) -> schedsim_kernel::sim::SimResult {
+    let json = format!(
+        r#"{{ "global": {{"duration": {secs}, "default_policy": "SCHED_OTHER", "calibration": 20}},
+          "tasks": {{ "b": {{"instance": 3, "barrier": "sync", "run": 2000, "sleep": 3000}} }} }}"#
+    );
+    let w = schedsim_workload::rtapp::parse_rtapp("barrier.json", &json).expect("valid");
+    let mut cfg = schedsim_kernel::Config::parse_machine(machine).unwrap();
+    cfg.apply_sysctl("sched/features", feature).unwrap();
+    simulate_workload(w, cfg, secs * 1000 * MS)
+}
+
 /// rt-app's barrier trio on two CPUs: the last thread to arrive wakes the other two, one
 /// of them last ran on the waker's CPU. On mainline `select_idle_sibling` sends it to the
 /// idle CPU; the reference VM's vCPU packing (`vcpu_pack=15`, bit 4: a wakee's previous CPU
@@ -566,13 +579,7 @@ fn stays_beside_the_waker(r: &schedsim_kernel::sim::SimResult) -> (u32, u32) {
 /// all of ~2,000 such wakeups (bpftrace).
 #[test]
 fn vcpu_packing_keeps_a_wakee_on_its_busy_previous_cpu() {
-    let json = r#"{ "global": {"duration": 2, "default_policy": "SCHED_OTHER", "calibration": 20},
-      "tasks": { "b": {"instance": 3, "barrier": "sync", "run": 2000, "sleep": 3000} } }"#;
-    let run = |machine: &str| {
-        let w = schedsim_workload::rtapp::parse_rtapp("barrier.json", json).expect("valid");
-        let cfg = schedsim_kernel::Config::parse_machine(machine).unwrap();
-        stays_beside_the_waker(&simulate_workload(w, cfg, 2000 * MS))
-    };
+    let run = |machine: &str| stays_beside_the_waker(&barrier_trio(machine, "NI_RANDOM", 2));
     let (stay, moved) = run("cpus=2,vcpu_pack=15");
     assert!(stay > 100 && moved == 0, "stayed {stay}, moved {moved}");
     // On mainline a few stay too: when the LLC looked busy at the last periodic balance,
@@ -636,14 +643,8 @@ fn vcpu_packing_forks_onto_the_parents_cpu_while_it_has_room() {
 /// where every pass runs (the VM: 4 to 18 migrations in 3 s).
 #[test]
 fn newidle_balance_runs_at_its_recent_success_rate() {
-    let json = r#"{ "global": {"duration": 3, "default_policy": "SCHED_OTHER", "calibration": 20},
-      "tasks": { "b": {"instance": 3, "barrier": "sync", "run": 2000, "sleep": 3000} } }"#;
     let run = |features: &str| {
-        let w = schedsim_workload::rtapp::parse_rtapp("barrier.json", json).expect("valid");
-        let machine = "cpus=2,vcpu_pack=15,newidle_ratio=175";
-        let mut cfg = schedsim_kernel::Config::parse_machine(machine).unwrap();
-        cfg.apply_sysctl("sched/features", features).unwrap();
-        let r = simulate_workload(w, cfg, 3000 * MS);
+        let r = barrier_trio("cpus=2,vcpu_pack=15,newidle_ratio=175", features, 3);
         let moves: u64 = Report::from_result(&r)
             .tasks
             .iter()
