@@ -145,6 +145,7 @@ const FEATURES: &[&str] = &[
     "NO_PLACE_REL_DEADLINE",
     "NO_TTWU_QUEUE",
     "NO_PICK_BUDDY",
+    "NO_NI_RANDOM",
 ];
 
 /// Turns the fuzzer's bytes into a small valid fair workload, as
@@ -164,6 +165,13 @@ pub fn gen_case(data: &[u8]) -> Case {
     // The kernel path costs (µs): IPI, busy CPU's resched path, idle exit.
     let (ipi_us, resched_us, idle_us) =
         c.pick(&[(0u64, 0u64, 0u64), (2, 0, 0), (30, 1, 0), (11, 6, 3)]);
+    // The machine-state keys: vCPU packing and the newidle success rate.
+    let state = c.pick(&[
+        "",
+        ",vcpu_pack=15",
+        ",vcpu_pack=15,newidle_ratio=175",
+        ",newidle_ratio=0",
+    ]);
     let nfeat = c.range(0, 2);
     let features: Vec<&str> = (0..nfeat).map(|_| c.pick(FEATURES)).collect();
     let sem_initial = c.range(0, 2) as u32;
@@ -248,7 +256,7 @@ pub fn gen_case(data: &[u8]) -> Case {
     Case {
         machine: format!(
             "cpus={cpus},hz={hz},preempt={preempt},nohz={},ipi_latency={ipi_us}us,\
-             resched_latency={resched_us}us,idle_wake_latency={idle_us}us",
+             resched_latency={resched_us}us,idle_wake_latency={idle_us}us{state}",
             nohz as u8
         ),
         features: features.join(" "),

@@ -207,6 +207,8 @@ struct Machine {
     /// The kernel path costs (µs): IPI, busy CPU's resched path, idle exit.
     costs_us: (u64, u64, u64),
     features: Vec<&'static str>,
+    /// The machine-state keys: vCPU packing and the newidle success rate.
+    state: &'static str,
     sem_initial: u32,
     child_run: u64,
     seed: u64,
@@ -223,6 +225,7 @@ fn machine() -> impl Strategy<Value = Machine> {
         Just("NO_PLACE_REL_DEADLINE"),
         Just("NO_TTWU_QUEUE"),
         Just("NO_PICK_BUDDY"),
+        Just("NO_NI_RANDOM"),
     ];
     (
         (
@@ -239,13 +242,22 @@ fn machine() -> impl Strategy<Value = Machine> {
         ),
         (
             proptest::collection::vec(feature, 0..3),
+            prop_oneof![
+                Just(""),
+                Just(",vcpu_pack=15"),
+                Just(",vcpu_pack=15,newidle_ratio=175"),
+                Just(",newidle_ratio=0")
+            ],
             0u32..3,
             10u64..2_000,
             any::<u64>(),
         ),
     )
         .prop_map(
-            |((cpus, preempt, hz, nohz, costs_us), (features, sem_initial, child_run, seed))| {
+            |(
+                (cpus, preempt, hz, nohz, costs_us),
+                (features, state, sem_initial, child_run, seed),
+            )| {
                 Machine {
                     cpus,
                     preempt,
@@ -253,6 +265,7 @@ fn machine() -> impl Strategy<Value = Machine> {
                     nohz,
                     costs_us,
                     features,
+                    state,
                     sem_initial,
                     child_run,
                     seed,
@@ -313,8 +326,8 @@ fn passes_in_cgroups(m: &Machine, l: &Limits, specs: &[Spec]) -> Result<(), Test
 
 fn passes_in(m: &Machine, w: Workload, refusals_ok: bool) -> Result<(), TestCaseError> {
     let mut cfg = Config::parse_machine(&format!(
-        "cpus={},hz={},preempt={},nohz={},ipi_latency={}us,resched_latency={}us,idle_wake_latency={}us",
-        m.cpus, m.hz, m.preempt, m.nohz as u8, m.costs_us.0, m.costs_us.1, m.costs_us.2
+        "cpus={},hz={},preempt={},nohz={},ipi_latency={}us,resched_latency={}us,idle_wake_latency={}us{}",
+        m.cpus, m.hz, m.preempt, m.nohz as u8, m.costs_us.0, m.costs_us.1, m.costs_us.2, m.state
     ))
     .unwrap();
     cfg.apply_sysctl("sched/features", &m.features.join(" "))
