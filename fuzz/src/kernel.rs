@@ -150,7 +150,8 @@ const FEATURES: &[&str] = &[
 
 /// Turns the fuzzer's bytes into a small valid fair workload, as
 /// `crates/kernel/tests/check_proptest.rs` generates them: 1–4 CPUs, every preemption
-/// model, tick rate, NO_HZ idle, IPI latency and EEVDF feature switches; up to 7 looping
+/// model, tick rate, NO_HZ idle, IPI latency, vCPU packing and the newidle rate, and EEVDF
+/// feature switches; up to 7 looping
 /// tasks plus one fork template (≤ 8 task specs), whose steps are run, sleep, yield,
 /// semaphore post and wait, fork, nice, SCHED_IDLE/SCHED_BATCH, custom slices, affinity
 /// changes and moves between cgroups; up to three cgroups (`/g0`, `/g1`, `/g0/c`) with

@@ -4,7 +4,8 @@
 //! with switches to SCHED_DEADLINE (and, in one of them, back out of it), critical
 //! sections on a PI mutex (deadline inheritance) and moves between cgroups whose `cpu.max`
 //! (and burst) throttle them. The machine varies too: tick rate, NO_HZ idle, IPI latency (remote
-//! wakeups through the wakelist) and the EEVDF feature switches.
+//! wakeups through the wakelist), vCPU packing, the newidle success rate and the EEVDF feature
+//! switches.
 
 // The fuzz target shares its workload pieces with this test.
 #[path = "../../../fuzz/src/kernel.rs"]
