@@ -198,3 +198,40 @@ fn cgroup_example_runs_with_its_groups_in_the_report() {
     assert_eq!(batch["nr_throttled"], 50);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A machine file's bad key or value is named with its file, line and column; a good file
+/// runs.
+#[test]
+fn machine_file_errors_name_the_line() {
+    let bad = tmp(
+        "bad-machine.toml",
+        "# the reference VM, almost\n[machine]\ncpus = 2\nvcpu_pack = 16\n",
+    );
+    let out = schedsim(&["run", "examples/nice_pair.toml", "-q", "--machine", &bad]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{bad}:4:1:")) && err.contains("vcpu_pack=16"),
+        "{err}"
+    );
+    let unknown = tmp("unknown-machine.toml", "cpus = 2\nbogus = 1\n");
+    let out = schedsim(&[
+        "run",
+        "examples/nice_pair.toml",
+        "-q",
+        "--machine",
+        &unknown,
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{unknown}:2:1:")) && err.contains("`bogus`"),
+        "{err}"
+    );
+    let good = tmp("good-machine.toml", "[machine]\ncpus = 2\nvcpu_pack = 15\n");
+    let out = schedsim(&["run", "examples/nice_pair.toml", "-q", "--machine", &good]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
