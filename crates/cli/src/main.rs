@@ -22,7 +22,7 @@ with a workload on a machine, and writes it as the kernel's own ftrace text (and
 Perfetto) plus a metrics report.\n\nWorkloads: our TOML format (docs/workload-format.md) or \
 rt-app JSON (docs/rt-app.md). Machines: --machine refvm (the default: the reference VM with \
 its kernel path costs, docs/cost-model.md), or cpus=N,hz=250,preempt=none|voluntary|full|lazy,\
-nohz=on|off,ipi_latency=DUR,resched_latency=DUR,idle_wake_latency=DUR,rtapp_loop=DUR,timer_slack=DUR,tick_phase=DUR and layout \
+nohz=on|off,ipi_latency=DUR,resched_latency=DUR,idle_wake_latency=DUR,rtapp_loop=DUR,timer_slack=DUR,tick_phase=DUR,launcher_cpu=N and layout \
 keys or presets, or a TOML file with those keys."
 )]
 struct Cli {

@@ -108,6 +108,7 @@ fn mkdir_p(s: &mut Sched, path: &str) -> Result<TgId, String> {
     };
     let parent = mkdir_p(s, parent_path)?;
     let g = s.fair.create_group(path, parent);
+    crate::class::fair::group::online_fair_sched_group(s, g);
     // sched_ext: cpu_cgroup_css_online → scx_tg_online: ops.cgroup_init while a policy is
     // loaded, whose error fails the mkdir.
     crate::class::ext::cgroup::scx_tg_online(s, g).map_err(|e| {

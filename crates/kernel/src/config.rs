@@ -106,7 +106,7 @@ pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,\
 ipi_latency=lognormal(11.3us, 2.7us),resched_latency=lognormal(5.5us, 2.6us),\
 idle_wake_latency=lognormal(3.3us, 1.4us),idle_timer_latency=lognormal(9.6us, 6.2us),\
 wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,deep_idle_ipi=lognormal(23.8us, 12.6us),\
-rtapp_loop=21.2ns,mlock_cost=5ms,tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175";
+rtapp_loop=21.2ns,mlock_cost=5ms,tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -162,6 +162,10 @@ pub struct Config {
     /// key `newidle_ratio`): a running machine's history, as `tick_phase` is; None: the
     /// boot value, 512 (`sd_init`).
     pub newidle_ratio: Option<u32>,
+    /// The CPU the workload's launcher (rt-app's main thread, the shell's child) starts
+    /// on, and so where it forks the threads: like `tick_phase`, where the start happens
+    /// on a real machine, which the shell that ran it decided (machine key `launcher_cpu`).
+    pub launcher_cpu: u32,
     /// `sysctl_sched_base_slice` before scaling (normalized value, 0.7 ms).
     pub base_slice_normalized: u64,
     /// Set explicitly through `sched/base_slice_ns` (then not scaled).
@@ -208,6 +212,7 @@ impl Default for Config {
             timer_slack_ns: 50_000,
             tick_phase_ns: 0,
             newidle_ratio: None,
+            launcher_cpu: 0,
             mlock_cost_ns: 0,
             base_slice_normalized: 700_000,
             base_slice_override: None,
@@ -412,6 +417,13 @@ impl Config {
                     .into(),
             ));
         }
+        if self.launcher_cpu >= self.nr_cpus {
+            return Err(ConfigError(format!(
+                "machine `launcher_cpu={}`: the machine has CPUs 0 to {} only",
+                self.launcher_cpu,
+                self.nr_cpus - 1
+            )));
+        }
         Ok(())
     }
 
@@ -466,6 +478,7 @@ impl Config {
             "idle_timer_latency" => {
                 self.idle_timer_latency = Some(parse_cost(v).map_err(|e| bad(&e))?)
             }
+
             "deep_idle_after" => {
                 self.deep_idle_after = Some(parse_ns(v).ok_or_else(|| bad("expected a duration"))?)
             }
@@ -504,6 +517,9 @@ impl Config {
                     .ok_or_else(|| bad("expected a success rate from 0 to 1024"))?;
                 self.newidle_ratio = Some(r);
             }
+            "launcher_cpu" => {
+                self.launcher_cpu = v.parse().map_err(|_| bad("expected a CPU number"))?
+            }
             "rtapp_loop" => {
                 let ps = parse_duration(v)
                     .map(|ns| (ns * 1e3).round() as u64)
@@ -523,7 +539,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, newidle_ratio, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, \
                      rt_group_sched, autogroup)"
                 )))
             }

@@ -304,3 +304,36 @@ program = ["sleep 350ms", "cgroup /q", { loop = "forever", do = ["run 10ms"] }]
     let q = group(&cgroup_reports(&r), "/q").clone();
     assert_eq!(q.nr_periods, 2 + 7, "{q:?}");
 }
+
+/// A group comes online with its entity on every CPU attached, empty
+/// (`online_fair_sched_group`), so its first task's utilization reaches the root queue once,
+/// through the group entity, and not a second time by attaching the entity at its first
+/// enqueue.
+#[test]
+fn a_new_groups_first_task_counts_once_at_the_root() {
+    let w = schedsim_workload::parse_toml(
+        "cgroup-test.toml",
+        "[cgroup.\"/g\"]\n\"cpu.weight\" = 100\n[[task]]\nname = \"t\"\ncgroup = \"/g\"\nrun = \"10ms\"\n",
+    )
+    .expect("valid workload");
+    let cfg = Config {
+        nr_cpus: 1,
+        autogroup: false,
+        ..Config::default()
+    };
+    let r = simulate_workload(w, cfg, 200_000);
+    let s = &r.sched;
+    let t = task_named(&r, "t");
+    let task_util = s.fair.se(t.se).avg.util_avg;
+    let group_se = s.fair.se(t.se).parent.expect("t runs in /g");
+    let root_util = s.fair.cfs(s.rq(0).cfs).avg.util_avg;
+    assert!(task_util > 200, "a new task starts with util: {task_util}");
+    assert_eq!(s.fair.se(group_se).avg.util_avg, task_util);
+    // The launcher's own utilization is still on the root queue (it ran before forking
+    // and sleeps now), decayed a little.
+    let launcher = s.fair.se(task_named(&r, "schedsim").se).avg.util_avg;
+    assert!(
+        root_util <= task_util + launcher + 2,
+        "root {root_util} = group {task_util} + launcher {launcher}, not twice the group's"
+    );
+}

@@ -769,14 +769,16 @@ fn bandwidth_throttled_queue_off_the_list() {
 fn bandwidth_throttle_count_off() {
     let mut r = cgroup_run(|s| !throttled_queues(s).is_empty());
     let c = throttled_queues(&r.sched)[0];
-    // The queue of the child group on that CPU counts its parent's throttling.
+    // The queue of the child group on that CPU counts its parent's throttling once; one
+    // more (not one less, which would also leave its waiting tasks under no throttled
+    // queue) breaks only the count.
     let (cpu, g) = (r.sched.fair.cfs_rq[c].cpu, r.sched.fair.cfs_rq[c].tg);
     let child = (0..r.sched.fair.tg.len())
         .map(|i| r.sched.fair.tg[i].clone())
         .find(|t| t.parent == Some(g))
         .map(|t| t.cfs_rq[cpu as usize].0 as usize)
         .unwrap_or(c);
-    r.sched.fair.cfs_rq[child].bw.throttle_count -= 1;
+    r.sched.fair.cfs_rq[child].bw.throttle_count += 1;
     assert_eq!(broken(&r.sched), bandwidth_rule::THROTTLE_COUNT);
 }
 

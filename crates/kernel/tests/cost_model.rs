@@ -494,3 +494,45 @@ fn a_deep_idle_ipi_without_its_threshold_is_refused() {
         (Some(MS), Dur::Fixed(20 * US))
     );
 }
+
+/// The launcher starts on the machine's `launcher_cpu` and forks from there: with vCPU
+/// packing a forked thread stays on its parent's CPU while it has room.
+#[test]
+fn the_launcher_starts_on_launcher_cpu() {
+    let first_fork_cpu = |spec: &str| {
+        let r = simulate_cfg(vec![hog("a", 0, None)], machine(spec), 5 * MS);
+        let launcher = r
+            .sched
+            .trace
+            .merged()
+            .into_iter()
+            .find_map(|rec| match &rec.event {
+                Event::ProcessFork { .. } => Some(rec.cpu),
+                _ => None,
+            });
+        let child = r
+            .sched
+            .trace
+            .merged()
+            .into_iter()
+            .find_map(|rec| match &rec.event {
+                Event::WakeupNew {
+                    comm, target_cpu, ..
+                } if comm.as_str() == "a" => Some(*target_cpu),
+                _ => None,
+            });
+        (launcher, child)
+    };
+    assert_eq!(first_fork_cpu("cpus=4,vcpu_pack=8"), (Some(0), Some(0)));
+    assert_eq!(
+        first_fork_cpu("cpus=4,vcpu_pack=8,launcher_cpu=3"),
+        (Some(3), Some(3))
+    );
+    let e = Config::parse_machine("launcher_cpu=2").unwrap_err().0;
+    assert!(
+        e.contains("launcher_cpu=2") && e.contains("CPUs 0 to 1"),
+        "{e}"
+    );
+    // Checked once every key is read: `cpus` may come after it.
+    assert_eq!(machine("launcher_cpu=5,cpus=8").launcher_cpu, 5);
+}

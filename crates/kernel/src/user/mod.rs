@@ -67,6 +67,27 @@ pub struct Thread {
     pub session_leader: bool,
 }
 
+impl Thread {
+    /// A thread of `task` at the start of its program, with a placeholder random stream.
+    fn new(task: TaskId, spec: Option<usize>, index: u32) -> Thread {
+        Thread {
+            task,
+            spec,
+            pc: 0,
+            loops: Vec::new(),
+            rng: Rng::new(0, 0),
+            timers: HashMap::new(),
+            blocked: None,
+            index,
+            zero_time_ops: 0,
+            last_op_time: 0,
+            t_first: 0,
+            stats: None,
+            session_leader: false,
+        }
+    }
+}
+
 /// An error a thread's program hits at run time (a refused syscall, a livelock).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserError {
@@ -159,41 +180,30 @@ impl Userspace {
         }
     }
 
-    /// Creates the launcher process that forks every task (rt-app's main thread) on CPU 0.
+    /// Creates the launcher process that forks every task (rt-app's main thread) on the
+    /// machine's `launcher_cpu`.
     pub fn boot(&mut self, s: &mut Sched) {
         let comm = if self.workload.launcher_comm.is_empty() {
             "schedsim".to_string()
         } else {
             self.workload.launcher_comm.clone()
         };
-        let t = s.new_task(schedsim_trace::Comm::new(&comm), 0);
+        let cpu = s.cfg.launcher_cpu;
+        let t = s.new_task(schedsim_trace::Comm::new(&comm), cpu);
         s.autogroup_init(t);
         self.launcher = Some(t);
         self.add_thread(t, None);
-        s.start_boot_task(0, t);
+        s.start_boot_task(cpu, t);
     }
 
     fn add_thread(&mut self, task: TaskId, spec: Option<usize>) -> u32 {
         let index = self.next_index;
         self.next_index += 1;
-        self.threads.insert(
-            task,
-            Thread {
-                task,
-                spec,
-                pc: 0,
-                loops: Vec::new(),
-                rng: Rng::new(self.seed, index as u64),
-                timers: HashMap::new(),
-                blocked: None,
-                index,
-                zero_time_ops: 0,
-                last_op_time: 0,
-                t_first: 0,
-                stats: None,
-                session_leader: false,
-            },
-        );
+        let th = Thread {
+            rng: Rng::new(self.seed, index as u64),
+            ..Thread::new(task, spec, index)
+        };
+        self.threads.insert(task, th);
         index
     }
 

@@ -302,6 +302,24 @@ pub fn propagate_entity_cfs_rq(s: &mut Sched, se: SeId) {
     }
 }
 
+/// `online_fair_sched_group`: when a group comes online each CPU's group entity joins its
+/// parent's queue (`attach_entity_cfs_rq`, with ATTACH_AGE_LOAD), empty. Its first enqueue
+/// then finds it attached and only takes over its queue's averages; attaching it there
+/// instead would add the propagated util and load to the parent twice.
+pub fn online_fair_sched_group(s: &mut Sched, g: TgId) {
+    for cpu in 0..s.nr_cpus() {
+        let Some(se) = s.fair.tg(g).se[cpu as usize] else {
+            continue;
+        };
+        s.update_rq_clock(cpu);
+        let c = s.fair.cfs_rq_of(se);
+        pelt::update_load_avg(s, c, se, 0);
+        pelt::attach_entity_load_avg(s, c, se);
+        update_tg_load_avg(s, c);
+        propagate_entity_cfs_rq(s, se);
+    }
+}
+
 /// `task_change_group_fair`: the task's load leaves the old group's queue and joins the
 /// new one's (`detach_task_cfs_rq`, `set_task_rq`, `attach_task_cfs_rq`).
 pub fn task_change_group_fair(s: &mut Sched, p: TaskId, to: TgId) {

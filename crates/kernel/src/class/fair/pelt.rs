@@ -265,7 +265,7 @@ pub fn update_cfs_rq_load_avg(s: &mut Sched, now: u64, c: CfsRqId) -> bool {
 }
 
 /// `attach_entity_load_avg`: the entity joins the queue's sums, aligned to its clock.
-fn attach_entity_load_avg(s: &mut Sched, c: CfsRqId, se: SeId) {
+pub fn attach_entity_load_avg(s: &mut Sched, c: CfsRqId, se: SeId) {
     let w = se_weight(s, se);
     let cavg = s.fair.cfs(c).avg;
     let div = pelt_divider(&cavg);
