@@ -166,12 +166,13 @@ pub fn gen_case(data: &[u8]) -> Case {
     // The kernel path costs (µs): IPI, busy CPU's resched path, idle exit.
     let (ipi_us, resched_us, idle_us) =
         c.pick(&[(0u64, 0u64, 0u64), (2, 0, 0), (30, 1, 0), (11, 6, 3)]);
-    // The machine-state keys: vCPU packing and the newidle success rate.
+    // The machine-state keys: vCPU packing, the newidle success rate, a busy daemon.
     let state = c.pick(&[
         "",
         ",vcpu_pack=15",
         ",vcpu_pack=15,newidle_ratio=175",
         ",newidle_ratio=0",
+        ",vcpu_pack=15,daemon_period=5ms,daemon_run=lognormal(15us, 9us)",
     ]);
     let nfeat = c.range(0, 2);
     let features: Vec<&str> = (0..nfeat).map(|_| c.pick(FEATURES)).collect();

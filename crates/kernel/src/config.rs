@@ -106,7 +106,8 @@ pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,\
 ipi_latency=lognormal(11.3us, 2.7us),resched_latency=lognormal(5.5us, 2.6us),\
 idle_wake_latency=lognormal(3.3us, 1.4us),idle_timer_latency=lognormal(9.6us, 6.2us),\
 wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,deep_idle_ipi=lognormal(23.8us, 12.6us),\
-rtapp_loop=21.2ns,mlock_cost=5ms,tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1";
+rtapp_loop=21.2ns,mlock_cost=5ms,tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,\
+daemon_period=50ms,daemon_run=lognormal(15.2us, 9.3us)";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -166,6 +167,13 @@ pub struct Config {
     /// on, and so where it forks the threads: like `tick_phase`, where the start happens
     /// on a real machine, which the shell that ran it decided (machine key `launcher_cpu`).
     pub launcher_cpu: u32,
+    /// A background daemon of the machine (machine keys `daemon_period`, `daemon_run`): a
+    /// fair thread of its own session that wakes from a relative sleep of this period, runs
+    /// `daemon_run` of CPU time and sleeps again, placed by the scheduler like any task. On
+    /// the reference VM a guest agent (`memfd:sealed-91`) did so every 50 ms through every
+    /// recording; its wakeups preempt the workload's tasks now and then. None: no daemon.
+    pub daemon_period: Option<u64>,
+    pub daemon_run: Dur,
     /// `sysctl_sched_base_slice` before scaling (normalized value, 0.7 ms).
     pub base_slice_normalized: u64,
     /// Set explicitly through `sched/base_slice_ns` (then not scaled).
@@ -213,6 +221,8 @@ impl Default for Config {
             tick_phase_ns: 0,
             newidle_ratio: None,
             launcher_cpu: 0,
+            daemon_period: None,
+            daemon_run: Dur::Fixed(0),
             mlock_cost_ns: 0,
             base_slice_normalized: 700_000,
             base_slice_override: None,
@@ -517,6 +527,17 @@ impl Config {
                     .ok_or_else(|| bad("expected a success rate from 0 to 1024"))?;
                 self.newidle_ratio = Some(r);
             }
+            "daemon_period" => {
+                self.daemon_period = match v {
+                    "off" => None,
+                    _ => Some(
+                        parse_ns(v)
+                            .filter(|&ns| ns > 0)
+                            .ok_or_else(|| bad("expected a duration above 0, or off"))?,
+                    ),
+                }
+            }
+            "daemon_run" => self.daemon_run = parse_cost(v).map_err(|e| bad(&e))?,
             "launcher_cpu" => {
                 self.launcher_cpu = v.parse().map_err(|_| bad("expected a CPU number"))?
             }
@@ -539,7 +560,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, daemon_period, daemon_run, \
                      rt_group_sched, autogroup)"
                 )))
             }

@@ -117,7 +117,7 @@ impl Report {
         let end = r.end.max(1);
         let mut tasks = Vec::new();
         for (i, t) in s.tasks.iter().enumerate() {
-            if t.is_boot_kthread() || Some(t.id) == r.user.launcher {
+            if t.is_boot_kthread() || Some(t.id) == r.user.launcher || Some(t.id) == r.user.daemon {
                 continue;
             }
             let st = &s.task_stats[i];

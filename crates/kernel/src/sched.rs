@@ -68,6 +68,8 @@ pub struct Sched {
     /// (`sched_rng`), also from `cost_seed`.
     sched_rnd_state: Vec<crate::user::rng::Rng>,
     next_pid: i32,
+    /// The first pid of the workload's tasks.
+    user_pid_base: i32,
     /// Live user tasks (`nr_threads`), bounded by `pid_max`.
     pub nr_threads: u32,
 }
@@ -105,6 +107,7 @@ impl Sched {
                 .map(|cpu| crate::user::rng::Rng::new(cfg.cost_seed, u64::MAX - 1 - cpu))
                 .collect(),
             next_pid: 1000,
+            user_pid_base: 1000,
             nr_threads: 0,
             this_cpu: 0,
             in_ipi: false,
@@ -127,6 +130,7 @@ impl Sched {
         // User pids start at 1000, or at the next thousand above the last stopper's.
         let last_kthread = STOPPER_PID_BASE + STOPPER_PID_STRIDE * (n as i32 - 1);
         s.next_pid = s.next_pid.max((last_kthread / 1000 + 1) * 1000);
+        s.user_pid_base = s.next_pid;
         let root_cfs = s.rqs.iter().map(|rq| rq.cfs).collect();
         s.fair.init_root_group(root_cfs);
         crate::class::fair::balance::init_rq(&mut s);
@@ -238,6 +242,17 @@ impl Sched {
     pub fn new_task(&mut self, comm: Comm, cpu: u32) -> TaskId {
         let pid = self.next_pid;
         self.next_pid += 1;
+        self.new_task_pid(comm, cpu, pid)
+    }
+
+    /// A user task of the machine, started before the workload: the pid just under the
+    /// first one the workload's tasks get, so theirs stay what they are without it.
+    pub fn new_system_task(&mut self, comm: Comm, cpu: u32) -> TaskId {
+        let pid = self.user_pid_base - 1;
+        self.new_task_pid(comm, cpu, pid)
+    }
+
+    fn new_task_pid(&mut self, comm: Comm, cpu: u32, pid: i32) -> TaskId {
         self.nr_threads += 1;
         let cfs = self.rqs[cpu as usize].cfs;
         self.alloc_task(pid, comm, cpu, cfs)

@@ -247,7 +247,8 @@ fn machine() -> impl Strategy<Value = Machine> {
                 Just(""),
                 Just(",vcpu_pack=15"),
                 Just(",vcpu_pack=15,newidle_ratio=175"),
-                Just(",newidle_ratio=0")
+                Just(",newidle_ratio=0"),
+                Just(",vcpu_pack=15,daemon_period=5ms,daemon_run=lognormal(15us, 9us)")
             ],
             0u32..3,
             10u64..2_000,

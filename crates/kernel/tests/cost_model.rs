@@ -536,3 +536,41 @@ fn the_launcher_starts_on_launcher_cpu() {
     // Checked once every key is read: `cpus` may come after it.
     assert_eq!(machine("launcher_cpu=5,cpus=8").launcher_cpu, 5);
 }
+
+/// The machine's daemon (`daemon_period`, `daemon_run`): a fair thread of its own session
+/// and a pid under the workload's, that sleeps its period, runs, and sleeps again; the
+/// report leaves it out.
+#[test]
+fn the_daemon_wakes_every_period_and_stays_out_of_the_report() {
+    let spec = "cpus=2,daemon_period=50ms,daemon_run=20us";
+    let r = simulate_cfg(vec![hog("a", 0, Some(vec![0]))], machine(spec), 1000 * MS);
+    let daemon = r.user.daemon.expect("a daemon");
+    let d = r.sched.task(daemon);
+    assert_eq!((d.comm.as_str(), d.pid), ("daemon", 999));
+    assert!(task_named(&r, "a").pid >= 1000);
+    assert_ne!(d.sched_task_group, task_named(&r, "a").sched_task_group);
+    // Switch-ins of the daemon, each followed by 20 µs of running.
+    let ins: Vec<u64> = r
+        .sched
+        .trace
+        .merged()
+        .into_iter()
+        .filter_map(|rec| match &rec.event {
+            Event::Switch { next_pid, .. } if *next_pid == 999 => Some(rec.ts),
+            _ => None,
+        })
+        .collect();
+    // The start (a random part of the period), then every 50 ms plus the run, the timer
+    // slack and the wakeup.
+    assert!((20..=21).contains(&ins.len()), "{ins:?}");
+    for w in ins[1..].windows(2) {
+        let gap = w[1] - w[0];
+        assert!((50_020 * US..50_100 * US).contains(&gap), "{gap}");
+    }
+    let report = schedsim_kernel::report::Report::from_result(&r);
+    assert!(report.tasks.iter().all(|t| t.comm != "daemon"));
+    // Off, or with no key: no daemon.
+    let r = simulate_cfg(vec![hog("a", 0, None)], machine("cpus=2"), 10 * MS);
+    assert!(r.user.daemon.is_none());
+    assert!(machine("refvm,daemon_period=off").daemon_period.is_none());
+}

@@ -88,6 +88,10 @@ impl Thread {
     }
 }
 
+/// The daemon's random stream within the machine's `cost_seed` (the scheduler's own use
+/// `u64::MAX` and the CPU numbers).
+const DAEMON_STREAM: u64 = u64::MAX - 1;
+
 /// An error a thread's program hits at run time (a refused syscall, a livelock).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserError {
@@ -102,6 +106,9 @@ pub struct Userspace {
     pub workload: Workload,
     programs: Vec<Vec<Op>>,
     launcher_ops: Vec<Op>,
+    /// The machine's background daemon (`Config::daemon_period`), if any, and its program.
+    pub daemon: Option<TaskId>,
+    daemon_ops: Vec<Op>,
     pub threads: Threads,
     /// Instances of each task spec created so far (for instance names).
     instances: Vec<u32>,
@@ -166,6 +173,8 @@ impl Userspace {
         Userspace {
             programs,
             launcher_ops,
+            daemon: None,
+            daemon_ops: Vec::new(),
             threads: Threads::default(),
             instances: vec![0; workload.tasks.len()],
             forked: vec![0; workload.tasks.len()],
@@ -194,6 +203,43 @@ impl Userspace {
         self.launcher = Some(t);
         self.add_thread(t, None);
         s.start_boot_task(cpu, t);
+        self.boot_daemon(s);
+    }
+
+    /// The machine's background daemon: a thread of its own session, started on the CPU
+    /// after the launcher's, that sleeps a random part of its period (where its cycle
+    /// stands when the workload starts), then runs and sleeps its period forever. Its draws
+    /// come from the machine's `cost_seed`, not the workload's seed.
+    fn boot_daemon(&mut self, s: &mut Sched) {
+        let Some(period) = s.cfg.daemon_period else {
+            return;
+        };
+        let cpu = (s.cfg.launcher_cpu + 1) % s.nr_cpus();
+        let t = s.new_system_task(schedsim_trace::Comm::new("daemon"), cpu);
+        if let Some(ag) = s.autogroup_create() {
+            s.task_mut(t).autogroup = Some(ag);
+            s.task_mut(t).sched_task_group = ag;
+            crate::class::fair::group::set_task_rq(s, t, cpu);
+        }
+        self.daemon_ops = vec![
+            Op::Sleep(schedsim_workload::Dur::Uniform { lo: 0, hi: period }),
+            Op::LoopStart {
+                count: None,
+                end: 4,
+            },
+            Op::Burn(s.cfg.daemon_run),
+            Op::Sleep(schedsim_workload::Dur::Fixed(period)),
+            Op::LoopEnd { start: 1 },
+        ];
+        self.daemon = Some(t);
+        self.threads.insert(
+            t,
+            Thread {
+                rng: Rng::new(s.cfg.cost_seed, DAEMON_STREAM),
+                ..Thread::new(t, None, u32::MAX)
+            },
+        );
+        s.start_boot_task(cpu, t);
     }
 
     fn add_thread(&mut self, task: TaskId, spec: Option<usize>) -> u32 {
@@ -210,6 +256,7 @@ impl Userspace {
     pub(crate) fn ops(&self, th: &Thread) -> &[Op] {
         match th.spec {
             Some(i) => &self.programs[i],
+            None if Some(th.task) == self.daemon => &self.daemon_ops,
             None => &self.launcher_ops,
         }
     }
@@ -579,6 +626,10 @@ impl Userspace {
                 if let Some(st) = self.threads[&t].stats.as_mut() {
                     st.not_run();
                 }
+                burn(s, t, w);
+            }
+            Op::Burn(d) => {
+                let w = self.threads.get_mut(&t).unwrap().rng.sample(d);
                 burn(s, t, w);
             }
             Op::Shutdown => s.queue.push(s.now, crate::events::EventKind::End),

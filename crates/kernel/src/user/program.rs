@@ -37,6 +37,8 @@ pub enum Op {
     SetCgroup(String),
     Setsid,
     Mlockall,
+    /// CPU time drawn from the distribution, never rt-app loops (the machine's daemon).
+    Burn(Dur),
     Marker(String),
     /// rt-app's main thread is done: the run ends (its threads are killed).
     Shutdown,
