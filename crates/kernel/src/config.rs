@@ -106,7 +106,8 @@ pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,\
 ipi_latency=lognormal(11.3us, 2.7us),resched_latency=lognormal(5.5us, 2.6us),\
 idle_wake_latency=lognormal(3.3us, 1.4us),idle_timer_latency=lognormal(9.6us, 6.2us),\
 wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,deep_idle_ipi=lognormal(23.8us, 12.6us),\
-rtapp_loop=21.2ns,mlock_cost=5ms,tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,\
+rtapp_loop=21.2ns,rtapp_create=lognormal(85.7us, 26us),\
+rtapp_setup=lognormal(65.1us, 24.3us),mlock_cost=5ms,tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,\
 daemon_period=50ms,daemon_run=lognormal(15.2us, 9.3us)";
 
 #[derive(Clone, Debug, PartialEq)]
@@ -149,6 +150,12 @@ pub struct Config {
     /// `run` of d ns is `d / calibration` loops (rt-app's `loadwait`), each taking this.
     /// None: a `run` takes exactly its nominal time.
     pub rtapp_loop_ps: Option<u64>,
+    /// What rt-app's main thread spends creating a thread (`create_thread`: the thread's
+    /// data, its log file, `pthread_create`) and what the thread spends setting itself up
+    /// before its first event (`thread_body`), in CPU time (machine keys `rtapp_create`,
+    /// `rtapp_setup`).
+    pub rtapp_create: Dur,
+    pub rtapp_setup: Dur,
     /// `current->timer_slack_ns` of every task (init's 50 µs, inherited; `PR_SET_TIMERSLACK`
     /// is not modelled): a sleep of a task outside rt/dl ends up to this much late.
     pub timer_slack_ns: u64,
@@ -217,6 +224,8 @@ impl Default for Config {
             vcpu_pack: 0,
             cost_seed: 0,
             rtapp_loop_ps: None,
+            rtapp_create: Dur::Fixed(0),
+            rtapp_setup: Dur::Fixed(0),
             timer_slack_ns: 50_000,
             tick_phase_ns: 0,
             newidle_ratio: None,
@@ -538,6 +547,8 @@ impl Config {
                 }
             }
             "daemon_run" => self.daemon_run = parse_cost(v).map_err(|e| bad(&e))?,
+            "rtapp_create" => self.rtapp_create = parse_cost(v).map_err(|e| bad(&e))?,
+            "rtapp_setup" => self.rtapp_setup = parse_cost(v).map_err(|e| bad(&e))?,
             "launcher_cpu" => {
                 self.launcher_cpu = v.parse().map_err(|_| bad("expected a CPU number"))?
             }
@@ -560,7 +571,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, daemon_period, daemon_run, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, rtapp_create, rtapp_setup, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, daemon_period, daemon_run, \
                      rt_group_sched, autogroup)"
                 )))
             }

@@ -94,8 +94,14 @@ fn the_wakeup_pick_dequeues_a_delayed_entity_and_picks_again() {
         .collect();
     let mid = preempted(&r, Some("mid-1"));
     assert!(wakes.len() > 900, "{} handoffs", wakes.len());
-    // Each preemption of the middle stage is its wakeup of the sink, at that instant.
-    assert!(mid.iter().all(|t| wakes.binary_search(t).is_ok()));
+    // Each preemption of the middle stage is its wakeup of the sink, at that instant, once
+    // the start is over (the first handoff, the threads fresh from rt-app's start barrier,
+    // may wait for the tick).
+    let steady = |t: &&u64| **t > 20 * MS;
+    assert!(mid
+        .iter()
+        .filter(steady)
+        .all(|t| wakes.binary_search(t).is_ok()));
     assert!(
         mid.len() * 10 > wakes.len() * 9,
         "{} of {} handoffs preempted",

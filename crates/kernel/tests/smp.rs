@@ -531,7 +531,14 @@ fn stays_beside_the_waker(r: &schedsim_kernel::sim::SimResult) -> (u32, u32) {
                 pid, target_cpu, ..
             } => {
                 let idle_other = curr.iter().enumerate().any(|(c, &t)| c != cpu && t == 0);
-                if rec.pid != 0 && *target_cpu as usize == cpu && curr[cpu] == rec.pid && idle_other
+                // Past the start: rt-app's start barrier wakes threads whose new CPUs are
+                // still full of their initial utilisation.
+                let started = rec.ts > 50 * MS;
+                if rec.pid != 0
+                    && *target_cpu as usize == cpu
+                    && curr[cpu] == rec.pid
+                    && idle_other
+                    && started
                 {
                     let pending: Vec<i32> = in_flight.iter().copied().collect();
                     candidates.push((*pid, cpu as u32, pending, landed.len()));

@@ -1,18 +1,23 @@
 //! rt-app JSON -> Workload, checked against the exact expected model.
 
-use schedsim_workload::rtapp::{cost, origin, parse_rtapp, stats};
+use schedsim_workload::rtapp::{cost, origin, parse_rtapp, start, stats};
 use schedsim_workload::*;
 
 fn load(text: &str) -> Workload {
     parse_rtapp("t.json", text).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The task's program after the start marker every rt-app thread's program opens with
+/// (checked here).
 fn prog<'a>(w: &'a Workload, task: &str) -> &'a [Step] {
-    &w.tasks
+    let p = &w
+        .tasks
         .iter()
         .find(|t| t.name == task)
         .unwrap_or_else(|| panic!("no task {task}"))
-        .program
+        .program;
+    assert_eq!(p[0], Step::Marker(start::MARKER.into()), "{task}");
+    &p[1..]
 }
 
 fn us(n: u64) -> Dur {

@@ -3,8 +3,15 @@
 
 use std::path::PathBuf;
 
-use schedsim_workload::rtapp::load_rtapp;
+use schedsim_workload::rtapp::{self, load_rtapp};
 use schedsim_workload::*;
+
+/// Task `i`'s program after the start marker every rt-app thread's program opens with.
+fn body(w: &Workload, i: usize) -> &[Step] {
+    let p = &w.tasks[i].program;
+    assert_eq!(p[0], Step::Marker(rtapp::start::MARKER.into()));
+    &p[1..]
+}
 
 fn oracle_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracle");
@@ -63,8 +70,11 @@ fn every_oracle_workload_loads() {
         for t in &w.tasks {
             assert_eq!(t.naming, Naming::RtApp);
             assert_eq!(
-                t.program[0],
-                Step::Marker(START.into()),
+                t.program[..2],
+                [
+                    Step::Marker(rtapp::start::MARKER.into()),
+                    Step::Marker(START.into())
+                ],
                 "{}",
                 path.display()
             );
@@ -91,8 +101,8 @@ fn nice_pair_pinned() {
         p.push(forever(vec![run_ms(10)]));
         p
     };
-    assert_eq!(w.tasks[0].program, pinned(0));
-    assert_eq!(w.tasks[1].program, pinned(5));
+    assert_eq!(body(&w, 0), pinned(0));
+    assert_eq!(body(&w, 1), pinned(5));
 }
 
 #[test]
@@ -101,7 +111,7 @@ fn periodic_vs_hog_uses_a_per_thread_timer() {
         return;
     };
     assert_eq!(
-        w.tasks[0].program,
+        body(&w, 0),
         [
             Step::Marker(START.into()),
             Step::SetAffinity(Some(vec![0])),
@@ -135,7 +145,7 @@ fn fifo_and_rr_threads_switch_policy_after_start() {
         ..SchedAttr::default()
     };
     assert_eq!(w.tasks[0].attr, SchedAttr::default());
-    assert_eq!(w.tasks[0].program[1], Step::SetAttr(fifo50));
+    assert_eq!(body(&w, 0)[1], Step::SetAttr(fifo50));
     let Some(w) = load("12_rr_pair") else { return };
     assert_eq!(w.tasks[0].count, 2);
     let rr10 = SchedAttr {
@@ -143,7 +153,7 @@ fn fifo_and_rr_threads_switch_policy_after_start() {
         rt_priority: 10,
         ..SchedAttr::default()
     };
-    assert_eq!(w.tasks[0].program[1], Step::SetAttr(rr10));
+    assert_eq!(body(&w, 0)[1], Step::SetAttr(rr10));
 }
 
 #[test]
@@ -159,7 +169,7 @@ fn deadline_task_is_not_pinned() {
         ..SchedAttr::default()
     };
     assert_eq!(
-        w.tasks[0].program,
+        body(&w, 0),
         [
             Step::Marker(START.into()),
             Step::SetAttr(dl),
@@ -177,7 +187,7 @@ fn cgroup_scenarios_move_threads_into_their_taskgroup() {
         return;
     };
     assert_eq!(
-        w.tasks[0].program,
+        body(&w, 0),
         [
             Step::Marker(START.into()),
             Step::SetCgroup("/oracle-q50".into()),
@@ -196,7 +206,7 @@ fn cgroup_scenarios_move_threads_into_their_taskgroup() {
     };
     assert_eq!(w.tasks[1].count, 3);
     assert_eq!(
-        w.tasks[1].program,
+        body(&w, 1),
         [
             Step::Marker(START.into()),
             Step::SetCgroup("/oracle-B".into()),
@@ -217,11 +227,11 @@ fn pingpong_uses_semaphores() {
     };
     let half = Step::Run(Dur::Fixed(500_000));
     assert_eq!(
-        w.tasks[0].program[1],
+        body(&w, 0)[1],
         forever(vec![half.clone(), Step::SemPost(0), Step::SemWait(1)])
     );
     assert_eq!(
-        w.tasks[1].program[1],
+        body(&w, 1)[1],
         forever(vec![Step::SemWait(0), half, Step::SemPost(1)])
     );
     assert_eq!(
@@ -245,11 +255,11 @@ fn custom_slice_is_sched_runtime_on_sched_other() {
         return;
     };
     assert_eq!(
-        w.tasks[0].program[1],
+        body(&w, 0)[1],
         Step::SetAttr(SchedAttr {
             runtime: 10_000_000,
             ..SchedAttr::default()
         })
     );
-    assert_eq!(w.tasks[1].program[1], Step::SetAffinity(Some(vec![0])));
+    assert_eq!(body(&w, 1)[1], Step::SetAffinity(Some(vec![0])));
 }

@@ -25,6 +25,7 @@ impl Userspace {
                 Blocked::Cond(i) => format!("condition `{}`", self.workload.conds[i].name),
                 Blocked::Mutex(i) => format!("mutex `{}`", self.workload.mutexes[i].name),
                 Blocked::Barrier(i) => format!("barrier `{}`", self.workload.barriers[i].name),
+                Blocked::StartBarrier => "rt-app's start barrier".to_string(),
                 Blocked::Suspend => "suspend (no resume came)".to_string(),
                 Blocked::Sleep | Blocked::Forever => continue,
             };
@@ -68,6 +69,7 @@ impl Userspace {
                 },
             ) => i == j,
             (Blocked::Barrier(i), Op::Barrier(j)) => i == j,
+            (Blocked::StartBarrier, Op::RtappBarrier) => true,
             (Blocked::Suspend, Op::Resume(spec)) => th.spec == Some(*spec),
             _ => false,
         };

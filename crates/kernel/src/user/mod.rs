@@ -35,6 +35,8 @@ pub enum Blocked {
     Cond(usize),
     Mutex(usize),
     Barrier(usize),
+    /// rt-app's `threads_barrier` at the start.
+    StartBarrier,
     Suspend,
     Forever,
 }
@@ -65,6 +67,8 @@ pub struct Thread {
     /// It called `setsid`, so it leads a session (and its process group) and cannot
     /// start another (`ksys_setsid`: EPERM).
     pub session_leader: bool,
+    /// The launcher created it (rt-app: not `forked`), so it waits on the start barrier.
+    pub created_at_start: bool,
 }
 
 impl Thread {
@@ -84,6 +88,7 @@ impl Thread {
             t_first: 0,
             stats: None,
             session_leader: false,
+            created_at_start: false,
         }
     }
 }
@@ -149,6 +154,10 @@ impl Userspace {
             launcher_ops.push(Op::Shutdown);
         }
         let sync = SyncObjects {
+            start_barrier: sync::Barrier {
+                parties: workload.tasks.iter().map(|t| t.count).sum(),
+                ..Default::default()
+            },
             sems: workload
                 .sems
                 .iter()
@@ -375,8 +384,11 @@ impl Userspace {
             // Back in user space: a run or a timer sleep being measured ends here.
             st.resume(now);
         }
-        if self.t_zero.is_none() && self.threads[&t].spec.is_some() {
-            // The first thread to run takes the common time origin (rt-app's t_zero).
+        let at_setup =
+            self.ops(&self.threads[&t]).get(self.threads[&t].pc) == Some(&Op::RtappSetup);
+        if self.t_zero.is_none() && self.threads[&t].spec.is_some() && !at_setup {
+            // The first thread to run takes the common time origin (rt-app's t_zero), after
+            // its set-up: rt-app's thread 0 takes it just before the start barrier.
             self.t_zero = Some(now);
             if self.workload.ftrace_markers.task {
                 let text = format!("rtapp_main: event=clock_ref data={}", now / 1000);
@@ -628,6 +640,25 @@ impl Userspace {
                 }
                 burn(s, t, w);
             }
+            Op::RtappSetup => {
+                let w = s.path_cost(s.cfg.rtapp_setup);
+                burn(s, t, w);
+            }
+            Op::RtappBarrier => {
+                if self.threads[&t].created_at_start {
+                    let bar = &mut self.sync.start_barrier;
+                    bar.arrived += 1;
+                    if bar.arrived >= bar.parties {
+                        for w in bar.waiters.drain() {
+                            self.wake(s, ctx, w);
+                        }
+                    } else {
+                        let prio = futex_prio(s, t);
+                        self.sync.start_barrier.waiters.push(prio, t);
+                        self.block(s, t, Blocked::StartBarrier);
+                    }
+                }
+            }
             Op::Burn(d) => {
                 let w = self.threads.get_mut(&t).unwrap().rng.sample(d);
                 burn(s, t, w);
@@ -776,6 +807,12 @@ impl Userspace {
             .fork_task(parent, &comm, &attr, affinity.as_ref())
             .map_err(|e| self.err(s, parent, format!("cannot create `{comm}`: {e}")))?;
         self.add_thread(child, Some(spec_i));
+        self.threads.get_mut(&child).unwrap().created_at_start = !parent_is_thread;
+        if self.programs[spec_i].first() == Some(&Op::RtappSetup) {
+            // rt-app's create_thread: the thread's data, its log file, pthread_create.
+            let w = s.path_cost(s.cfg.rtapp_create);
+            burn(s, parent, w);
+        }
         if let Some(i) = self.workload.tasks[spec_i].session {
             self.join_session(s, child, i)?;
         }

@@ -1,7 +1,7 @@
 //! A thread's behaviour program, flattened from the workload's nested steps into ops with
 //! loop jumps, so a thread's position is a program counter and a loop-counter stack.
 
-use schedsim_workload::rtapp::{origin, stats};
+use schedsim_workload::rtapp::{origin, start, stats};
 use schedsim_workload::{Dur, SchedAttr, Step};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -39,6 +39,12 @@ pub enum Op {
     Mlockall,
     /// CPU time drawn from the distribution, never rt-app loops (the machine's daemon).
     Burn(Dur),
+    /// rt-app's thread set-up (`thread_body` before its first event): the machine's
+    /// `rtapp_setup` of CPU time.
+    RtappSetup,
+    /// rt-app's `threads_barrier`, for a thread the launcher created (a forked thread goes
+    /// on): released when every one of them is there.
+    RtappBarrier,
     Marker(String),
     /// rt-app's main thread is done: the run ends (its threads are killed).
     Shutdown,
@@ -112,6 +118,10 @@ fn emit(steps: &[Step], ops: &mut Vec<Op>) {
             Step::SetCgroup(g) => ops.push(Op::SetCgroup(g.clone())),
             Step::Setsid => ops.push(Op::Setsid),
             Step::Mlockall => ops.push(Op::Mlockall),
+            Step::Marker(m) if m == start::MARKER => {
+                ops.push(Op::RtappSetup);
+                ops.push(Op::RtappBarrier);
+            }
             Step::Marker(m) => ops.push(match m.as_str() {
                 // The importer's control markers for rt-app's statistics (they write nothing).
                 stats::BEGIN => Op::StatsBegin {

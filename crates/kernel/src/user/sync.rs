@@ -82,6 +82,8 @@ pub struct Barrier {
 /// Every object of one workload.
 #[derive(Clone, Debug, Default)]
 pub struct SyncObjects {
+    /// rt-app's `threads_barrier`: its parties are the threads the launcher creates.
+    pub start_barrier: Barrier,
     pub sems: Vec<Semaphore>,
     pub conds: Vec<WaitQueue>,
     pub mutexes: Vec<Mutex>,

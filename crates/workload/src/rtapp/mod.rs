@@ -16,6 +16,7 @@ pub mod origin;
 mod parse;
 mod program;
 mod sched;
+pub mod start;
 pub mod stats;
 
 use std::path::Path;

@@ -2,6 +2,7 @@
 //! (`thread_body` in rt-app.c):
 //!
 //! ```text
+//! Marker {rtapp_thread_start}              set-up, then the start barrier (start.rs)
 //! [Marker rtapp_task: event=start]         ftrace "task"
 //! [Marker t_first] [Sleep delay]           rt-app: absolute from t_zero; relative here
 //!                                          (the marker only if the thread uses a timer)
@@ -178,7 +179,8 @@ impl<'a> Builder<'a> {
     fn program(&mut self, ti: usize) -> Res<Vec<Step>> {
         let t = &self.tasks[ti];
         let m = self.g.markers;
-        let mut prog = Vec::new();
+        // The thread's set-up and, for the threads created at start, rt-app's barrier.
+        let mut prog = vec![Step::Marker(super::start::MARKER.into())];
         if m.task {
             prog.push(Step::Marker("rtapp_task: event=start".into()));
         }

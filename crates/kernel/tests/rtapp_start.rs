@@ -1,0 +1,95 @@
+//! rt-app's start-up (rt-app.c `main`, `create_thread`, `thread_body`): the main thread
+//! creates the threads one after another (`rtapp_create` of CPU time each), each thread sets
+//! itself up (`rtapp_setup`), thread 0 takes `t_zero` (the `clock_ref` marker), and the
+//! threads created at start wait on `threads_barrier` until the last one is there; a thread
+//! created by `fork` sets itself up but does not wait.
+
+mod common;
+
+use schedsim_kernel::sim::SimResult;
+use schedsim_kernel::Config;
+use schedsim_trace::Event;
+use schedsim_workload::rtapp::parse_rtapp;
+
+const US: u64 = 1_000;
+
+fn run(json: &str, machine: &str) -> SimResult {
+    let w = parse_rtapp("t.json", json).expect("imports");
+    let cfg = Config::parse_machine(machine).expect("machine");
+    common::simulate_workload(w, cfg, 20_000 * US)
+}
+
+/// (time, comm) of every marker with this text.
+fn marks(r: &SimResult, text: &str) -> Vec<(u64, String)> {
+    r.sched
+        .trace
+        .merged()
+        .into_iter()
+        .filter_map(|rec| match &rec.event {
+            Event::Print { text: t } if t.starts_with(text) => {
+                Some((rec.ts, rec.comm.as_str().to_string()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn forks(r: &SimResult) -> Vec<u64> {
+    r.sched
+        .trace
+        .merged()
+        .into_iter()
+        .filter(|rec| matches!(rec.event, Event::ProcessFork { .. }))
+        .map(|rec| rec.ts)
+        .collect()
+}
+
+const THREE: &str = r#"{ "global": { "ftrace": "main,task" },
+    "tasks": { "t": { "instance": 3, "loop": 1, "run": 1000 } } }"#;
+
+#[test]
+fn threads_created_at_start_leave_the_barrier_together() {
+    let r = run(THREE, "cpus=4,rtapp_create=80us,rtapp_setup=50us");
+    // The main thread spends 80 µs on each thread it creates.
+    assert_eq!(forks(&r), vec![0, 80 * US, 160 * US]);
+    // Thread 0 takes t_zero once set up (it runs at once on an idle CPU).
+    let clock = marks(&r, "rtapp_main: event=clock_ref");
+    assert_eq!(clock.len(), 1);
+    assert_eq!(clock[0].0, 50 * US);
+    // No thread starts before the last one is set up (created at 160 µs, 50 µs of set-up).
+    let starts = marks(&r, "rtapp_task: event=start");
+    assert_eq!(starts.len(), 3);
+    assert!(starts.iter().all(|&(t, _)| t >= 210 * US), "{starts:?}");
+    // The last to arrive goes on at once; the others are woken.
+    assert!(starts.iter().any(|&(t, _)| t == 210 * US), "{starts:?}");
+}
+
+#[test]
+fn a_forked_thread_does_not_wait_on_the_barrier() {
+    let json = r#"{ "global": { "ftrace": "main,task" },
+        "tasks": {
+          "spawner": { "loop": 1, "fork": "w", "sleep": 5000 },
+          "w": { "instance": 0, "loop": 1, "run": 1000 } } }"#;
+    let r = run(json, "cpus=3,rtapp_create=80us,rtapp_setup=50us");
+    // The launcher creates the spawner; the spawner creates w, paying the same cost.
+    let f = forks(&r);
+    assert_eq!(f.len(), 2);
+    let starts = marks(&r, "rtapp_task: event=start");
+    let w_start = starts
+        .iter()
+        .find(|(_, c)| c.starts_with("w-"))
+        .expect("w starts")
+        .0;
+    // w is set up and starts on its own: the start barrier had one party, the spawner.
+    assert_eq!(w_start, f[1] + 50 * US, "{starts:?} {f:?}");
+}
+
+#[test]
+fn with_no_costs_the_barrier_still_orders_the_start() {
+    let r = run(THREE, "cpus=1");
+    assert_eq!(forks(&r), vec![0, 0, 0]);
+    let starts = marks(&r, "rtapp_task: event=start");
+    assert_eq!(starts.len(), 3);
+    // The third thread releases the barrier: it writes its start first.
+    assert_eq!(starts[0].1, "t-2", "{starts:?}");
+}
