@@ -573,4 +573,12 @@ fn the_daemon_wakes_every_period_and_stays_out_of_the_report() {
     let r = simulate_cfg(vec![hog("a", 0, None)], machine("cpus=2"), 10 * MS);
     assert!(r.user.daemon.is_none());
     assert!(machine("refvm,daemon_period=off").daemon_period.is_none());
+    for bad in [
+        "daemon_period=0",
+        "daemon_period=soon",
+        "daemon_run=lognormal(1us)",
+    ] {
+        let e = Config::parse_machine(bad).unwrap_err().0;
+        assert!(e.contains(bad.split('=').next().unwrap()), "{bad}: {e}");
+    }
 }
