@@ -104,6 +104,19 @@ pub struct Report {
     /// The sched_ext policy loaded last, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ext: Option<crate::ext_stat::ExtReport>,
+    /// The machine's background daemon (`daemon_period`), if any: not one of the
+    /// workload's tasks, but in the trace, the CPU figures and the context switches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daemon: Option<DaemonReport>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DaemonReport {
+    pub comm: String,
+    pub pid: i32,
+    pub cpu_time_ns: u64,
+    /// Its runs: one per wakeup from its sleep.
+    pub runs: u64,
 }
 
 fn round4(x: f64) -> f64 {
@@ -178,6 +191,17 @@ impl Report {
             cpus,
             cgroups: crate::cgroup_stat::cgroup_reports(r),
             ext: crate::ext_stat::ext_report(r),
+            daemon: r.user.daemon.map(|d| {
+                let t = s.task(d);
+                let st = &s.task_stats[d.0 as usize];
+                let running_now = if t.on_cpu { end - t.last_arrival } else { 0 };
+                DaemonReport {
+                    comm: t.comm.to_string(),
+                    pid: t.pid,
+                    cpu_time_ns: st.cpu_time + running_now,
+                    runs: st.wakeup_latency.len(),
+                }
+            }),
         }
     }
 
@@ -192,6 +216,16 @@ impl Report {
             self.context_switches,
             self.context_switches_per_sec
         );
+        if let Some(d) = &self.daemon {
+            let _ = writeln!(
+                o,
+                "the machine's daemon {}[{}] ran {} times, {:.3} ms (in the trace and the CPU figures, not in the table)",
+                d.comm,
+                d.pid,
+                d.runs,
+                d.cpu_time_ns as f64 / 1e6
+            );
+        }
         if let Some(why) = &self.ended_early {
             let _ = writeln!(o, "ended early: {why}");
         }

@@ -569,6 +569,14 @@ fn the_daemon_wakes_every_period_and_stays_out_of_the_report() {
     }
     let report = schedsim_kernel::report::Report::from_result(&r);
     assert!(report.tasks.iter().all(|t| t.comm != "daemon"));
+    // Reported apart: its runs and their CPU time.
+    let d = report.daemon.as_ref().expect("the daemon's line");
+    assert_eq!((d.pid, d.runs), (999, ins.len() as u64));
+    // 20 µs a run, the last one perhaps cut by the end.
+    assert!((20 * US * (d.runs - 1)..=20 * US * d.runs).contains(&d.cpu_time_ns));
+    assert!(report
+        .summary()
+        .contains("the machine's daemon daemon[999] ran"));
     // Off, or with no key: no daemon.
     let r = simulate_cfg(vec![hog("a", 0, None)], machine("cpus=2"), 10 * MS);
     assert!(r.user.daemon.is_none());
