@@ -20,7 +20,8 @@ sched events and the irq_vectors entry events.
            return and the user-space path to the next blocking call (`wake_return`).
   deep   : the IPI of `ipi` to a CPU idle for 1 ms or more (`deep_idle_after`), under
            500 µs: the VM's host wakes a vCPU that stopped polling. The key is the extra
-           over `ipi`'s median (`deep_idle_ipi`).
+           over `ipi`'s median (`deep_idle_ipi`), one step per idle time from 1, 4, 16
+           and 100 ms (the longer the vCPU slept, the longer its host takes).
   phase  : where the workload starts on the tick grid (`tick_phase`): the time from
            the last tick to rt-app's first fork of a worker thread (its clock_ref).
            The grid is the most common local_timer_entry time modulo TICK_NSEC
@@ -46,8 +47,10 @@ import re
 import sys
 
 TICK_US = 4000  # HZ=250
+DEEP_STEPS = [(1e-3, 4e-3), (4e-3, 16e-3), (16e-3, 100e-3), (100e-3, 1e9)]
 DEEP_IDLE = 1e-3  # s
 Z99 = 2.3263  # the standard normal's 99th percentile
+Z90 = 1.2816  # and its 90th
 KEYS = {'local': 'resched_latency', 'ipi': 'ipi_latency', 'remote': 'idle_wake_latency',
         'idle': 'idle_timer_latency',
         'return': 'wake_return'}
@@ -99,11 +102,13 @@ def measure(path, out):
                     and int(field(body, 'prio')) < 100):
                 pend_local[pid] = ts
             elif tgt != cpu and tgt in idle_since:
-                pend_ipi[tgt] = (ts, pid, ts - idle_since[tgt] >= DEEP_IDLE)
+                pend_ipi[tgt] = (ts, pid, ts - idle_since[tgt])
         elif ev == 'call_function_single_entry' and cpu in pend_ipi:
-            t0, pid, deep = pend_ipi.pop(cpu)
-            out['deep' if deep else 'ipi'].append((ts - t0) * 1e6)
-            if not deep:
+            t0, pid, idle = pend_ipi.pop(cpu)
+            if idle >= DEEP_IDLE:
+                out['deep'].append((idle, (ts - t0) * 1e6))
+            else:
+                out['ipi'].append((ts - t0) * 1e6)
                 ipi_at[cpu] = (ts, pid)
         elif ev == 'sched_switch':
             nxt = int(field(body, 'next_pid'))
@@ -181,11 +186,12 @@ def summary(v):
     return f'n {len(v)}  {qs}  max {v[-1]:.1f}'
 
 
-def lognormal(v):
-    """`lognormal(mean, sd)` with the sample's median and p99."""
+def lognormal(v, q=.99, z=None):
+    """`lognormal(mean, sd)` with the sample's median and its `q` quantile (p99 unless
+    the sample is too small for one: then p90, `z` = Z90)."""
     v = sorted(v)
-    p50, p99 = quantile(v, .5), quantile(v, .99)
-    sigma = math.log(p99 / p50) / Z99
+    p50, pq = quantile(v, .5), quantile(v, q)
+    sigma = math.log(pq / p50) / (z or Z99)
     mean = p50 * math.exp(sigma * sigma / 2)
     sd = mean * math.sqrt(math.exp(sigma * sigma) - 1)
     return f'lognormal({mean:.1f}us, {sd:.1f}us)'
@@ -197,13 +203,21 @@ def main():
     for p in sys.argv[1:]:
         measure(p, out)
         mlock(p, out)
-    out['deep'] = [d for d in out['deep'] if d < 500]
+    deep = [(idle, d) for idle, d in out['deep'] if d < 500]
+    out['deep'] = [d for _, d in deep]
     for k in out:
         key = f'   -> {KEYS[k]}={lognormal(out[k])}' if k in KEYS and out[k] else ''
         if k == 'deep' and out['deep'] and out['ipi']:
             base = quantile(sorted(out['ipi']), .5)
-            extra = [max(d - base, 1.0) for d in out['deep']]
-            key = f'   -> deep_idle_after=1ms,deep_idle_ipi={lognormal(extra)}'
+            steps = []
+            for lo, hi in DEEP_STEPS:
+                extra = [max(d - base, 1.0) for idle, d in deep if lo <= idle < hi]
+                if extra:
+                    # Tens to a few hundred samples a step: fit on the p90.
+                    cost = lognormal(extra, .9, Z90)
+                    steps.append(cost if not steps else f'{lo * 1e3:g}ms:{cost}')
+                    print(f'  deep {lo * 1e3:g}-{hi * 1e3:g} ms {summary(extra)}')
+            key = f'   -> deep_idle_after=1ms,deep_idle_ipi={";".join(steps)}'
         print(f'{k:7} {summary(out[k])}{key}')
 
 

@@ -105,7 +105,8 @@ pub enum TunableScaling {
 pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,\
 ipi_latency=lognormal(11.3us, 2.7us),resched_latency=lognormal(5.5us, 2.6us),\
 idle_wake_latency=lognormal(3.3us, 1.4us),idle_timer_latency=lognormal(9.6us, 6.2us),\
-wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,deep_idle_ipi=lognormal(23.8us, 12.6us),\
+wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,\
+deep_idle_ipi=lognormal(9.3us, 11.1us);4ms:lognormal(20.2us, 12.9us);16ms:lognormal(26.6us, 9.5us);100ms:lognormal(33.5us, 10.3us),\
 rtapp_loop=21.2ns,rtapp_create=lognormal(85.7us, 26us),\
 rtapp_setup=lognormal(65.1us, 24.3us),mlock_cost=5ms,tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,\
 daemon_period=50ms,daemon_run=lognormal(15.2us, 9.3us)";
@@ -133,9 +134,12 @@ pub struct Config {
     /// clockevent, and the tick restarts on the way out); None: `idle_wake_latency`.
     pub idle_timer_latency: Option<Dur>,
     /// An IPI to a CPU idle for at least `deep_idle_after` also takes `deep_idle_ipi`
-    /// (a VM's vCPU that stopped polling is woken by its host; None: never).
+    /// (a VM's vCPU that stopped polling is woken by its host; None: never), or the cost
+    /// of the last of `deep_idle_steps` (idle time from which it applies, ascending) the
+    /// idle time reached: `deep_idle_ipi=COST;4ms:COST;16ms:COST`.
     pub deep_idle_after: Option<u64>,
     pub deep_idle_ipi: Dur,
+    pub deep_idle_steps: Vec<(u64, Dur)>,
     /// The reference VM's vCPU packing (its kernel's vendor patch, boot parameter
     /// `sched_vcpu_pack`; machine key `vcpu_pack`): a bit mask of the placements that
     /// prefer a busy CPU with room over an idle one (class/fair/vcpu_pack.rs). 0: mainline.
@@ -221,6 +225,7 @@ impl Default for Config {
             wake_return: Dur::Fixed(0),
             deep_idle_after: None,
             deep_idle_ipi: Dur::Fixed(0),
+            deep_idle_steps: Vec::new(),
             vcpu_pack: 0,
             cost_seed: 0,
             rtapp_loop_ps: None,
@@ -436,6 +441,14 @@ impl Config {
                     .into(),
             ));
         }
+        if let (Some(after), Some(&(at, _))) = (self.deep_idle_after, self.deep_idle_steps.first())
+        {
+            if at <= after {
+                return Err(ConfigError(format!(
+                    "machine `deep_idle_ipi`: a further step starts at {at} ns, not after `deep_idle_after` ({after} ns)"
+                )));
+            }
+        }
         if self.launcher_cpu >= self.nr_cpus {
             return Err(ConfigError(format!(
                 "machine `launcher_cpu={}`: the machine has CPUs 0 to {} only",
@@ -501,7 +514,23 @@ impl Config {
             "deep_idle_after" => {
                 self.deep_idle_after = Some(parse_ns(v).ok_or_else(|| bad("expected a duration"))?)
             }
-            "deep_idle_ipi" => self.deep_idle_ipi = parse_cost(v).map_err(|e| bad(&e))?,
+            "deep_idle_ipi" => {
+                let mut parts = v.split(';');
+                let first = parts.next().unwrap_or_default().trim();
+                self.deep_idle_ipi = parse_cost(first).map_err(|e| bad(&e))?;
+                self.deep_idle_steps = parts
+                    .map(|step| {
+                        let (at, cost) = step.split_once(':').ok_or_else(|| {
+                            bad("a further step is IDLE:COST, like 4ms:lognormal(20us, 13us)")
+                        })?;
+                        let at = parse_ns(at.trim()).ok_or_else(|| bad("expected an idle time"))?;
+                        Ok((at, parse_cost(cost.trim()).map_err(|e| bad(&e))?))
+                    })
+                    .collect::<Result<_, ConfigError>>()?;
+                if self.deep_idle_steps.windows(2).any(|w| w[0].0 >= w[1].0) {
+                    return Err(bad("the steps' idle times must grow"));
+                }
+            }
             "wake_return" => self.wake_return = parse_cost(v).map_err(|e| bad(&e))?,
             "vcpu_pack" => {
                 self.vcpu_pack = v

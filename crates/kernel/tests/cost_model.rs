@@ -478,6 +478,25 @@ fn an_ipi_to_a_long_idle_cpu_takes_the_deep_idle_path() {
     all_take(&w, 10, 30 * US);
     let w = lat("cpus=2,ipi_latency=10us,deep_idle_after=10ms,deep_idle_ipi=20us");
     all_take(&w, 10, 10 * US);
+    // Steps: the cost of the last step the idle time reached (4.9 ms: the 4 ms one).
+    let steps = "cpus=2,ipi_latency=10us,deep_idle_after=1ms,deep_idle_ipi=5us;4ms:20us;16ms:40us";
+    all_take(&lat(steps), 10, 30 * US);
+    let steps = "cpus=2,ipi_latency=10us,deep_idle_after=1ms,deep_idle_ipi=5us;8ms:20us";
+    all_take(&lat(steps), 10, 15 * US);
+    for (bad, why) in [
+        ("deep_idle_after=1ms,deep_idle_ipi=5us;4ms", "IDLE:COST"),
+        (
+            "deep_idle_after=1ms,deep_idle_ipi=5us;8ms:20us;4ms:30us",
+            "must grow",
+        ),
+        (
+            "deep_idle_after=5ms,deep_idle_ipi=5us;4ms:20us",
+            "not after `deep_idle_after`",
+        ),
+    ] {
+        let e = Config::parse_machine(bad).unwrap_err().0;
+        assert!(e.contains(why), "{bad}: {e}");
+    }
 }
 
 #[test]

@@ -78,18 +78,23 @@ impl Sched {
     }
 
     /// What an IPI to `cpu` takes to reach its handler: `ipi_latency`, and `deep_idle_ipi`
-    /// more when the CPU has been idle for `deep_idle_after` (its idle task arrived then).
+    /// (or the step of `deep_idle_steps` its idle time reached) more when the CPU has been
+    /// idle for `deep_idle_after` (its idle task arrived then).
     pub fn ipi_cost(&mut self, cpu: u32) -> u64 {
         let rq = &self.rqs[cpu as usize];
         let idle_for = (rq.curr == rq.idle).then(|| self.now - self.task(rq.idle).last_arrival);
-        let deep =
-            matches!((idle_for, self.cfg.deep_idle_after), (Some(d), Some(after)) if d >= after);
         let ipi = self.path_cost(self.cfg.ipi_latency);
-        if deep {
-            ipi + self.path_cost(self.cfg.deep_idle_ipi)
-        } else {
-            ipi
-        }
+        let deep = match (idle_for, self.cfg.deep_idle_after) {
+            (Some(d), Some(after)) if d >= after => self
+                .cfg
+                .deep_idle_steps
+                .iter()
+                .rev()
+                .find(|&&(at, _)| d >= at)
+                .map_or(self.cfg.deep_idle_ipi, |&(_, cost)| cost),
+            _ => return ipi,
+        };
+        ipi + self.path_cost(deep)
     }
 
     /// `update_rq_clock`.
