@@ -584,20 +584,7 @@ impl Userspace {
                 }
             }
             Op::Unlock(m) => self.unlock(s, ctx, t, m)?,
-            Op::Barrier(b) => {
-                let bar = &mut self.sync.barriers[b];
-                bar.arrived += 1;
-                if bar.arrived >= bar.parties {
-                    bar.arrived = 0;
-                    for w in bar.waiters.drain() {
-                        self.wake(s, ctx, w);
-                    }
-                } else {
-                    let prio = futex_prio(s, t);
-                    self.sync.barriers[b].waiters.push(prio, t);
-                    self.block(s, t, Blocked::Barrier(b));
-                }
-            }
+            Op::Barrier(b) => self.barrier_arrive(s, ctx, t, Some(b)),
             Op::Suspend => {
                 let spec = self.threads[&t].spec.unwrap_or(0);
                 let prio = futex_prio(s, t);
@@ -646,17 +633,7 @@ impl Userspace {
             }
             Op::RtappBarrier => {
                 if self.threads[&t].created_at_start {
-                    let bar = &mut self.sync.start_barrier;
-                    bar.arrived += 1;
-                    if bar.arrived >= bar.parties {
-                        for w in bar.waiters.drain() {
-                            self.wake(s, ctx, w);
-                        }
-                    } else {
-                        let prio = futex_prio(s, t);
-                        self.sync.start_barrier.waiters.push(prio, t);
-                        self.block(s, t, Blocked::StartBarrier);
-                    }
+                    self.barrier_arrive(s, ctx, t, None);
                 }
             }
             Op::Burn(d) => {
@@ -687,6 +664,25 @@ impl Userspace {
             Op::LoopStart { .. } | Op::LoopEnd { .. } => unreachable!("handled by step"),
         }
         Ok(())
+    }
+
+    /// `t` arrives at barrier `b` (None: rt-app's start barrier); the last of its parties
+    /// wakes the others, in the futex's order, and the barrier starts over.
+    fn barrier_arrive(&mut self, s: &mut Sched, ctx: Ctx, t: TaskId, b: Option<usize>) {
+        let bar = match b {
+            Some(i) => &mut self.sync.barriers[i],
+            None => &mut self.sync.start_barrier,
+        };
+        bar.arrived += 1;
+        if bar.arrived >= bar.parties {
+            bar.arrived = 0;
+            for w in bar.waiters.drain() {
+                self.wake(s, ctx, w);
+            }
+        } else {
+            bar.waiters.push(futex_prio(s, t), t);
+            self.block(s, t, b.map_or(Blocked::StartBarrier, Blocked::Barrier));
+        }
     }
 
     fn unlock(&mut self, s: &mut Sched, ctx: Ctx, t: TaskId, m: usize) -> Result<(), UserError> {
