@@ -435,9 +435,17 @@ impl Config {
     /// The rules between keys that one key alone cannot check, once every key of a spec
     /// or `[machine]` table is set (in any order).
     pub fn check_keys(&self) -> Result<(), ConfigError> {
-        if self.deep_idle_after.is_none() && self.deep_idle_ipi != Dur::Fixed(0) {
+        if self.deep_idle_after.is_none()
+            && (self.deep_idle_ipi != Dur::Fixed(0) || !self.deep_idle_steps.is_empty())
+        {
             return Err(ConfigError(
                 "machine `deep_idle_ipi` needs `deep_idle_after`, the idle time from which an IPI takes it"
+                    .into(),
+            ));
+        }
+        if self.daemon_period.is_none() && self.daemon_run != Dur::Fixed(0) {
+            return Err(ConfigError(
+                "machine `daemon_run` needs `daemon_period`, the daemon's sleep between runs"
                     .into(),
             ));
         }
@@ -567,7 +575,10 @@ impl Config {
             }
             "daemon_period" => {
                 self.daemon_period = match v {
-                    "off" => None,
+                    "off" => {
+                        self.daemon_run = Dur::Fixed(0);
+                        None
+                    }
                     _ => Some(
                         parse_ns(v)
                             .filter(|&ns| ns > 0)

@@ -493,6 +493,7 @@ fn an_ipi_to_a_long_idle_cpu_takes_the_deep_idle_path() {
             "deep_idle_after=5ms,deep_idle_ipi=5us;4ms:20us",
             "not after `deep_idle_after`",
         ),
+        ("deep_idle_ipi=0us;4ms:20us", "needs `deep_idle_after`"),
     ] {
         let e = Config::parse_machine(bad).unwrap_err().0;
         assert!(e.contains(why), "{bad}: {e}");
@@ -600,12 +601,15 @@ fn the_daemon_wakes_every_period_and_stays_out_of_the_report() {
     let r = simulate_cfg(vec![hog("a", 0, None)], machine("cpus=2"), 10 * MS);
     assert!(r.user.daemon.is_none());
     assert!(machine("refvm,daemon_period=off").daemon_period.is_none());
-    for bad in [
-        "daemon_period=0",
-        "daemon_period=soon",
-        "daemon_run=lognormal(1us)",
+    // Refused, naming the key; a run with no period would be ignored, so it is refused too.
+    for (bad, key) in [
+        ("daemon_period=0", "daemon_period"),
+        ("daemon_period=soon", "daemon_period"),
+        ("daemon_run=lognormal(1us)", "daemon_run"),
+        ("daemon_run=20us", "daemon_run"),
+        ("refvm,daemon_period=off,daemon_run=20us", "daemon_run"),
     ] {
         let e = Config::parse_machine(bad).unwrap_err().0;
-        assert!(e.contains(bad.split('=').next().unwrap()), "{bad}: {e}");
+        assert!(e.contains(key), "{bad}: {e}");
     }
 }
