@@ -179,7 +179,7 @@ pub struct Config {
     /// on a real machine, which the shell that ran it decided (machine key `launcher_cpu`).
     pub launcher_cpu: u32,
     /// A background daemon of the machine (machine keys `daemon_period`, `daemon_run`): a
-    /// fair thread of its own session that wakes from a relative sleep of this period, runs
+    /// fair thread of the root task group that wakes from a relative sleep of this period, runs
     /// `daemon_run` of CPU time and sleeps again, placed by the scheduler like any task. On
     /// the reference VM a guest agent (`memfd:sealed-91`) did so every 50 ms through every
     /// recording; its wakeups preempt the workload's tasks now and then. None: no daemon.

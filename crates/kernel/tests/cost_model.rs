@@ -557,8 +557,8 @@ fn the_launcher_starts_on_launcher_cpu() {
     assert_eq!(machine("launcher_cpu=5,cpus=8").launcher_cpu, 5);
 }
 
-/// The machine's daemon (`daemon_period`, `daemon_run`): a fair thread of its own session
-/// and a pid under the workload's, that sleeps its period, runs, and sleeps again; the
+/// The machine's daemon (`daemon_period`, `daemon_run`): a fair thread of the root task
+/// group (the workload's are in their session's autogroup) and a pid under the workload's, that sleeps its period, runs, and sleeps again; the
 /// report leaves it out.
 #[test]
 fn the_daemon_wakes_every_period_and_stays_out_of_the_report() {
@@ -568,6 +568,10 @@ fn the_daemon_wakes_every_period_and_stays_out_of_the_report() {
     let d = r.sched.task(daemon);
     assert_eq!((d.comm.as_str(), d.pid), ("daemon", 999));
     assert!(task_named(&r, "a").pid >= 1000);
+    assert_eq!(
+        d.sched_task_group,
+        schedsim_kernel::class::fair::group::ROOT_TG
+    );
     assert_ne!(d.sched_task_group, task_named(&r, "a").sched_task_group);
     // Switch-ins of the daemon, each followed by 20 µs of running.
     let ins: Vec<u64> = r

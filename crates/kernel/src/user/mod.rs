@@ -215,7 +215,7 @@ impl Userspace {
         self.boot_daemon(s);
     }
 
-    /// The machine's background daemon: a thread of its own session, started on the CPU
+    /// The machine's background daemon: a thread of the root task group, started on the CPU
     /// after the launcher's, that sleeps a random part of its period (where its cycle
     /// stands when the workload starts), then runs and sleeps its period forever. Its draws
     /// come from the machine's `cost_seed`, not the workload's seed.
@@ -224,12 +224,9 @@ impl Userspace {
             return;
         };
         let cpu = (s.cfg.launcher_cpu + 1) % s.nr_cpus();
+        // In init's session, so in the root task group whatever autogroup does (the VM's
+        // agent: session id 0).
         let t = s.new_system_task(schedsim_trace::Comm::new("daemon"), cpu);
-        if let Some(ag) = s.autogroup_create() {
-            s.task_mut(t).autogroup = Some(ag);
-            s.task_mut(t).sched_task_group = ag;
-            crate::class::fair::group::set_task_rq(s, t, cpu);
-        }
         self.daemon_ops = vec![
             Op::Sleep(schedsim_workload::Dur::Uniform { lo: 0, hi: period }),
             Op::LoopStart {
