@@ -8,7 +8,7 @@
 //! Simplifications (see the report in docs): the NOHZ kick runs the idle balance
 //! synchronously on the kicked CPU (as with zero IPI latency); no NUMA balancing,
 //! no asym packing; `rd->overloaded` is computed on demand; the 6.17/6.18 newidle cost
-//! bump and NI_RANDOM are not modelled. A group's `sgc->capacity`/`min_capacity`/
+//! bump is not modelled (NI_RANDOM is: `update_newidle_stats`). A group's `sgc->capacity`/`min_capacity`/
 //! `max_capacity` are the sum, min and max of its CPUs' `capacity_of` (each refreshed by
 //! `update_cpu_capacity` when that CPU balances its lowest domain), not the shared,
 //! per-level cached sums. No energy model, so no EAS (`find_energy_efficient_cpu`) and no
