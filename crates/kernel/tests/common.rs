@@ -138,19 +138,27 @@ pub fn share(r: &Report, comm: &str) -> f64 {
         / r.duration_ns as f64
 }
 
+/// What `f` picks out of each trace record, in trace order.
+pub fn trace_find<T>(r: &SimResult, f: impl FnMut(&schedsim_trace::Record) -> Option<T>) -> Vec<T> {
+    r.sched.trace.merged().into_iter().filter_map(f).collect()
+}
+
 /// The times of every switch away from a still runnable task (`prev_state=R`: a preemption)
 /// whose comm is `comm`, or of any task but the idle one.
 pub fn preempted(r: &SimResult, comm: Option<&str>) -> Vec<u64> {
     use schedsim_trace::{state, Event};
-    r.sched
-        .trace
-        .merged()
-        .into_iter()
-        .filter(|rec| {
-            matches!(&rec.event, Event::Switch { prev_state, prev_pid, prev_comm, .. }
-                if *prev_state == state::RUNNING && *prev_pid != 0
-                    && comm.is_none_or(|c| prev_comm.as_str() == c))
-        })
-        .map(|rec| rec.ts)
-        .collect()
+    trace_find(r, |rec| match &rec.event {
+        Event::Switch {
+            prev_state,
+            prev_pid,
+            prev_comm,
+            ..
+        } if *prev_state == state::RUNNING
+            && *prev_pid != 0
+            && comm.is_none_or(|c| prev_comm.as_str() == c) =>
+        {
+            Some(rec.ts)
+        }
+        _ => None,
+    })
 }

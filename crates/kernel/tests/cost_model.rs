@@ -521,27 +521,17 @@ fn a_deep_idle_ipi_without_its_threshold_is_refused() {
 fn the_launcher_starts_on_launcher_cpu() {
     let first_fork_cpu = |spec: &str| {
         let r = simulate_cfg(vec![hog("a", 0, None)], machine(spec), 5 * MS);
-        let launcher = r
-            .sched
-            .trace
-            .merged()
-            .into_iter()
-            .find_map(|rec| match &rec.event {
-                Event::ProcessFork { .. } => Some(rec.cpu),
-                _ => None,
-            });
-        let child = r
-            .sched
-            .trace
-            .merged()
-            .into_iter()
-            .find_map(|rec| match &rec.event {
-                Event::WakeupNew {
-                    comm, target_cpu, ..
-                } if comm.as_str() == "a" => Some(*target_cpu),
-                _ => None,
-            });
-        (launcher, child)
+        let launcher = trace_find(&r, |rec| match &rec.event {
+            Event::ProcessFork { .. } => Some(rec.cpu),
+            _ => None,
+        });
+        let child = trace_find(&r, |rec| match &rec.event {
+            Event::WakeupNew {
+                comm, target_cpu, ..
+            } if comm.as_str() == "a" => Some(*target_cpu),
+            _ => None,
+        });
+        (launcher.first().copied(), child.first().copied())
     };
     assert_eq!(first_fork_cpu("cpus=4,vcpu_pack=8"), (Some(0), Some(0)));
     assert_eq!(
@@ -574,16 +564,10 @@ fn the_daemon_wakes_every_period_and_stays_out_of_the_report() {
     );
     assert_ne!(d.sched_task_group, task_named(&r, "a").sched_task_group);
     // Switch-ins of the daemon, each followed by 20 µs of running.
-    let ins: Vec<u64> = r
-        .sched
-        .trace
-        .merged()
-        .into_iter()
-        .filter_map(|rec| match &rec.event {
-            Event::Switch { next_pid, .. } if *next_pid == 999 => Some(rec.ts),
-            _ => None,
-        })
-        .collect();
+    let ins = trace_find(&r, |rec| match &rec.event {
+        Event::Switch { next_pid, .. } if *next_pid == 999 => Some(rec.ts),
+        _ => None,
+    });
     // The start (a random part of the period), then every 50 ms plus the run, the timer
     // slack and the wakeup.
     assert!((20..=21).contains(&ins.len()), "{ins:?}");

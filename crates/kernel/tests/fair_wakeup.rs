@@ -82,16 +82,10 @@ fn the_wakeup_pick_dequeues_a_delayed_entity_and_picks_again() {
     let w = schedsim_workload::rtapp::parse_rtapp("pipeline.json", json).expect("valid");
     let cfg = Config::parse_machine("cpus=2,wake_return=5us").unwrap();
     let r = simulate_workload(w, cfg, 3000 * MS);
-    let wakes: Vec<u64> = r
-        .sched
-        .trace
-        .merged()
-        .into_iter()
-        .filter_map(|rec| match &rec.event {
-            Event::Wakeup { comm, .. } if comm.as_str() == "snk-2" => Some(rec.ts),
-            _ => None,
-        })
-        .collect();
+    let wakes = trace_find(&r, |rec| match &rec.event {
+        Event::Wakeup { comm, .. } if comm.as_str() == "snk-2" => Some(rec.ts),
+        _ => None,
+    });
     let mid = preempted(&r, Some("mid-1"));
     assert!(wakes.len() > 900, "{} handoffs", wakes.len());
     // Each preemption of the middle stage is its wakeup of the sink, at that instant, once

@@ -21,27 +21,18 @@ fn run(json: &str, machine: &str) -> SimResult {
 
 /// (time, comm) of every marker with this text.
 fn marks(r: &SimResult, text: &str) -> Vec<(u64, String)> {
-    r.sched
-        .trace
-        .merged()
-        .into_iter()
-        .filter_map(|rec| match &rec.event {
-            Event::Print { text: t } if t.starts_with(text) => {
-                Some((rec.ts, rec.comm.as_str().to_string()))
-            }
-            _ => None,
-        })
-        .collect()
+    common::trace_find(r, |rec| match &rec.event {
+        Event::Print { text: t } if t.starts_with(text) => {
+            Some((rec.ts, rec.comm.as_str().to_string()))
+        }
+        _ => None,
+    })
 }
 
 fn forks(r: &SimResult) -> Vec<u64> {
-    r.sched
-        .trace
-        .merged()
-        .into_iter()
-        .filter(|rec| matches!(rec.event, Event::ProcessFork { .. }))
-        .map(|rec| rec.ts)
-        .collect()
+    common::trace_find(r, |rec| {
+        matches!(rec.event, Event::ProcessFork { .. }).then_some(rec.ts)
+    })
 }
 
 const THREE: &str = r#"{ "global": { "ftrace": "main,task" },

@@ -626,18 +626,12 @@ fn vcpu_packing_forks_onto_the_parents_cpu_while_it_has_room() {
         let cfg = schedsim_kernel::Config::parse_machine(machine).unwrap();
         let r = simulate_workload(w, cfg, 100 * MS);
         let parent_cpu = task_named(&r, "parent").cpu;
-        let cpus: Vec<u32> = r
-            .sched
-            .trace
-            .merged()
-            .into_iter()
-            .filter_map(|rec| match &rec.event {
-                schedsim_trace::Event::WakeupNew {
-                    comm, target_cpu, ..
-                } if comm.as_str().starts_with("child") => Some(*target_cpu),
-                _ => None,
-            })
-            .collect();
+        let cpus = trace_find(&r, |rec| match &rec.event {
+            schedsim_trace::Event::WakeupNew {
+                comm, target_cpu, ..
+            } if comm.as_str().starts_with("child") => Some(*target_cpu),
+            _ => None,
+        });
         (parent_cpu, cpus)
     };
     let (parent, cpus) = run("cpus=2,vcpu_pack=8");

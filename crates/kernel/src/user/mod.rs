@@ -381,9 +381,7 @@ impl Userspace {
             // Back in user space: a run or a timer sleep being measured ends here.
             st.resume(now);
         }
-        let at_setup =
-            self.ops(&self.threads[&t]).get(self.threads[&t].pc) == Some(&Op::RtappSetup);
-        if self.t_zero.is_none() && self.threads[&t].spec.is_some() && !at_setup {
+        if self.t_zero.is_none() && self.threads[&t].spec.is_some() && !self.at_rtapp_setup(t) {
             // The first thread to run takes the common time origin (rt-app's t_zero), after
             // its set-up: rt-app's thread 0 takes it just before the start barrier.
             self.t_zero = Some(now);
@@ -425,6 +423,12 @@ impl Userspace {
                 op => return self.op(s, t, cpu, op).map(|_| true),
             }
         }
+    }
+
+    /// The thread's next op is rt-app's set-up (it has not taken `t_zero`'s place yet).
+    fn at_rtapp_setup(&self, t: TaskId) -> bool {
+        let th = &self.threads[&t];
+        self.ops(th).get(th.pc) == Some(&Op::RtappSetup)
     }
 
     fn err(&self, s: &Sched, t: TaskId, message: String) -> UserError {
@@ -802,7 +806,10 @@ impl Userspace {
         self.add_thread(child, Some(spec_i));
         self.threads.get_mut(&child).unwrap().created_at_start = !parent_is_thread;
         if self.programs[spec_i].first() == Some(&Op::RtappSetup) {
-            // rt-app's create_thread: the thread's data, its log file, pthread_create.
+            // rt-app's create_thread: the thread's data, its log file, pthread_create. Most
+            // of it comes before the clone; it is charged after, so that the launcher's first
+            // fork stays at t = 0, where `tick_phase` is measured from, and consecutive
+            // forks are `rtapp_create` apart as in the traces it was measured on.
             let w = s.path_cost(s.cfg.rtapp_create);
             burn(s, parent, w);
         }
