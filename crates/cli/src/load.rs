@@ -41,7 +41,22 @@ pub fn machine(spec: &str) -> Result<Config, String> {
             c.set_machine_key(k.get_ref(), &v)
                 .map_err(|e| format!("{spec}:{line}:{col}: {e}"))?;
         }
-        c.check_keys().map_err(|e| format!("{spec}: {e}"))?;
+        // A rule between keys is placed at the key its message names first.
+        c.check_keys().map_err(|e| {
+            let named = e.0.split_once("machine `").map(|(_, rest)| {
+                rest.split(['`', '='])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            });
+            match keys.keys().find(|k| Some(k.get_ref()) == named.as_ref()) {
+                Some(k) => {
+                    let (line, col) = line_col(&text, k.span().start);
+                    format!("{spec}:{line}:{col}: {e}")
+                }
+                None => format!("{spec}: {e}"),
+            }
+        })?;
         return Ok(c);
     }
     Config::parse_machine(spec).map_err(|e| format!("--machine: {e}"))

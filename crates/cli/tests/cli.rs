@@ -227,6 +227,17 @@ fn machine_file_errors_name_the_line() {
         err.contains(&format!("{unknown}:2:1:")) && err.contains("`bogus`"),
         "{err}"
     );
+    // A rule between keys, checked once all are read, is placed at the key it names.
+    let cross = tmp(
+        "cross-machine.toml",
+        "[machine]\ncpus = 2\nlauncher_cpu = 4\n",
+    );
+    let out = schedsim(&["run", "examples/nice_pair.toml", "-q", "--machine", &cross]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{cross}:3:1:")) && err.contains("CPUs 0 to 1"),
+        "{err}"
+    );
     let good = tmp("good-machine.toml", "[machine]\ncpus = 2\nvcpu_pack = 15\n");
     let out = schedsim(&["run", "examples/nice_pair.toml", "-q", "--machine", &good]);
     assert!(
