@@ -27,6 +27,11 @@ sched events and the irq_vectors entry events.
            The grid is the most common local_timer_entry time modulo TICK_NSEC
            (HZ=250); rt-app is the first child of the recorder's python3.
 
+  reader : the recorder's python3 (the process that forked rt-app and reads its output
+           through a pipe) from its switch-in to its switch-out to sleep, in the 30 ms
+           after rt-app's `rtapp_main: event=start` marker: what it spends on each
+           wakeup by a line rt-app prints (`reader_run`).
+
   mlock  : rt-app's `lock_pages` (`mlock_cost`): for each run with an RT or DL thread,
            from t_zero (the clock_ref marker) to that thread's first loop (its log's
            first `start`), over the workload's thread count: mlockall faults in every
@@ -53,7 +58,7 @@ Z99 = 2.3263  # the standard normal's 99th percentile
 Z90 = 1.2816  # and its 90th
 KEYS = {'local': 'resched_latency', 'ipi': 'ipi_latency', 'remote': 'idle_wake_latency',
         'idle': 'idle_timer_latency',
-        'return': 'wake_return'}
+        'return': 'wake_return', 'reader': 'reader_run'}
 LINE = re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+(\d+\.\d+):\s+(\w+):\s+(.*)$')
 
 
@@ -81,13 +86,19 @@ def measure(path, out):
     ipi_at = {}          # cpu -> (IPI entry ts, pid it wakes)
     grid = Counter()     # local_timer_entry time mod TICK_NSEC, 10 µs bins
     rtapp = None         # pid of rt-app
+    recorder = None      # pid of the python3 that forked it
     start = None         # ts of rt-app's first fork
+    marked = None        # ts of rt-app's `rtapp_main: event=start`
+    reader_in = None     # ts of the recorder's last switch-in
     for cpu, ts, ev, body, cur_pid in lines(path):
         if ev == 'sched_process_fork':
             if rtapp is None and field(body, 'comm').startswith('python'):
                 rtapp = int(field(body, 'child_pid'))
+                recorder = cur_pid
             elif start is None and cur_pid == rtapp:
                 start = ts
+        if ev == 'print' and marked is None and 'rtapp_main: event=start' in body:
+            marked = ts
         if ev == 'local_timer_entry':
             grid[round(ts * 1e6) % TICK_US // 10] += 1
             last_timer[cpu] = ts
@@ -113,6 +124,13 @@ def measure(path, out):
         elif ev == 'sched_switch':
             nxt = int(field(body, 'next_pid'))
             prev = int(field(body, 'prev_pid'))
+            if marked is not None and ts - marked < 30e-3:
+                if nxt == recorder:
+                    reader_in = ts
+                elif prev == recorder and reader_in is not None:
+                    if field(body, 'prev_state') == 'S':
+                        out['reader'].append((ts - reader_in) * 1e6)
+                    reader_in = None
             t0, woken = pend_idle.pop(cpu, (None, None))
             if woken == nxt and ts - t0 < 100e-6:
                 out['idle'].append((ts - t0) * 1e6)
@@ -199,6 +217,7 @@ def lognormal(v, q=.99, z=None):
 
 def main():
     out = {'local': [], 'ipi': [], 'remote': [], 'idle': [], 'return': [], 'deep': [], 'phase': [],
+           'reader': [],
            'mlock': []}
     for p in sys.argv[1:]:
         measure(p, out)

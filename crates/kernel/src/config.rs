@@ -185,6 +185,13 @@ pub struct Config {
     /// recording; its wakeups preempt the workload's tasks now and then. None: no daemon.
     pub daemon_period: Option<u64>,
     pub daemon_run: Dur,
+    /// The process that reads the launcher's output through a pipe (machine key
+    /// `reader_run`): the shell or recorder that started the workload. It waits in `read`;
+    /// each line the launcher or a thread prints wakes it (rt-app's `log_notice`), and it
+    /// runs this much CPU time per wakeup. The oracle's recorder (a Python process) did so
+    /// on the reference VM, on the CPUs where rt-app was creating its threads. None: the
+    /// output goes nowhere that wakes anyone.
+    pub reader_run: Option<Dur>,
     /// `sysctl_sched_base_slice` before scaling (normalized value, 0.7 ms).
     pub base_slice_normalized: u64,
     /// Set explicitly through `sched/base_slice_ns` (then not scaled).
@@ -237,6 +244,7 @@ impl Default for Config {
             launcher_cpu: 0,
             daemon_period: None,
             daemon_run: Dur::Fixed(0),
+            reader_run: None,
             mlock_cost_ns: 0,
             base_slice_normalized: 700_000,
             base_slice_override: None,
@@ -587,6 +595,12 @@ impl Config {
                 }
             }
             "daemon_run" => self.daemon_run = parse_cost(v).map_err(|e| bad(&e))?,
+            "reader_run" => {
+                self.reader_run = match v {
+                    "off" => None,
+                    _ => Some(parse_cost(v).map_err(|e| bad(&e))?),
+                }
+            }
             "rtapp_create" => self.rtapp_create = parse_cost(v).map_err(|e| bad(&e))?,
             "rtapp_setup" => self.rtapp_setup = parse_cost(v).map_err(|e| bad(&e))?,
             "launcher_cpu" => {
@@ -611,7 +625,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, rtapp_create, rtapp_setup, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, daemon_period, daemon_run, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, rtapp_create, rtapp_setup, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, daemon_period, daemon_run, reader_run, \
                      rt_group_sched, autogroup)"
                 )))
             }

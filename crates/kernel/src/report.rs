@@ -107,16 +107,38 @@ pub struct Report {
     /// The machine's background daemon (`daemon_period`), if any: not one of the
     /// workload's tasks, but in the trace, the CPU figures and the context switches.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub daemon: Option<DaemonReport>,
+    pub daemon: Option<MachineTaskReport>,
+    /// The process reading the launcher's output (`reader_run`), if any: the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reader: Option<MachineTaskReport>,
 }
 
+/// A task of the machine rather than of the workload (the daemon, the output reader).
 #[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct DaemonReport {
+pub struct MachineTaskReport {
     pub comm: String,
     pub pid: i32,
     pub cpu_time_ns: u64,
-    /// Its runs: one per wakeup from its sleep.
+    /// Its runs: its start, then one per wakeup.
     pub runs: u64,
+}
+
+impl MachineTaskReport {
+    fn of(s: &crate::sched::Sched, t: crate::task::TaskId, end: u64) -> MachineTaskReport {
+        let task = s.task(t);
+        let st = &s.task_stats[t.0 as usize];
+        let running_now = if task.on_cpu {
+            end - task.last_arrival
+        } else {
+            0
+        };
+        MachineTaskReport {
+            comm: task.comm.to_string(),
+            pid: task.pid,
+            cpu_time_ns: st.cpu_time + running_now,
+            runs: st.wakeup_latency.len(),
+        }
+    }
 }
 
 fn round4(x: f64) -> f64 {
@@ -130,7 +152,8 @@ impl Report {
         let end = r.end.max(1);
         let mut tasks = Vec::new();
         for (i, t) in s.tasks.iter().enumerate() {
-            if t.is_boot_kthread() || Some(t.id) == r.user.launcher || Some(t.id) == r.user.daemon {
+            let machine = [r.user.launcher, r.user.daemon, r.user.reader];
+            if t.is_boot_kthread() || machine.contains(&Some(t.id)) {
                 continue;
             }
             let st = &s.task_stats[i];
@@ -191,17 +214,8 @@ impl Report {
             cpus,
             cgroups: crate::cgroup_stat::cgroup_reports(r),
             ext: crate::ext_stat::ext_report(r),
-            daemon: r.user.daemon.map(|d| {
-                let t = s.task(d);
-                let st = &s.task_stats[d.0 as usize];
-                let running_now = if t.on_cpu { end - t.last_arrival } else { 0 };
-                DaemonReport {
-                    comm: t.comm.to_string(),
-                    pid: t.pid,
-                    cpu_time_ns: st.cpu_time + running_now,
-                    runs: st.wakeup_latency.len(),
-                }
-            }),
+            daemon: r.user.daemon.map(|d| MachineTaskReport::of(s, d, end)),
+            reader: r.user.reader.map(|d| MachineTaskReport::of(s, d, end)),
         }
     }
 
@@ -220,6 +234,16 @@ impl Report {
             let _ = writeln!(
                 o,
                 "the machine's daemon {}[{}] ran {} times, {:.3} ms (in the trace and the CPU figures, not in the table)",
+                d.comm,
+                d.pid,
+                d.runs,
+                d.cpu_time_ns as f64 / 1e6
+            );
+        }
+        if let Some(d) = &self.reader {
+            let _ = writeln!(
+                o,
+                "the launcher's output reader {}[{}] ran {} times, {:.3} ms (in the trace and the CPU figures, not in the table)",
                 d.comm,
                 d.pid,
                 d.runs,

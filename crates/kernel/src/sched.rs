@@ -245,10 +245,10 @@ impl Sched {
         self.new_task_pid(comm, cpu, pid)
     }
 
-    /// A user task of the machine, started before the workload: the pid just under the
+    /// A user task of the machine, started before the workload: the pid `below` under the
     /// first one the workload's tasks get, so theirs stay what they are without it.
-    pub fn new_system_task(&mut self, comm: Comm, cpu: u32) -> TaskId {
-        let pid = self.user_pid_base - 1;
+    pub fn new_system_task(&mut self, comm: Comm, cpu: u32, below: i32) -> TaskId {
+        let pid = self.user_pid_base - below;
         self.new_task_pid(comm, cpu, pid)
     }
 

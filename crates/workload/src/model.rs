@@ -60,6 +60,18 @@ pub struct Workload {
     /// (`d / calibration`), whose real cost is the machine's (`rtapp_loop`). None: a `run`
     /// is CPU time (our TOML; rt-app's `"CPUn"`, which calibrates on the machine itself).
     pub calibration_ns: Option<u64>,
+    /// The lines the launcher prints (rt-app's `log_notice`): each is a write that wakes
+    /// the machine's output reader, if it has one. None for our TOML.
+    pub launcher_output: LauncherOutput,
+}
+
+/// Lines the launcher writes to its output, from its start on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LauncherOutput {
+    /// At its start, before it creates any thread.
+    pub after_start: u32,
+    /// Before it creates each thread.
+    pub per_thread: u32,
 }
 
 impl Workload {

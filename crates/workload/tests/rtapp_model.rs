@@ -1,6 +1,6 @@
 //! rt-app JSON -> Workload, checked against the exact expected model.
 
-use schedsim_workload::rtapp::{cost, origin, parse_rtapp, start, stats};
+use schedsim_workload::rtapp::{cost, origin, output, parse_rtapp, start, stats};
 use schedsim_workload::*;
 
 fn load(text: &str) -> Workload {
@@ -8,8 +8,9 @@ fn load(text: &str) -> Workload {
 }
 
 /// The task's program after the start marker every rt-app thread's program opens with
-/// (checked here).
-fn prog<'a>(w: &'a Workload, task: &str) -> &'a [Step] {
+/// (checked here), without the markers of the lines rt-app prints (their places are
+/// `printed_lines_are_where_rt_app_prints_them`'s).
+fn prog(w: &Workload, task: &str) -> Vec<Step> {
     let p = &w
         .tasks
         .iter()
@@ -17,7 +18,11 @@ fn prog<'a>(w: &'a Workload, task: &str) -> &'a [Step] {
         .unwrap_or_else(|| panic!("no task {task}"))
         .program;
     assert_eq!(p[0], Step::Marker(start::MARKER.into()), "{task}");
-    &p[1..]
+    p[1..]
+        .iter()
+        .filter(|s| **s != Step::Marker(output::MARKER.into()))
+        .cloned()
+        .collect()
 }
 
 fn us(n: u64) -> Dur {
@@ -838,4 +843,45 @@ fn a_delayed_thread_with_a_timer_marks_its_timer_origin() {
     let p = prog(&w, "t");
     assert_eq!(p[0], Step::Marker(origin::marker(250_000)));
     assert_eq!(p[1], Step::Sleep(us(250)));
+}
+
+/// rt-app's `log_notice` lines (the writes a reader of its output sees): the main thread's
+/// `pLoad` and one name per thread it creates; a thread's "starting thread" after the
+/// barrier, "Starting with <policy>" before its policy, "Locking pages" before
+/// `mlockall`, and "Exiting" last.
+#[test]
+fn printed_lines_are_where_rt_app_prints_them() {
+    let w = load(
+        r#"{ "global": { "ftrace": "none", "lock_pages": true },
+        "tasks": { "d": { "policy": "SCHED_DEADLINE", "dl-runtime": 1000, "dl-period": 10000,
+                          "delay": 500, "loop": 1, "run": 1000 } } }"#,
+    );
+    assert_eq!(
+        w.launcher_output,
+        LauncherOutput {
+            after_start: 1,
+            per_thread: 1
+        }
+    );
+    let line = || Step::Marker(output::MARKER.into());
+    let p = &w.tasks[0].program;
+    let dl = match &p[4] {
+        Step::SetAttr(a) if a.policy == Policy::Deadline => p[4].clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        p[..7],
+        [
+            Step::Marker(start::MARKER.into()),
+            line(),
+            Step::Sleep(us(500)),
+            line(),
+            dl,
+            line(),
+            Step::Mlockall,
+        ]
+    );
+    assert_eq!(p[p.len() - 2..], [line(), Step::Exit]);
+    let lines = p.iter().filter(|s| **s == line()).count();
+    assert_eq!(lines, 4);
 }

@@ -6,11 +6,16 @@ use std::path::PathBuf;
 use schedsim_workload::rtapp::{self, load_rtapp};
 use schedsim_workload::*;
 
-/// Task `i`'s program after the start marker every rt-app thread's program opens with.
-fn body(w: &Workload, i: usize) -> &[Step] {
+/// Task `i`'s program after the start marker every rt-app thread's program opens with,
+/// without the markers of the lines rt-app prints.
+fn body(w: &Workload, i: usize) -> Vec<Step> {
     let p = &w.tasks[i].program;
     assert_eq!(p[0], Step::Marker(rtapp::start::MARKER.into()));
-    &p[1..]
+    p[1..]
+        .iter()
+        .filter(|s| **s != Step::Marker(rtapp::output::MARKER.into()))
+        .cloned()
+        .collect()
 }
 
 fn oracle_dir() -> Option<PathBuf> {
@@ -70,9 +75,10 @@ fn every_oracle_workload_loads() {
         for t in &w.tasks {
             assert_eq!(t.naming, Naming::RtApp);
             assert_eq!(
-                t.program[..2],
+                t.program[..3],
                 [
                     Step::Marker(rtapp::start::MARKER.into()),
+                    Step::Marker(rtapp::output::MARKER.into()),
                     Step::Marker(START.into())
                 ],
                 "{}",

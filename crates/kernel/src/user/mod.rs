@@ -4,6 +4,7 @@
 
 mod blocked;
 pub mod program;
+mod reader;
 pub mod rng;
 mod session;
 pub mod stats;
@@ -39,6 +40,8 @@ pub enum Blocked {
     StartBarrier,
     Suspend,
     Forever,
+    /// The output reader, in `read` on an empty pipe.
+    Output,
 }
 
 /// One user thread.
@@ -114,6 +117,11 @@ pub struct Userspace {
     /// The machine's background daemon (`Config::daemon_period`), if any, and its program.
     pub daemon: Option<TaskId>,
     daemon_ops: Vec<Op>,
+    /// The process reading the launcher's output (`Config::reader_run`), if any, its
+    /// program, and whether a line waits in the pipe for its next `read`.
+    pub reader: Option<TaskId>,
+    reader_ops: Vec<Op>,
+    output_pending: bool,
     pub threads: Threads,
     /// Instances of each task spec created so far (for instance names).
     instances: Vec<u32>,
@@ -143,8 +151,11 @@ impl Userspace {
         if main_markers {
             launcher_ops.push(Op::Marker("rtapp_main: event=start".into()));
         }
+        let lines = workload.launcher_output;
+        launcher_ops.extend((0..lines.after_start).map(|_| Op::Output));
         for (i, t) in workload.tasks.iter().enumerate() {
             for _ in 0..t.count {
+                launcher_ops.extend((0..lines.per_thread).map(|_| Op::Output));
                 launcher_ops.push(Op::Fork(i));
             }
         }
@@ -184,6 +195,9 @@ impl Userspace {
             launcher_ops,
             daemon: None,
             daemon_ops: Vec::new(),
+            reader: None,
+            reader_ops: Vec::new(),
+            output_pending: false,
             threads: Threads::default(),
             instances: vec![0; workload.tasks.len()],
             forked: vec![0; workload.tasks.len()],
@@ -211,6 +225,9 @@ impl Userspace {
         s.autogroup_init(t);
         self.launcher = Some(t);
         self.add_thread(t, None);
+        if let Some(run) = s.cfg.reader_run {
+            self.boot_reader(s, t, run);
+        }
         s.start_boot_task(cpu, t);
         self.boot_daemon(s);
     }
@@ -226,7 +243,7 @@ impl Userspace {
         let cpu = (s.cfg.launcher_cpu + 1) % s.nr_cpus();
         // In init's session, so in the root task group whatever autogroup does (the VM's
         // agent: session id 0).
-        let t = s.new_system_task(schedsim_trace::Comm::new("daemon"), cpu);
+        let t = s.new_system_task(schedsim_trace::Comm::new("daemon"), cpu, 1);
         self.daemon_ops = vec![
             Op::Sleep(schedsim_workload::Dur::Uniform { lo: 0, hi: period }),
             Op::LoopStart {
@@ -263,6 +280,7 @@ impl Userspace {
         match th.spec {
             Some(i) => &self.programs[i],
             None if Some(th.task) == self.daemon => &self.daemon_ops,
+            None if Some(th.task) == self.reader => &self.reader_ops,
             None => &self.launcher_ops,
         }
     }
@@ -302,11 +320,16 @@ impl Userspace {
 
     /// Wakes a blocked thread from `ctx`.
     fn wake(&mut self, s: &mut Sched, ctx: Ctx, t: TaskId) {
+        self.wake_flags(s, ctx, t, 0);
+    }
+
+    /// Wakes a blocked thread from `ctx` with `wake_flags` (WF_SYNC for a pipe).
+    fn wake_flags(&mut self, s: &mut Sched, ctx: Ctx, t: TaskId, wake_flags: u32) {
         if let Some(th) = self.threads.get_mut(&t) {
             th.blocked = None;
         }
         self.wakes += 1;
-        s.try_to_wake_up(ctx, t, tstate::NORMAL, 0);
+        s.try_to_wake_up(ctx, t, tstate::NORMAL, wake_flags);
     }
 
     /// One op of thread `t`. One that woke another thread from its system call leaves
@@ -637,6 +660,8 @@ impl Userspace {
                     self.barrier_arrive(s, ctx, t, None);
                 }
             }
+            Op::Output => self.output(s, ctx),
+            Op::ReadOutput => self.read_output(s, t),
             Op::Burn(d) => {
                 let w = self.threads.get_mut(&t).unwrap().rng.sample(d);
                 burn(s, t, w);

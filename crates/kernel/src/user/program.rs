@@ -1,7 +1,7 @@
 //! A thread's behaviour program, flattened from the workload's nested steps into ops with
 //! loop jumps, so a thread's position is a program counter and a loop-counter stack.
 
-use schedsim_workload::rtapp::{origin, start, stats};
+use schedsim_workload::rtapp::{origin, output, start, stats};
 use schedsim_workload::{Dur, SchedAttr, Step};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -45,6 +45,11 @@ pub enum Op {
     /// rt-app's `threads_barrier`, for a thread the launcher created (a forked thread goes
     /// on): released when every one of them is there.
     RtappBarrier,
+    /// A line written to the process's output (rt-app's `log_notice`): wakes the machine's
+    /// output reader if it waits for one (`reader_run`).
+    Output,
+    /// The output reader reads: on at once if a line is there, else it waits for one.
+    ReadOutput,
     Marker(String),
     /// rt-app's main thread is done: the run ends (its threads are killed).
     Shutdown,
@@ -118,6 +123,7 @@ fn emit(steps: &[Step], ops: &mut Vec<Op>) {
             Step::SetCgroup(g) => ops.push(Op::SetCgroup(g.clone())),
             Step::Setsid => ops.push(Op::Setsid),
             Step::Mlockall => ops.push(Op::Mlockall),
+            Step::Marker(m) if m == output::MARKER => ops.push(Op::Output),
             Step::Marker(m) if m == start::MARKER => {
                 ops.push(Op::RtappSetup);
                 ops.push(Op::RtappBarrier);

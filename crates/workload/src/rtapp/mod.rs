@@ -13,6 +13,7 @@ mod global;
 pub mod json;
 mod link;
 pub mod origin;
+pub mod output;
 mod parse;
 mod program;
 mod sched;

@@ -3,18 +3,21 @@
 //!
 //! ```text
 //! Marker {rtapp_thread_start}              set-up, then the start barrier (start.rs)
+//! Marker {rtapp_output}                    "[i] starting thread ..." (output.rs)
 //! [Marker rtapp_task: event=start]         ftrace "task"
 //! [Marker t_first] [Sleep delay]           rt-app: absolute from t_zero; relative here
 //!                                          (the marker only if the thread uses a timer)
+//! Marker {rtapp_output}                    "[i] Starting with <policy> policy ..."
 //! [SetAttr thread policy]                  only if not SCHED_OTHER nice 0
-//! [Mlockall]                               lock_pages, for an RT or DL thread
+//! [{rtapp_output} Mlockall]                lock_pages, for an RT or DL thread
 //! [SetCgroup thread taskgroup]
 //! Loop(thread loop) {
 //!   per phase: [SetAffinity] [SetAttr] [SetCgroup]   when the phase changes them
 //!   Loop(phase loop) { [Marker loop start] [stats begin] ([Marker event] event)*
 //!                      [Marker loop end] [Marker rtapp_stats] }
 //! }
-//! [SetAttr SCHED_OTHER] [SetCgroup /] [Marker rtapp_task: event=end] Exit   finite loops only
+//! [SetAttr SCHED_OTHER] [SetCgroup /] [Marker rtapp_task: event=end]
+//!   {rtapp_output} ("[i] Exiting.") Exit                                      finite loops only
 //! ```
 //!
 //! rt-app re-applies affinity, policy and taskgroup at every phase iteration but only makes
@@ -161,6 +164,7 @@ impl<'a> Builder<'a> {
             launcher_comm: "rt-app".to_string(),
             ftrace_markers: self.g.markers,
             calibration_ns: self.g.calibration_ns,
+            launcher_output: super::output::LAUNCHER,
         };
         // rt-app creates its taskgroups (`cgroup_mkdir` in rt-app_taskgroups.c) in the order
         // it meets them: each task's own, then its phases'.
@@ -180,7 +184,8 @@ impl<'a> Builder<'a> {
         let t = &self.tasks[ti];
         let m = self.g.markers;
         // The thread's set-up and, for the threads created at start, rt-app's barrier.
-        let mut prog = vec![Step::Marker(super::start::MARKER.into())];
+        let output = || Step::Marker(super::output::MARKER.into());
+        let mut prog = vec![Step::Marker(super::start::MARKER.into()), output()];
         if m.task {
             prog.push(Step::Marker("rtapp_task: event=start".into()));
         }
@@ -194,12 +199,14 @@ impl<'a> Builder<'a> {
         }
         let attr0 = thread_attr(&self.cx, &t.sched, self.g.default_policy)?;
         uclamp_refused(&self.cx, &t.sched, attr0.policy)?;
+        prog.push(output());
         if attr0 != SchedAttr::default() {
             prog.push(Step::SetAttr(attr0));
         }
         // lock_pages: `mlockall` once the thread has its policy, unless it is fair.
         if self.g.lock_pages && matches!(attr0.policy, Policy::Fifo | Policy::Rr | Policy::Deadline)
         {
+            prog.push(output());
             prog.push(Step::Mlockall);
         }
         if let Some(tg) = &t.taskgroup {
@@ -345,6 +352,7 @@ impl<'a> Builder<'a> {
             if m.task {
                 prog.push(Step::Marker("rtapp_task: event=end".into()));
             }
+            prog.push(output());
             prog.push(Step::Exit);
         }
         Ok(prog)

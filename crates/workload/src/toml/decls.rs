@@ -8,7 +8,7 @@ use super::ctx::{get, join, Ctx, Res};
 use super::names::Registry;
 use super::tree::{Entry, Kind, Node};
 use super::values;
-use crate::model::Markers;
+use crate::model::{LauncherOutput, Markers};
 
 /// Each `NAME = value` of a declaration table, with its name checked.
 fn named<'n>(
@@ -145,6 +145,22 @@ pub(crate) fn sessions(ctx: &Ctx, reg: &mut Registry, node: &Node, path: &str) -
         reg.sessions.decls[i].nice = nice;
     }
     Ok(())
+}
+
+/// `launcher_output = { at_start = 1, per_thread = 1 }`: the lines the launcher prints.
+pub(crate) fn launcher_output(ctx: &Ctx, node: &Node, path: &str) -> Res<LauncherOutput> {
+    let entries = ctx.want_table(node, path, "a table like { at_start = 1, per_thread = 1 }")?;
+    ctx.check_keys(entries, path, &["at_start", "per_thread"])?;
+    let mut out = LauncherOutput::default();
+    for e in entries {
+        let key = join(path, &e.key);
+        let n = ctx.want_int(&e.value, &key, 0, 1000, "a count of lines")? as u32;
+        match e.key.as_str() {
+            "at_start" => out.after_start = n,
+            _ => out.per_thread = n,
+        }
+    }
+    Ok(out)
 }
 
 /// rt-app's trace_marker categories, as in its `global.ftrace`.

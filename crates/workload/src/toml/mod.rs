@@ -63,6 +63,7 @@ const TOP_KEYS: &[&str] = &[
     "naming",
     "markers",
     "calibration",
+    "launcher_output",
 ];
 
 /// Read and parse a workload file.
@@ -140,6 +141,9 @@ pub fn parse_toml(source_name: &str, text: &str) -> Result<Workload, WorkloadErr
     }
     if let Some(e) = get(top, "markers") {
         w.ftrace_markers = decls::markers(&ctx, &e.value, "markers")?;
+    }
+    if let Some(e) = get(top, "launcher_output") {
+        w.launcher_output = decls::launcher_output(&ctx, &e.value, "launcher_output")?;
     }
 
     // Declarations first, so declared objects come first in the index order.

@@ -389,6 +389,14 @@ impl<'a> Writer<'a> {
         if !cats.is_empty() {
             let _ = writeln!(out, "markers = [{}]", cats.join(", "));
         }
+        let lo = w.launcher_output;
+        if lo != LauncherOutput::default() {
+            let _ = writeln!(
+                out,
+                "launcher_output = {{ at_start = {}, per_thread = {} }}",
+                lo.after_start, lo.per_thread
+            );
+        }
         if self.conds.declared > 0 {
             let names: Vec<String> = w.conds[..self.conds.declared]
                 .iter()

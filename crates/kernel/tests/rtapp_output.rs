@@ -1,0 +1,104 @@
+//! The launcher's output reader (machine key `reader_run`): the process that started the
+//! workload waits in `read` on the pipe from rt-app's standard error; each line rt-app
+//! prints (its main thread's `pLoad` and `thread_data_set_unique_name` lines, each thread's
+//! "starting thread", "Starting with ... policy", "Locking pages", "Exiting") wakes it, or
+//! waits in the pipe while it runs, and each read costs it `reader_run`.
+
+mod common;
+
+use schedsim_kernel::report::Report;
+use schedsim_kernel::sim::SimResult;
+use schedsim_kernel::Config;
+use schedsim_trace::Event;
+use schedsim_workload::rtapp::parse_rtapp;
+
+const US: u64 = 1_000;
+
+fn run(json: &str, machine: &str) -> SimResult {
+    let w = parse_rtapp("t.json", json).expect("imports");
+    let cfg = Config::parse_machine(machine).expect("machine");
+    common::simulate_workload(w, cfg, 20_000 * US)
+}
+
+/// Two threads of one 1 ms run each: the main thread prints 3 lines (pLoad, and a name
+/// before each thread it creates), each thread 3 ("starting thread", "Starting with",
+/// "Exiting"): 9 writes.
+const TWO: &str = r#"{ "global": { "ftrace": "main,task" },
+    "tasks": { "t": { "instance": 2, "loop": 1, "run": 1000 } } }"#;
+
+#[test]
+fn each_line_rt_app_prints_is_read_by_the_reader() {
+    let r = run(TWO, "cpus=4,reader_run=10us,rtapp_create=100us");
+    let reader = r.user.reader.expect("a reader");
+    let t = r.sched.task(reader);
+    assert_eq!((t.comm.as_str(), t.pid), ("reader", 998));
+    // It is in the launcher's session: its autogroup.
+    let launcher = r.sched.task(r.user.launcher.unwrap());
+    assert_eq!(t.sched_task_group, launcher.sched_task_group);
+    // Its wakeups, and each of its runs (switch-in to switch-out), after the first one, in
+    // which it blocks in `read` at once.
+    let wakeups = common::trace_find(&r, |rec| match &rec.event {
+        Event::Wakeup { pid: 998, .. } => Some(rec.ts),
+        _ => None,
+    });
+    let mut ins = Vec::new();
+    let runs: Vec<u64> = common::trace_find(&r, |rec| match &rec.event {
+        Event::Switch { next_pid: 998, .. } => {
+            ins.push(rec.ts);
+            None
+        }
+        Event::Switch { prev_pid: 998, .. } => Some(rec.ts - ins.last().unwrap()),
+        _ => None,
+    });
+    assert_eq!(runs[0], 0, "{runs:?}");
+    // The main thread's lines come 100 µs apart (it creates a thread between two): each
+    // finds the reader waiting and wakes it.
+    assert!(wakeups.len() >= 3, "{wakeups:?}");
+    assert!(
+        wakeups.len() < 9,
+        "lines written while it ran are read without a wakeup"
+    );
+    // Each read is 10 µs; a line that came while it ran makes one more read, so the CPU
+    // time is 10 µs a read, between one read a wakeup and one read a line.
+    let cpu: u64 = runs.iter().sum();
+    assert_eq!(cpu % (10 * US), 0, "{runs:?}");
+    let reads = cpu / (10 * US);
+    assert!(
+        (wakeups.len() as u64..=9).contains(&reads),
+        "{reads} reads, {} wakeups",
+        wakeups.len()
+    );
+    // Not a task of the workload: reported apart.
+    let report = Report::from_result(&r);
+    assert!(report.tasks.iter().all(|t| t.comm != "reader"));
+    let line = report.reader.as_ref().expect("the reader's line");
+    // Its runs: its start, then one a wakeup.
+    let runs = wakeups.len() as u64 + 1;
+    assert_eq!((line.pid, line.runs, line.cpu_time_ns), (998, runs, cpu));
+    assert!(report
+        .summary()
+        .contains("the launcher's output reader reader[998] ran"));
+}
+
+#[test]
+fn without_a_reader_or_without_lines_nothing_wakes() {
+    // No reader: the lines are written, nobody reads them; nothing else changes.
+    let plain = run(TWO, "cpus=4,rtapp_create=100us");
+    assert!(plain.user.reader.is_none());
+    assert!(Config::parse_machine("cpus=2,reader_run=off")
+        .unwrap()
+        .reader_run
+        .is_none());
+    // A TOML workload prints nothing: the reader blocks at the start and stays there.
+    let w =
+        schedsim_workload::parse_toml("t.toml", "[[task]]\nname = \"a\"\nrun = \"1ms\"\n").unwrap();
+    let cfg = Config::parse_machine("cpus=2,reader_run=10us").unwrap();
+    let r = common::simulate_workload(w, cfg, 10_000 * US);
+    let report = Report::from_result(&r);
+    let line = report.reader.as_ref().expect("a reader");
+    // Its start only.
+    assert_eq!((line.runs, line.cpu_time_ns), (1, 0));
+    // A bad cost names the key.
+    let e = Config::parse_machine("reader_run=soon").unwrap_err().0;
+    assert!(e.contains("reader_run"), "{e}");
+}
