@@ -20,23 +20,24 @@ fn run(json: &str, machine: &str) -> SimResult {
     common::simulate_workload(w, cfg, 20_000 * US)
 }
 
-/// Two threads of one 1 ms run each: the main thread prints 3 lines (pLoad, and a name
-/// before each thread it creates), each thread 3 ("starting thread", "Starting with",
-/// "Exiting"): 9 writes.
+/// Two threads of one 1 ms run each: the main thread prints "configuring ftrace" before
+/// its start, then 3 lines (pLoad, and a name before each thread it creates), each thread 3
+/// ("starting thread", "Starting with", "Exiting"): 10 writes.
 const TWO: &str = r#"{ "global": { "ftrace": "main,task" },
     "tasks": { "t": { "instance": 2, "loop": 1, "run": 1000 } } }"#;
 
 #[test]
 fn each_line_rt_app_prints_is_read_by_the_reader() {
-    let r = run(TWO, "cpus=4,reader_run=10us,rtapp_create=100us");
+    // Fork packing keeps the launcher on its parent's (the reader's) CPU.
+    let r = run(TWO, "cpus=4,vcpu_pack=8,reader_run=10us,rtapp_create=100us");
     let reader = r.user.reader.expect("a reader");
     let t = r.sched.task(reader);
     assert_eq!((t.comm.as_str(), t.pid), ("reader", 998));
     // It is in the launcher's session: its autogroup.
     let launcher = r.sched.task(r.user.launcher.unwrap());
     assert_eq!(t.sched_task_group, launcher.sched_task_group);
-    // Its wakeups, and each of its runs (switch-in to switch-out), after the first one, in
-    // which it blocks in `read` at once.
+    // Its wakeups, and each of its runs (switch-in to switch-out). In the first it reads
+    // the line printed before the start, before the launcher runs.
     let wakeups = common::trace_find(&r, |rec| match &rec.event {
         Event::Wakeup { pid: 998, .. } => Some(rec.ts),
         _ => None,
@@ -50,21 +51,27 @@ fn each_line_rt_app_prints_is_read_by_the_reader() {
         Event::Switch { prev_pid: 998, .. } => Some(rec.ts - ins.last().unwrap()),
         _ => None,
     });
-    assert_eq!(runs[0], 0, "{runs:?}");
-    // The main thread's lines come 100 µs apart (it creates a thread between two): each
-    // finds the reader waiting and wakes it.
-    assert!(wakeups.len() >= 3, "{wakeups:?}");
+    assert_eq!(runs[0], 10 * US, "{runs:?}");
+    let marker = common::trace_find(&r, |rec| match &rec.event {
+        Event::Print { text } if text.starts_with("rtapp_main: event=start") => Some(rec.ts),
+        _ => None,
+    });
+    assert_eq!(marker, vec![10 * US]);
+    // The launcher's first line wakes it (it does not preempt the launcher: both start
+    // with no lag, and the launcher's deadline is the nearer); the next ones wait in the
+    // pipe until it runs, when the launcher sleeps. The threads' lines wake it again.
+    assert_eq!(wakeups[0], 10 * US, "{wakeups:?}");
     assert!(
         wakeups.len() < 9,
-        "lines written while it ran are read without a wakeup"
+        "lines written before it ran are read without a wakeup"
     );
     // Each read is 10 µs; a line that came while it ran makes one more read, so the CPU
-    // time is 10 µs a read, between one read a wakeup and one read a line.
+    // time is 10 µs a read, between one read a wakeup (and the first) and one a line.
     let cpu: u64 = runs.iter().sum();
     assert_eq!(cpu % (10 * US), 0, "{runs:?}");
     let reads = cpu / (10 * US);
     assert!(
-        (wakeups.len() as u64..=9).contains(&reads),
+        (wakeups.len() as u64 + 2..=10).contains(&reads),
         "{reads} reads, {} wakeups",
         wakeups.len()
     );
@@ -89,7 +96,7 @@ fn without_a_reader_or_without_lines_nothing_wakes() {
         .unwrap()
         .reader_run
         .is_none());
-    // A TOML workload prints nothing: the reader blocks at the start and stays there.
+    // A TOML workload prints nothing: the reader blocks at once and stays there.
     let w =
         schedsim_workload::parse_toml("t.toml", "[[task]]\nname = \"a\"\nrun = \"1ms\"\n").unwrap();
     let cfg = Config::parse_machine("cpus=2,reader_run=10us").unwrap();

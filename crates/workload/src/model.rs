@@ -68,6 +68,9 @@ pub struct Workload {
 /// Lines the launcher writes to its output, from its start on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LauncherOutput {
+    /// Before its start (the simulated t = 0): still in the pipe when the run starts, so
+    /// the reader's first `read` finds them.
+    pub before_start: u32,
     /// At its start, before it creates any thread.
     pub after_start: u32,
     /// Before it creates each thread.

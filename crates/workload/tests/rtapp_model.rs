@@ -859,6 +859,7 @@ fn printed_lines_are_where_rt_app_prints_them() {
     assert_eq!(
         w.launcher_output,
         LauncherOutput {
+            before_start: 0,
             after_start: 1,
             per_thread: 1
         }

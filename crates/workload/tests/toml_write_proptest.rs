@@ -302,13 +302,13 @@ fn workload() -> impl Strategy<Value = Workload> {
         prop::sample::select(vec!["schedsim", "rt-app", "my launcher"]),
         prop::collection::vec(any::<bool>(), 5),
         prop::option::of(1u64..100),
-        (0u32..3, 0u32..3),
+        (0u32..3, 0u32..3, 0u32..3),
     );
     ((task(0), task(1), task(2)), decls, top, settings()).prop_map(
         |(
             (t0, t1, t2),
             (initial, pi, parties, shared, nices),
-            (duration, launcher, m, calibration_ns, (after_start, per_thread)),
+            (duration, launcher, m, calibration_ns, (before_start, after_start, per_thread)),
             (sysctls, cgroups, cgroup_files),
         )| {
             Workload {
@@ -374,6 +374,7 @@ fn workload() -> impl Strategy<Value = Workload> {
                 },
                 calibration_ns,
                 launcher_output: LauncherOutput {
+                    before_start,
                     after_start,
                     per_thread,
                 },

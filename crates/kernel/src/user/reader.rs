@@ -22,7 +22,8 @@ const READER_STREAM: u64 = u64::MAX - 2;
 impl Userspace {
     /// Starts the reader on the launcher's CPU, in the launcher's session (its autogroup),
     /// before the launcher: at the start it has forked the launcher and goes to `read`, so
-    /// it blocks as soon as it runs, before the launcher does.
+    /// it runs before the launcher does: it reads what the launcher printed before the
+    /// start, if anything, then waits.
     pub(super) fn boot_reader(&mut self, s: &mut Sched, launcher: TaskId, run: Dur) {
         let cpu = s.task(launcher).cpu;
         let t = s.new_system_task(schedsim_trace::Comm::new("reader"), cpu, 2);
@@ -39,6 +40,9 @@ impl Userspace {
             Op::LoopEnd { start: 0 },
         ];
         self.reader = Some(t);
+        // What the launcher printed before the start is in the pipe: the reader reads it
+        // before it waits.
+        self.output_pending = self.workload.launcher_output.before_start > 0;
         self.threads.insert(
             t,
             Thread {

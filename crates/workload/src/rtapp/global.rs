@@ -28,6 +28,8 @@ pub(crate) struct Global {
     /// `lock_pages` (upstream's default true): an RT or DL thread `mlockall`s at its start
     /// (rt-app forces it off for a thread that sets a fair policy).
     pub lock_pages: bool,
+    /// An integer `log_size`: rt-app prints "Log buffer size fixed to N MB" as it parses.
+    pub log_size_line: bool,
 }
 
 impl Default for Global {
@@ -43,6 +45,7 @@ impl Default for Global {
             mem_buffer_size_loc: Default::default(),
             calibration_ns: None,
             lock_pages: true,
+            log_size_line: false,
         }
     }
 }
@@ -80,6 +83,7 @@ pub(crate) fn parse_global(cx: &Cx, obj: &Json, path: &str) -> Res<Global> {
                 // int MB, or "file" / "disable" / "auto" (rt-app ignores other strings).
                 Kind::Int(_) => {
                     cx.int(v, &p)?;
+                    g.log_size_line = true;
                 }
                 Kind::Str(_) => {}
                 _ => return Err(cx.type_err(v, &p, "an integer (MB) or a string")),

@@ -6,16 +6,20 @@
 //! The threads' lines are a control marker in their program (written nowhere); the main
 //! thread's are counted in `Workload::launcher_output`.
 
-use crate::model::LauncherOutput;
+use super::global::Global;
+use crate::model::{LauncherOutput, Markers};
 
 /// The control marker for one line a thread prints.
 pub const MARKER: &str = "{rtapp_output}";
 
-/// The main thread's lines from its `rtapp_main: event=start` marker on (rt-app.c `main`):
-/// `pLoad = Nns`, then `thread_data_set_unique_name` in `create_thread`, before each thread
-/// it creates. The lines before the marker (parsing, `configuring ftrace`) are before the
-/// simulated start.
-pub const LAUNCHER: LauncherOutput = LauncherOutput {
-    after_start: 1,
-    per_thread: 1,
-};
+/// The main thread's lines (rt-app.c `main`): before its `rtapp_main: event=start` marker
+/// (the simulated start), "Log buffer size fixed to N MB" while it parses an integer
+/// `log_size` and "configuring ftrace" when ftrace is on; then `pLoad = Nns`, and
+/// `thread_data_set_unique_name` in `create_thread`, before each thread it creates.
+pub(crate) fn launcher(g: &Global) -> LauncherOutput {
+    LauncherOutput {
+        before_start: g.log_size_line as u32 + (g.markers != Markers::default()) as u32,
+        after_start: 1,
+        per_thread: 1,
+    }
+}

@@ -164,7 +164,7 @@ impl<'a> Builder<'a> {
             launcher_comm: "rt-app".to_string(),
             ftrace_markers: self.g.markers,
             calibration_ns: self.g.calibration_ns,
-            launcher_output: super::output::LAUNCHER,
+            launcher_output: super::output::launcher(self.g),
         };
         // rt-app creates its taskgroups (`cgroup_mkdir` in rt-app_taskgroups.c) in the order
         // it meets them: each task's own, then its phases'.

@@ -147,15 +147,17 @@ pub(crate) fn sessions(ctx: &Ctx, reg: &mut Registry, node: &Node, path: &str) -
     Ok(())
 }
 
-/// `launcher_output = { at_start = 1, per_thread = 1 }`: the lines the launcher prints.
+/// `launcher_output = { before_start = 2, at_start = 1, per_thread = 1 }`: the lines the
+/// launcher prints.
 pub(crate) fn launcher_output(ctx: &Ctx, node: &Node, path: &str) -> Res<LauncherOutput> {
     let entries = ctx.want_table(node, path, "a table like { at_start = 1, per_thread = 1 }")?;
-    ctx.check_keys(entries, path, &["at_start", "per_thread"])?;
+    ctx.check_keys(entries, path, &["before_start", "at_start", "per_thread"])?;
     let mut out = LauncherOutput::default();
     for e in entries {
         let key = join(path, &e.key);
         let n = ctx.want_int(&e.value, &key, 0, 1000, "a count of lines")? as u32;
         match e.key.as_str() {
+            "before_start" => out.before_start = n,
             "at_start" => out.after_start = n,
             _ => out.per_thread = n,
         }

@@ -393,8 +393,8 @@ impl<'a> Writer<'a> {
         if lo != LauncherOutput::default() {
             let _ = writeln!(
                 out,
-                "launcher_output = {{ at_start = {}, per_thread = {} }}",
-                lo.after_start, lo.per_thread
+                "launcher_output = {{ before_start = {}, at_start = {}, per_thread = {} }}",
+                lo.before_start, lo.after_start, lo.per_thread
             );
         }
         if self.conds.declared > 0 {
