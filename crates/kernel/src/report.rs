@@ -230,25 +230,21 @@ impl Report {
             self.context_switches,
             self.context_switches_per_sec
         );
-        if let Some(d) = &self.daemon {
-            let _ = writeln!(
-                o,
-                "the machine's daemon {}[{}] ran {} times, {:.3} ms (in the trace and the CPU figures, not in the table)",
-                d.comm,
-                d.pid,
-                d.runs,
-                d.cpu_time_ns as f64 / 1e6
-            );
-        }
-        if let Some(d) = &self.reader {
-            let _ = writeln!(
-                o,
-                "the launcher's output reader {}[{}] ran {} times, {:.3} ms (in the trace and the CPU figures, not in the table)",
-                d.comm,
-                d.pid,
-                d.runs,
-                d.cpu_time_ns as f64 / 1e6
-            );
+        let machine = [
+            ("the machine's daemon", &self.daemon),
+            ("the launcher's output reader", &self.reader),
+        ];
+        for (what, d) in machine {
+            if let Some(d) = d {
+                let _ = writeln!(
+                    o,
+                    "{what} {}[{}] ran {} times, {:.3} ms (in the trace and the CPU figures, not in the table)",
+                    d.comm,
+                    d.pid,
+                    d.runs,
+                    d.cpu_time_ns as f64 / 1e6
+                );
+            }
         }
         if let Some(why) = &self.ended_early {
             let _ = writeln!(o, "ended early: {why}");
