@@ -166,14 +166,21 @@ pub fn gen_case(data: &[u8]) -> Case {
     // The kernel path costs (µs): IPI, busy CPU's resched path, idle exit.
     let (ipi_us, resched_us, idle_us) =
         c.pick(&[(0u64, 0u64, 0u64), (2, 0, 0), (30, 1, 0), (11, 6, 3)]);
-    // The machine-state keys: vCPU packing, the newidle success rate, a busy daemon.
+    // The machine-state keys: vCPU packing, the newidle success rate, a busy daemon, a
+    // reader of the launcher's output.
     let state = c.pick(&[
         "",
         ",vcpu_pack=15",
         ",vcpu_pack=15,newidle_ratio=175",
         ",newidle_ratio=0",
         ",vcpu_pack=15,daemon_period=5ms,daemon_run=lognormal(15us, 9us)",
+        ",vcpu_pack=15,reader_run=lognormal(20us, 30us)",
     ]);
+    let launcher_output = LauncherOutput {
+        before_start: c.range(0, 2) as u32,
+        after_start: c.range(0, 2) as u32,
+        per_thread: c.range(0, 2) as u32,
+    };
     let nfeat = c.range(0, 2);
     let features: Vec<&str> = (0..nfeat).map(|_| c.pick(FEATURES)).collect();
     let sem_initial = c.range(0, 2) as u32;
@@ -215,7 +222,9 @@ pub fn gen_case(data: &[u8]) -> Case {
             body.push(match c.byte() % 20 {
                 0..=3 => Step::Run(Dur::Fixed(c.range(10, 2_000) * US)),
                 4..=6 => Step::Sleep(Dur::Fixed(c.range(10, 2_000) * US)),
-                7 => Step::Yield,
+                7 if c.bool() => Step::Yield,
+                // A line printed (rt-app's log_notice): wakes the output reader, if any.
+                7 => Step::Marker(rtapp::output::MARKER.into()),
                 8..=10 => Step::SemPost(0),
                 11..=12 => Step::SemWait(0),
                 13..=14 => attr(Policy::Normal, c.range(0, 39) as i32 - 20, 0),
@@ -274,6 +283,7 @@ pub fn gen_case(data: &[u8]) -> Case {
             launcher_comm: "schedsim".into(),
             cgroups: groups,
             cgroup_files,
+            launcher_output,
             ..Workload::default()
         },
     }

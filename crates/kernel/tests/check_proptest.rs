@@ -40,6 +40,8 @@ enum S {
     Cgroup(usize),
     /// Run this long (µs) holding the PI mutex (deadline workloads only).
     Locked(u64),
+    /// Print a line (wakes the machine's output reader, if it has one).
+    Output,
 }
 
 /// The groups of the deadline-and-cgroup workloads (the root, then these).
@@ -57,6 +59,7 @@ fn step() -> impl Strategy<Value = S> {
         1 => Just(S::Batch),
         1 => (100u64..3_000).prop_map(S::Slice),
         1 => proptest::option::of(0u32..4).prop_map(S::Affinity),
+        1 => Just(S::Output),
     ]
 }
 
@@ -92,6 +95,7 @@ fn to_step(s: &S, cpus: u32) -> Step {
         S::Run(us) => Step::Run(Dur::Fixed(us * US)),
         S::Sleep(us) => Step::Sleep(Dur::Fixed(us * US)),
         S::Yield => Step::Yield,
+        S::Output => Step::Marker(schedsim_workload::rtapp::output::MARKER.into()),
         S::Post => Step::SemPost(0),
         S::Wait => Step::SemWait(0),
         S::Nice(n) => attr(Policy::Normal, n, 0),
@@ -248,7 +252,8 @@ fn machine() -> impl Strategy<Value = Machine> {
                 Just(",vcpu_pack=15"),
                 Just(",vcpu_pack=15,newidle_ratio=175"),
                 Just(",newidle_ratio=0"),
-                Just(",vcpu_pack=15,daemon_period=5ms,daemon_run=lognormal(15us, 9us)")
+                Just(",vcpu_pack=15,daemon_period=5ms,daemon_run=lognormal(15us, 9us)"),
+                Just(",vcpu_pack=15,reader_run=lognormal(20us, 30us)")
             ],
             0u32..3,
             10u64..2_000,
