@@ -10,7 +10,8 @@ use schedsim_kernel::report::Report;
 use schedsim_kernel::sim::SimResult;
 use schedsim_kernel::Config;
 use schedsim_trace::Event;
-use schedsim_workload::rtapp::parse_rtapp;
+use schedsim_workload::rtapp::{output, parse_rtapp};
+use schedsim_workload::Step;
 
 const US: u64 = 1_000;
 
@@ -89,9 +90,22 @@ fn each_line_rt_app_prints_is_read_by_the_reader() {
 
 #[test]
 fn without_a_reader_or_without_lines_nothing_wakes() {
-    // No reader: the lines are written, nobody reads them; nothing else changes.
-    let plain = run(TWO, "cpus=4,rtapp_create=100us");
+    // No reader: the lines are written, nobody reads them, and nothing else changes: the
+    // trace is that of the same workload without its printed lines.
+    let machine = "cpus=4,rtapp_create=100us,wake_return=5us";
+    let plain = run(TWO, machine);
     assert!(plain.user.reader.is_none());
+    let mut silent = parse_rtapp("t.json", TWO).expect("imports");
+    silent.launcher_output = Default::default();
+    for t in &mut silent.tasks {
+        t.program
+            .retain(|s| *s != Step::Marker(output::MARKER.into()));
+    }
+    let silent =
+        common::simulate_workload(silent, Config::parse_machine(machine).unwrap(), 20_000 * US);
+    let records = |r: &SimResult| common::trace_find(r, |rec| Some(rec.clone()));
+    assert!(!records(&plain).is_empty());
+    assert_eq!(records(&plain), records(&silent));
     assert!(Config::parse_machine("cpus=2,reader_run=off")
         .unwrap()
         .reader_run

@@ -20,10 +20,12 @@ use crate::task::TaskId;
 const READER_STREAM: u64 = u64::MAX - 2;
 
 impl Userspace {
-    /// Starts the reader on the launcher's CPU, in the launcher's session (its autogroup),
-    /// before the launcher: at the start it has forked the launcher and goes to `read`, so
-    /// it runs before the launcher does: it reads what the launcher printed before the
-    /// start, if anything, then waits.
+    /// Starts the reader on the launcher's CPU, in the launcher's session (its autogroup;
+    /// the oracle's recorder started rt-app in a session of its own, which needs the
+    /// prologue docs/cost-model.md describes), before the launcher: at the start it has
+    /// forked the launcher and goes to `read`. It reads what the launcher printed before the
+    /// start, if anything, then waits; the launcher, started after it, goes where the fork
+    /// path puts it (on the same CPU, behind the reader, with vCPU packing).
     pub(super) fn boot_reader(&mut self, s: &mut Sched, launcher: TaskId, run: Dur) {
         let cpu = s.task(launcher).cpu;
         let t = s.new_system_task(schedsim_trace::Comm::new("reader"), cpu, 2);
