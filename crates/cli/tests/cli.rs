@@ -158,7 +158,8 @@ fn more_tasks_than_pid_max_fail_like_fork_does() {
         "many.toml",
         "duration = \"10ms\"\n[[task]]\nname = \"many\"\ncount = 40000\nprogram = [\"sleep 1s\"]\n",
     );
-    let out = schedsim(&["run", &f, "-q"]);
+    // No path costs: every fork is at t = 0, so all 40000 would be alive at once.
+    let out = schedsim(&["run", &f, "-q", "--machine", "cpus=2"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(

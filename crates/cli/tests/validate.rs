@@ -29,16 +29,14 @@ fn reproduced_scenarios_stay_in_range() {
     if oracle().is_none() {
         return;
     }
-    let out = validate(&[
-        "01_", "02_", "07_", "08_", "10_", "12_", "16_", "19_", "21_",
-    ]);
+    let out = validate(&["01_", "02_", "08_", "10_", "12_", "14_", "16_", "21_"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("42 of 42 headlines in range"), "{text}");
+    assert!(text.contains("33 of 33 headlines in range"), "{text}");
 }
 
 #[test]

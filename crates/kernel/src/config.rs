@@ -107,7 +107,7 @@ ipi_latency=lognormal(11.3us, 2.7us),resched_latency=lognormal(5.5us, 2.6us),\
 idle_wake_latency=lognormal(3.3us, 1.4us),idle_timer_latency=lognormal(9.6us, 6.2us),\
 wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,\
 deep_idle_ipi=lognormal(9.3us, 11.1us);4ms:lognormal(20.2us, 12.9us);16ms:lognormal(26.6us, 9.5us);100ms:lognormal(33.5us, 10.3us),\
-rtapp_loop=21.2ns,rtapp_create=lognormal(85.7us, 26us),\
+rtapp_loop=21.2ns,rtapp_create=lognormal(80.3us, 26us),\
 rtapp_setup=lognormal(65.1us, 24.3us),mlock_cost=5ms,tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,\
 daemon_period=50ms,daemon_run=lognormal(15.2us, 9.3us)";
 

@@ -1,6 +1,6 @@
 //! rt-app's start-up (rt-app.c `main`, `create_thread`, `thread_body`): the main thread
-//! creates the threads one after another (`rtapp_create` of CPU time each), each thread sets
-//! itself up (`rtapp_setup`), thread 0 takes `t_zero` (the `clock_ref` marker), and the
+//! creates the threads one after another (`rtapp_create` of CPU time before each clone but
+//! the first, which is t = 0), each thread names itself and sets itself up (`rtapp_setup`), thread 0 takes `t_zero` (the `clock_ref` marker), and the
 //! threads created at start wait on `threads_barrier` until the last one is there; a thread
 //! created by `fork` sets itself up but does not wait.
 
@@ -83,4 +83,52 @@ fn with_no_costs_the_barrier_still_orders_the_start() {
     assert_eq!(starts.len(), 3);
     // The third thread releases the barrier: it writes its start first.
     assert_eq!(starts[0].1, "t-2", "{starts:?}");
+}
+
+#[test]
+fn a_thread_that_forks_pays_the_creation_before_the_clone_and_its_return_after() {
+    let json = r#"{ "global": { "ftrace": "main,task" },
+        "tasks": {
+          "spawner": { "loop": 1, "fork": "w", "sleep": 5000 },
+          "w": { "instance": 0, "loop": 1, "run": 1000 } } }"#;
+    let r = run(
+        json,
+        "cpus=1,rtapp_create=80us,rtapp_setup=50us,wake_return=5us",
+    );
+    let spawner_start = marks(&r, "rtapp_task: event=start")[0].0;
+    // create_thread's work (data, log file, stack) comes before the clone...
+    let f = forks(&r);
+    assert_eq!(f[1], spawner_start + 80 * US, "{f:?}");
+    // ...and the clone's return to user space after it, then the spawner's sleep.
+    let spawner_sleeps = common::trace_find(&r, |rec| match &rec.event {
+        Event::Switch { prev_comm, .. } if prev_comm.as_str() == "spawner-0" => Some(rec.ts),
+        _ => None,
+    });
+    assert!(
+        spawner_sleeps.contains(&(f[1] + 5 * US)),
+        "{spawner_sleeps:?}"
+    );
+}
+
+#[test]
+fn a_new_thread_has_its_creators_comm_until_it_names_itself() {
+    let r = run(THREE, "cpus=1,rtapp_create=80us,rtapp_setup=50us");
+    // copy_process copies the comm: the fork and the wakeup show the creator's name.
+    let children = common::trace_find(&r, |rec| match &rec.event {
+        Event::ProcessFork { child_comm, .. } => Some(child_comm.as_str().to_string()),
+        _ => None,
+    });
+    assert_eq!(children, vec!["rt-app"; 3]);
+    // It first runs under that name, and names itself (pthread_setname_np) at once: its
+    // first switch out, and all that follows, carry its own name.
+    let first_in = common::trace_find(&r, |rec| match &rec.event {
+        Event::Switch {
+            next_pid,
+            next_comm,
+            ..
+        } if *next_pid == 1001 => Some(next_comm.as_str().to_string()),
+        _ => None,
+    });
+    assert_eq!(first_in[0], "rt-app");
+    assert!(first_in[1..].iter().all(|c| c == "t-0"), "{first_in:?}");
 }

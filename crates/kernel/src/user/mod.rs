@@ -13,7 +13,7 @@ pub mod sync;
 use std::collections::HashMap;
 use std::ops::{Index, IndexMut};
 
-use schedsim_trace::{Event, RecFlags};
+use schedsim_trace::{Comm, Event, RecFlags};
 use schedsim_workload::{Naming, TaskSpec, Workload};
 
 use crate::class::fair::group::TgId;
@@ -23,7 +23,7 @@ use crate::events::EventKind;
 use crate::sched::{Ctx, Sched};
 use crate::task::{tstate, Demand, TaskId};
 
-use program::{compile, Op};
+use program::{compile, is_rtapp_thread, Op};
 use rng::Rng;
 use stats::IterStats;
 use sync::SyncObjects;
@@ -72,6 +72,9 @@ pub struct Thread {
     pub session_leader: bool,
     /// The launcher created it (rt-app: not `forked`), so it waits on the start barrier.
     pub created_at_start: bool,
+    /// The name it gives itself when it first runs (rt-app's `pthread_setname_np` at the
+    /// top of `thread_body`); until then it has its creator's comm, as `copy_process` left it.
+    pub setname: Option<String>,
 }
 
 impl Thread {
@@ -87,6 +90,7 @@ impl Thread {
             blocked: None,
             index,
             zero_time_ops: 0,
+            setname: None,
             last_op_time: 0,
             t_first: 0,
             stats: None,
@@ -143,7 +147,16 @@ pub struct Userspace {
 
 impl Userspace {
     pub fn new(workload: Workload, seed: u64) -> Userspace {
-        let programs = workload.tasks.iter().map(|t| compile(&t.program)).collect();
+        let rtapp_threads: Vec<bool> = workload
+            .tasks
+            .iter()
+            .map(|t| is_rtapp_thread(&t.program))
+            .collect();
+        let programs = workload
+            .tasks
+            .iter()
+            .map(|t| compile(&t.program, &rtapp_threads))
+            .collect();
         // The launcher is rt-app's main thread: it marks the start, creates every thread,
         // sleeps for the duration and marks the shutdown (`rtapp_main` markers).
         let mut launcher_ops = Vec::new();
@@ -156,6 +169,11 @@ impl Userspace {
         for (i, t) in workload.tasks.iter().enumerate() {
             for _ in 0..t.count {
                 launcher_ops.extend((0..lines.per_thread).map(|_| Op::Output));
+                // create_thread's work before the clone; the first thread's is before
+                // t = 0, which is its fork, where `tick_phase` is measured from.
+                if rtapp_threads[i] && launcher_ops.iter().any(|op| matches!(op, Op::Fork(_))) {
+                    launcher_ops.push(Op::RtappCreate);
+                }
                 launcher_ops.push(Op::Fork(i));
             }
         }
@@ -400,6 +418,10 @@ impl Userspace {
             th.last_op_time = now;
             th.zero_time_ops = 0;
         }
+        if let Some(name) = th.setname.take() {
+            s.task_mut(t).comm = Comm::new(&name);
+        }
+        let th = self.threads.get_mut(&t).expect("user task has a thread");
         if let Some(st) = th.stats.as_mut() {
             // Back in user space: a run or a timer sleep being measured ends here.
             st.resume(now);
@@ -651,6 +673,10 @@ impl Userspace {
                 }
                 burn(s, t, w);
             }
+            Op::RtappCreate => {
+                let w = s.path_cost(s.cfg.rtapp_create);
+                burn(s, t, w);
+            }
             Op::RtappSetup => {
                 let w = s.path_cost(s.cfg.rtapp_setup);
                 burn(s, t, w);
@@ -800,12 +826,15 @@ impl Userspace {
         let index = self.next_index;
         // Instance numbers count the threads of this spec created so far.
         let instance = self.instances[spec_i];
-        let mut comm = self.comm_for(spec, parent_is_thread, index, instance, self.forked[spec_i]);
-        if spec.naming == Naming::RtApp && comm.len() > 15 {
+        let name = self.comm_for(spec, parent_is_thread, index, instance, self.forked[spec_i]);
+        let (comm, setname) = match spec.naming {
             // pthread_setname_np fails (ERANGE) on a name of more than 15 characters; rt-app
             // goes on and the thread keeps the comm it inherited from its creator.
-            comm = s.task(parent).comm.as_str().to_string();
-        }
+            Naming::RtApp if name.len() > 15 => (s.task(parent).comm.as_str().to_string(), None),
+            // A new rt-app thread has its creator's comm until it names itself.
+            Naming::RtApp => (s.task(parent).comm.as_str().to_string(), Some(name)),
+            _ => (name, None),
+        };
         let (attr, start_delay) = (spec.attr, spec.start_delay);
         let n = s.nr_cpus() as usize;
         let affinity = match &spec.affinity {
@@ -829,15 +858,11 @@ impl Userspace {
             .fork_task(parent, &comm, &attr, affinity.as_ref())
             .map_err(|e| self.err(s, parent, format!("cannot create `{comm}`: {e}")))?;
         self.add_thread(child, Some(spec_i));
-        self.threads.get_mut(&child).unwrap().created_at_start = !parent_is_thread;
-        if self.programs[spec_i].first() == Some(&Op::RtappSetup) {
-            // rt-app's create_thread: the thread's data, its log file, pthread_create. Most
-            // of it comes before the clone; it is charged after, so that the launcher's first
-            // fork stays at t = 0, where `tick_phase` is measured from, and consecutive
-            // forks are `rtapp_create` apart as in the traces it was measured on.
-            let w = s.path_cost(s.cfg.rtapp_create);
-            burn(s, parent, w);
-        }
+        let th = self.threads.get_mut(&child).unwrap();
+        th.created_at_start = !parent_is_thread;
+        th.setname = setname;
+        // The clone's return to the parent, as after any syscall that woke a thread.
+        self.wakes += 1;
         if let Some(i) = self.workload.tasks[spec_i].session {
             self.join_session(s, child, i)?;
         }

@@ -39,6 +39,9 @@ pub enum Op {
     Mlockall,
     /// CPU time drawn from the distribution, never rt-app loops (the machine's daemon).
     Burn(Dur),
+    /// rt-app's `create_thread` before the clone (the thread's data, its log file, the
+    /// stack `pthread_create` maps): the machine's `rtapp_create` of CPU time.
+    RtappCreate,
     /// rt-app's thread set-up (`thread_body` before its first event): the machine's
     /// `rtapp_setup` of CPU time.
     RtappSetup,
@@ -72,14 +75,20 @@ pub enum Op {
     },
 }
 
-/// Flattens steps into ops.
-pub fn compile(steps: &[Step]) -> Vec<Op> {
+/// Flattens steps into ops. `rtapp_threads[t]`: task `t` is an rt-app thread, whose
+/// creation (a `fork` of it) costs `rtapp_create` before the clone.
+pub fn compile(steps: &[Step], rtapp_threads: &[bool]) -> Vec<Op> {
     let mut ops = Vec::new();
-    emit(steps, &mut ops);
+    emit(steps, rtapp_threads, &mut ops);
     ops
 }
 
-fn emit(steps: &[Step], ops: &mut Vec<Op>) {
+/// The task's program opens with rt-app's start marker: rt-app created it.
+pub fn is_rtapp_thread(steps: &[Step]) -> bool {
+    matches!(steps.first(), Some(Step::Marker(m)) if m == start::MARKER)
+}
+
+fn emit(steps: &[Step], rtapp_threads: &[bool], ops: &mut Vec<Op>) {
     for s in steps {
         match s {
             Step::Run(d) => ops.push(Op::Run(*d)),
@@ -116,7 +125,12 @@ fn emit(steps: &[Step], ops: &mut Vec<Op>) {
             Step::Suspend => ops.push(Op::Suspend),
             Step::Resume(t) => ops.push(Op::Resume(*t)),
             Step::Yield => ops.push(Op::Yield),
-            Step::Fork(t) => ops.push(Op::Fork(*t)),
+            Step::Fork(t) => {
+                if rtapp_threads[*t] {
+                    ops.push(Op::RtappCreate);
+                }
+                ops.push(Op::Fork(*t));
+            }
             Step::Exit => ops.push(Op::Exit),
             Step::SetAttr(a) => ops.push(Op::SetAttr(*a)),
             Step::SetAffinity(c) => ops.push(Op::SetAffinity(c.clone())),
@@ -151,7 +165,7 @@ fn emit(steps: &[Step], ops: &mut Vec<Op>) {
                     count: *count,
                     end: 0,
                 });
-                emit(body, ops);
+                emit(body, rtapp_threads, ops);
                 let end = ops.len();
                 ops.push(Op::LoopEnd { start });
                 ops[start] = Op::LoopStart { count: *count, end };
@@ -166,13 +180,16 @@ mod tests {
 
     #[test]
     fn loops_become_jumps() {
-        let ops = compile(&[
-            Step::Loop {
-                count: Some(2),
-                body: vec![Step::Run(Dur::Fixed(5)), Step::Yield],
-            },
-            Step::Exit,
-        ]);
+        let ops = compile(
+            &[
+                Step::Loop {
+                    count: Some(2),
+                    body: vec![Step::Run(Dur::Fixed(5)), Step::Yield],
+                },
+                Step::Exit,
+            ],
+            &[],
+        );
         assert_eq!(
             ops,
             vec![
