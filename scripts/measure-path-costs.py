@@ -10,8 +10,10 @@ sched events and the irq_vectors entry events.
   ipi    : sched_waking of a task on CPU A targeted at CPU B, idle for less than 1 ms,
            to the call_function_single_entry (wakelist IPI) on B: `ipi_latency`.
   remote : that IPI's entry to the woken task's sched_switch on B: `idle_wake_latency`.
-  idle   : sched_waking from a timer interrupt (a local_timer_entry just before) on an
-           idle CPU of a task woken there, to its sched_switch in, under 100 µs:
+  activate: sched_waking from a timer interrupt (a local_timer_entry just before) on an
+           idle CPU of a task woken there, to its sched_wakeup (the wakeup's own path in
+           the interrupt): `idle_timer_activate`.
+  idle   : that sched_wakeup to the task's sched_switch in, under 100 µs:
            `idle_timer_latency`.
            Each is paired with the next IPI and the next switch on B, or with none.
   return : a task's sched_waking of another from a system call (the waker is not the
@@ -83,6 +85,7 @@ def measure(path, out):
     pend_ipi = {}        # target cpu -> (waking ts, pid, deep)
     pend_ret = {}        # waker pid -> ts of its last sched_waking from a syscall
     pend_idle = {}       # cpu -> (waking ts, pid) from a timer interrupt while idle
+    woke_idle = {}       # cpu -> (its sched_wakeup ts, pid)
     ipi_at = {}          # cpu -> (IPI entry ts, pid it wakes)
     grid = Counter()     # local_timer_entry time mod TICK_NSEC, 10 µs bins
     rtapp = None         # pid of rt-app
@@ -114,6 +117,11 @@ def measure(path, out):
                 pend_local[pid] = ts
             elif tgt != cpu and tgt in idle_since:
                 pend_ipi[tgt] = (ts, pid, ts - idle_since[tgt])
+        elif ev == 'sched_wakeup' and cpu in pend_idle:
+            t0, pid = pend_idle.pop(cpu)
+            if pid == int(field(body, 'pid')):
+                out['activate'].setdefault(cpu, []).append((ts - t0) * 1e6)
+                woke_idle[cpu] = (ts, pid)
         elif ev == 'call_function_single_entry' and cpu in pend_ipi:
             t0, pid, idle = pend_ipi.pop(cpu)
             if idle >= DEEP_IDLE:
@@ -131,7 +139,8 @@ def measure(path, out):
                     if field(body, 'prev_state') == 'S':
                         out['reader'].append((ts - reader_in) * 1e6)
                     reader_in = None
-            t0, woken = pend_idle.pop(cpu, (None, None))
+            pend_idle.pop(cpu, None)
+            t0, woken = woke_idle.pop(cpu, (None, None))
             if woken == nxt and ts - t0 < 100e-6:
                 out['idle'].append((ts - t0) * 1e6)
             t0 = pend_ret.pop(prev, None)
@@ -216,7 +225,8 @@ def lognormal(v, q=.99, z=None):
 
 
 def main():
-    out = {'local': [], 'ipi': [], 'remote': [], 'idle': [], 'return': [], 'deep': [], 'phase': [],
+    out = {'local': [], 'ipi': [], 'remote': [], 'activate': {}, 'idle': [], 'return': [], 'deep': [],
+           'phase': [],
            'reader': [],
            'mlock': []}
     for p in sys.argv[1:]:
@@ -224,6 +234,13 @@ def main():
         mlock(p, out)
     deep = [(idle, d) for idle, d in out['deep'] if d < 500]
     out['deep'] = [d for _, d in deep]
+    # The VM's CPUs leave idle for a timer's wakeup at different speeds: one cost a CPU.
+    by_cpu = out.pop('activate')
+    costs = [f'{c}:{lognormal(v)}' for c, v in sorted(by_cpu.items())]
+    for c, v in sorted(by_cpu.items()):
+        print(f'activate cpu {c} {summary(v)}')
+    if costs:
+        print(f"   -> idle_timer_activate={costs[0].split(':', 1)[1]};{';'.join(costs[1:])}")
     for k in out:
         key = f'   -> {KEYS[k]}={lognormal(out[k])}' if k in KEYS and out[k] else ''
         if k == 'deep' and out['deep'] and out['ipi']:

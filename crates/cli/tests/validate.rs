@@ -56,3 +56,27 @@ fn a_scenario_outside_the_band_fails_the_command() {
     );
     assert!(!text.contains("no reason recorded"), "{text}");
 }
+
+/// refvm's trace loses CPU 1's switches from idle as the VM's does, so analyze.py infers
+/// them from the interrupt entries before them: the throttled group's hogs resume on
+/// CPU 1 from the async unthrottle's IPI (`call_function_single_entry`), without which
+/// analyze.py would count their whole throttled time as run time.
+#[test]
+fn throttled_time_on_the_untraced_cpu_is_measured_as_the_vm_is() {
+    if oracle().is_none() {
+        return;
+    }
+    let out = validate(&["15_"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name}: {text}"))
+            .to_string()
+    };
+    assert!(
+        row("group share (2 threads)").contains("in range"),
+        "{text}"
+    );
+    assert!(row("throttled_time ms").contains("in range"), "{text}");
+}

@@ -104,11 +104,12 @@ pub enum TunableScaling {
 /// (docs/cost-model.md).
 pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,\
 ipi_latency=lognormal(11.3us, 2.7us),resched_latency=lognormal(5.5us, 2.6us),\
-idle_wake_latency=lognormal(3.3us, 1.4us),idle_timer_latency=lognormal(9.6us, 6.2us),\
+idle_wake_latency=lognormal(3.3us, 1.4us),idle_timer_latency=lognormal(7.6us, 6.0us),\
+idle_timer_activate=lognormal(2.5us, 2.0us);1:lognormal(6.2us, 1.6us),\
 wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,\
 deep_idle_ipi=lognormal(9.3us, 11.1us);4ms:lognormal(20.2us, 12.9us);16ms:lognormal(26.6us, 9.5us);100ms:lognormal(33.5us, 10.3us),\
 rtapp_loop=21.2ns,rtapp_create=lognormal(80.3us, 26us),\
-rtapp_setup=lognormal(65.1us, 24.3us),mlock_cost=5ms,tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,\
+rtapp_setup=lognormal(65.1us, 24.3us),mlock_cost=5ms,tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,untraced_idle=1,irq_events=on,\
 daemon_period=50ms,daemon_run=lognormal(15.2us, 9.3us)";
 
 #[derive(Clone, Debug, PartialEq)]
@@ -133,6 +134,12 @@ pub struct Config {
     /// The same from a timer interrupt on the idle CPU (its handler reprograms the
     /// clockevent, and the tick restarts on the way out); None: `idle_wake_latency`.
     pub idle_timer_latency: Option<Dur>,
+    /// A wakeup by a timer interrupt on an idle CPU of a task there: the time from its
+    /// `sched_waking` to its activation (`sched_wakeup`), the wakeup's own path in the
+    /// interrupt (machine key `idle_timer_activate=COST`, with per-CPU overrides
+    /// `;CPU:COST`). None: at once.
+    pub idle_timer_activate: Option<Dur>,
+    pub idle_timer_activate_cpus: Vec<(u32, Dur)>,
     /// An IPI to a CPU idle for at least `deep_idle_after` also takes `deep_idle_ipi`
     /// (a VM's vCPU that stopped polling is woken by its host; None: never), or the cost
     /// of the last of `deep_idle_steps` (idle time from which it applies, ascending) the
@@ -178,6 +185,16 @@ pub struct Config {
     /// on, and so where it forks the threads: like `tick_phase`, where the start happens
     /// on a real machine, which the shell that ran it decided (machine key `launcher_cpu`).
     pub launcher_cpu: u32,
+    /// CPUs whose idle task's own (process-context) trace events never reach the ring
+    /// buffer (machine key `untraced_idle`, CPUs joined by `+`): on the reference VM no
+    /// event is recorded in CPU 1's idle task outside an interrupt, so its switches from
+    /// idle to a task are missing from every trace (../shared/oracle/analyze.py infers
+    /// them). The scheduling is unchanged; only the recording misses them.
+    pub untraced_idle: Vec<u32>,
+    /// Record the interrupts' entries (`irq_vectors:local_timer_entry`,
+    /// `call_function_single_entry`, `reschedule_entry`; machine key `irq_events`), as the
+    /// oracle's recorder did to mark where an idle CPU woke up.
+    pub irq_events: bool,
     /// A background daemon of the machine (machine keys `daemon_period`, `daemon_run`): a
     /// fair thread of the root task group that wakes from a relative sleep of this period, runs
     /// `daemon_run` of CPU time and sleeps again, placed by the scheduler like any task. On
@@ -229,6 +246,8 @@ impl Default for Config {
             resched_latency: Dur::Fixed(0),
             idle_wake_latency: Dur::Fixed(0),
             idle_timer_latency: None,
+            idle_timer_activate: None,
+            idle_timer_activate_cpus: Vec::new(),
             wake_return: Dur::Fixed(0),
             deep_idle_after: None,
             deep_idle_ipi: Dur::Fixed(0),
@@ -242,6 +261,8 @@ impl Default for Config {
             tick_phase_ns: 0,
             newidle_ratio: None,
             launcher_cpu: 0,
+            untraced_idle: Vec::new(),
+            irq_events: false,
             daemon_period: None,
             daemon_run: Dur::Fixed(0),
             reader_run: None,
@@ -465,6 +486,22 @@ impl Config {
                 )));
             }
         }
+        if let Some((c, _)) = self
+            .idle_timer_activate_cpus
+            .iter()
+            .find(|&&(c, _)| c >= self.nr_cpus)
+        {
+            return Err(ConfigError(format!(
+                "machine `idle_timer_activate`: CPU {c}, but the machine has CPUs 0 to {} only",
+                self.nr_cpus - 1
+            )));
+        }
+        if let Some(c) = self.untraced_idle.iter().find(|&&c| c >= self.nr_cpus) {
+            return Err(ConfigError(format!(
+                "machine `untraced_idle`: CPU {c}, but the machine has CPUs 0 to {} only",
+                self.nr_cpus - 1
+            )));
+        }
         if self.launcher_cpu >= self.nr_cpus {
             return Err(ConfigError(format!(
                 "machine `launcher_cpu={}`: the machine has CPUs 0 to {} only",
@@ -527,6 +564,20 @@ impl Config {
                 self.idle_timer_latency = Some(parse_cost(v).map_err(|e| bad(&e))?)
             }
 
+            "idle_timer_activate" => {
+                let mut parts = v.split(';');
+                let first = parts.next().unwrap_or_default().trim();
+                self.idle_timer_activate = Some(parse_cost(first).map_err(|e| bad(&e))?);
+                self.idle_timer_activate_cpus = parts
+                    .map(|o| {
+                        let (cpu, cost) = o.split_once(':').ok_or_else(|| {
+                            bad("a CPU's own cost is CPU:COST, like 1:lognormal(6us, 2us)")
+                        })?;
+                        let cpu = cpu.trim().parse().map_err(|_| bad("expected a CPU number"))?;
+                        Ok((cpu, parse_cost(cost.trim()).map_err(|e| bad(&e))?))
+                    })
+                    .collect::<Result<_, ConfigError>>()?;
+            }
             "deep_idle_after" => {
                 self.deep_idle_after = Some(parse_ns(v).ok_or_else(|| bad("expected a duration"))?)
             }
@@ -606,6 +657,18 @@ impl Config {
             "launcher_cpu" => {
                 self.launcher_cpu = v.parse().map_err(|_| bad("expected a CPU number"))?
             }
+            "irq_events" => {
+                self.irq_events = on_off(v).ok_or_else(|| bad("irq_events is on or off"))?
+            }
+            "untraced_idle" => {
+                self.untraced_idle = match v {
+                    "off" => Vec::new(),
+                    _ => v
+                        .split('+')
+                        .map(|c| c.trim().parse().map_err(|_| bad("expected CPU numbers joined by `+`, or off")))
+                        .collect::<Result<_, _>>()?,
+                }
+            }
             "rtapp_loop" => {
                 let ps = parse_duration(v)
                     .map(|ns| (ns * 1e3).round() as u64)
@@ -625,7 +688,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, rtapp_create, rtapp_setup, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, daemon_period, daemon_run, reader_run, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, idle_timer_activate, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, rtapp_create, rtapp_setup, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, untraced_idle, irq_events, daemon_period, daemon_run, reader_run, \
                      rt_group_sched, autogroup)"
                 )))
             }

@@ -59,13 +59,18 @@ pub enum EventKind {
         cpu: u32,
         work: crate::class::ext::ScxWork,
     },
+    /// A wakeup's activation on `cpu` (`sched_ttwu_pending`): the wakelist IPI's handler
+    /// (`ipi`), or the rest of a timer interrupt's wakeup on an idle CPU.
     WakeList {
         cpu: u32,
         task: TaskId,
         wake_flags: u32,
+        ipi: bool,
     },
+    /// `cpu` reaches its preemption point; `ipi`: a reschedule IPI from another CPU.
     Resched {
         cpu: u32,
+        ipi: bool,
     },
     /// The irq exit of the ticks of an earlier instant, one resched path after them (cost
     /// model): their balance softirqs run (`balance::run_tick_softirqs`).

@@ -7,6 +7,7 @@ use crate::class::fair::entity::CfsRqId;
 use crate::class::rt::RtRq;
 use crate::core::stopper::CpuStopWork;
 use crate::task::TaskId;
+use schedsim_trace::IrqVector;
 use std::collections::VecDeque;
 
 #[derive(Clone, Debug)]
@@ -23,6 +24,10 @@ pub struct Rq {
     pub stop_works: VecDeque<CpuStopWork>,
     /// `distribute_cpu_mask_prev` of this CPU (`cpumask_any_and_distribute`).
     pub distribute_cpu_mask_prev: u32,
+    /// The interrupt vectors recorded at `irq_traced_at` (one entry per vector per
+    /// instant: coinciding expiries are one interrupt).
+    pub irq_traced: Vec<IrqVector>,
+    pub irq_traced_at: u64,
     pub clock: u64,
     pub clock_task: u64,
     /// Root cfs_rq (`rq->cfs`).
@@ -64,6 +69,8 @@ impl Rq {
             stop: None,
             stop_works: VecDeque::new(),
             distribute_cpu_mask_prev: 0,
+            irq_traced: Vec::new(),
+            irq_traced_at: 0,
             clock: 0,
             clock_task: 0,
             cfs,

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use schedsim_trace::{Comm, Event, RecFlags, Record, TraceBuffers};
+use schedsim_trace::{Comm, Event, IrqVector, RecFlags, Record, TraceBuffers};
 use schedsim_workload::Policy;
 
 use crate::class::ext::ScxState;
@@ -288,6 +288,14 @@ impl Sched {
             return;
         }
         let rq = &self.rqs[cpu as usize];
+        if current == rq.idle
+            && !flags.hardirq
+            && !flags.softirq
+            && self.cfg.untraced_idle.contains(&cpu)
+        {
+            // The machine's tracing loses what this CPU's idle task records itself.
+            return;
+        }
         flags.need_resched |= rq.need_resched;
         flags.need_resched_lazy |= rq.need_resched_lazy;
         let t = &self.tasks[current.0 as usize];
@@ -299,6 +307,25 @@ impl Sched {
             flags,
             event,
         });
+    }
+
+    /// An interrupt's entry on `cpu` (`irq_vectors:*_entry`), recorded when the machine
+    /// traces them (`irq_events`): once per vector per CPU per instant.
+    pub fn irq_entry(&mut self, cpu: u32, v: IrqVector) {
+        if !self.cfg.irq_events || !self.trace.enabled {
+            return;
+        }
+        let now = self.now;
+        let rq = &mut self.rqs[cpu as usize];
+        if rq.irq_traced_at != now {
+            rq.irq_traced_at = now;
+            rq.irq_traced.clear();
+        }
+        if rq.irq_traced.contains(&v) {
+            return;
+        }
+        rq.irq_traced.push(v);
+        self.trace_in(Ctx::HardIrq(cpu), 0, Event::IrqEntry(v));
     }
 
     /// Records an event from a context (task or hardirq on a CPU).

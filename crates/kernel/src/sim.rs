@@ -206,14 +206,14 @@ pub fn try_run_streamed(
             | EventKind::WakeList { cpu, .. }
             | EventKind::DlTimer { cpu, .. }
             | EventKind::Scx { cpu, .. }
-            | EventKind::Resched { cpu }
+            | EventKind::Resched { cpu, .. }
             | EventKind::Tick { cpu } => cpu,
             EventKind::RtPeriodTimer { .. }
             | EventKind::CfsBandwidth { .. }
             | EventKind::TickSoftirq
             | EventKind::End => u32::MAX,
         };
-        s.in_ipi = matches!(ev, EventKind::WakeList { .. });
+        s.in_ipi = matches!(ev, EventKind::WakeList { ipi: true, .. });
         match ev {
             EventKind::End => break,
             EventKind::WorkDone { task, gen } => {
@@ -229,7 +229,11 @@ pub fn try_run_streamed(
                 cpu,
                 task,
                 wake_flags,
+                ipi,
             } => {
+                if ipi {
+                    s.irq_entry(cpu, schedsim_trace::IrqVector::CallFunctionSingle);
+                }
                 s.sched_ttwu_pending(cpu, task, wake_flags);
                 s.mark_dirty(cpu);
             }
@@ -243,7 +247,12 @@ pub fn try_run_streamed(
                 crate::class::fair::bandwidth::timer_fired(&mut s, tg, timer, gen)
             }
             EventKind::Scx { cpu, work } => crate::class::ext::handle_work(&mut s, cpu, work),
-            EventKind::Resched { cpu } => s.mark_dirty(cpu),
+            EventKind::Resched { cpu, ipi } => {
+                if ipi {
+                    s.irq_entry(cpu, schedsim_trace::IrqVector::Reschedule);
+                }
+                s.mark_dirty(cpu)
+            }
             EventKind::TickSoftirq => s.fair.tick_softirq_ready = true,
             EventKind::Tick { cpu } => s.sched_tick(cpu),
         }

@@ -254,6 +254,23 @@ fn the_cost_keys_parse_and_bad_values_are_named() {
     );
     let e = Config::parse_machine("vcpu_pack=16").unwrap_err().0;
     assert!(e.contains("vcpu_pack=16") && e.contains("0 to 15"), "{e}");
+    // A CPU's own activation cost names a CPU of the machine.
+    let c = machine("cpus=2,idle_timer_activate=2us;1:6us");
+    assert_eq!(
+        (c.idle_timer_activate, c.idle_timer_activate_cpus),
+        (Some(Dur::Fixed(2_000)), vec![(1, Dur::Fixed(6_000))])
+    );
+    let e = Config::parse_machine("cpus=2,idle_timer_activate=2us;2:6us")
+        .unwrap_err()
+        .0;
+    assert!(
+        e.contains("idle_timer_activate") && e.contains("CPU 2"),
+        "{e}"
+    );
+    let e = Config::parse_machine("cpus=2,idle_timer_activate=2us;6us")
+        .unwrap_err()
+        .0;
+    assert!(e.contains("CPU:COST"), "{e}");
 }
 
 /// rt-app's main thread ends the run when it marks the shutdown, even when its wakeup
@@ -453,6 +470,44 @@ fn a_timer_wakeup_on_an_idle_cpu_takes_the_idle_timer_path() {
     all_take(&w, 20, 8 * US);
     let w = lat("cpus=1,idle_wake_latency=3us");
     all_take(&w, 20, 3 * US);
+}
+
+/// The wakeup's own path in a timer interrupt on an idle CPU (`idle_timer_activate`): the
+/// task is activated (`sched_wakeup`) that long after its `sched_waking`, then the idle
+/// exit (`idle_timer_latency`) runs it; a CPU may have its own cost (`;CPU:COST`).
+#[test]
+fn a_timer_wakeup_on_an_idle_cpu_activates_after_its_own_path() {
+    let sleeper = |cpu: u32| {
+        task(
+            &format!("p{cpu}"),
+            0,
+            Some(vec![cpu]),
+            forever(vec![
+                Step::Sleep(Dur::Fixed(3 * MS)),
+                Step::Run(Dur::Fixed(MS)),
+            ]),
+        )
+    };
+    let m = "cpus=2,idle_timer_latency=8us,idle_timer_activate=2us;1:6us";
+    let r = simulate_cfg(vec![sleeper(0), sleeper(1)], machine(m), 100 * MS);
+    for (comm, activate) in [("p0", 2 * US), ("p1", 6 * US)] {
+        let mut waking = None;
+        let mut gaps = Vec::new();
+        for rec in r.sched.trace.merged() {
+            match &rec.event {
+                Event::Waking { comm: c, .. } if c.as_str() == comm => waking = Some(rec.ts),
+                Event::Wakeup { comm: c, .. } if c.as_str() == comm => {
+                    gaps.push(rec.ts - waking.take().expect("a waking first"));
+                }
+                _ => {}
+            }
+        }
+        assert!(
+            gaps.len() > 20 && gaps.iter().all(|&g| g == activate),
+            "{comm}: {gaps:?}"
+        );
+        all_take(&wakeups(&r, comm), 20, activate + 8 * US);
+    }
 }
 
 /// An IPI to a CPU idle for at least `deep_idle_after` also takes `deep_idle_ipi` (the

@@ -62,7 +62,7 @@ impl TaskComms {
                 name(*parent_pid, parent_comm);
                 name(*child_pid, child_comm);
             }
-            Event::Print { .. } => {}
+            Event::Print { .. } | Event::IrqEntry(_) => {}
         }
     }
 

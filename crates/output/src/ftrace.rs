@@ -276,6 +276,8 @@ pub fn format_event(out: &mut String, ev: &Event) {
             out,
             "comm={comm} pid={pid} oldprio={oldprio} newprio={newprio}"
         ),
+        // DECLARE_EVENT_CLASS(x86_irq_vector): "vector=%d".
+        Event::IrqEntry(v) => write!(out, "vector={}", v.vector()),
         Event::Print { .. } => unreachable!(),
     };
     out.push('\n');

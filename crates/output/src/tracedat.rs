@@ -24,7 +24,7 @@ use schedsim_trace::{Record, TraceBuffers};
 use crate::common::{check_cpu, TaskComms};
 use crate::spool::Spool;
 use crate::stream::{write_kept, TraceWriter};
-use formats::{format_file, HEADER_EVENT, HEADER_PAGE, KALLSYMS, PRINT, SCHED};
+use formats::{format_file, HEADER_EVENT, HEADER_PAGE, IRQ_VECTORS, KALLSYMS, PRINT, SCHED};
 use pages::{Packer, PAGE_SIZE};
 
 /// Writes a trace.dat v6 of `bufs` with `nr_cpus` CPU sections (a CPU without records gets
@@ -89,11 +89,14 @@ impl TraceWriter for TraceDatWriter {
 
         h.extend_from_slice(&1u32.to_le_bytes()); // ftrace formats: print
         put_text64(&mut h, &format_file(&PRINT));
-        h.extend_from_slice(&1u32.to_le_bytes()); // event systems: sched
-        h.extend_from_slice(b"sched\0");
-        h.extend_from_slice(&(SCHED.len() as u32).to_le_bytes());
-        for ev in &SCHED {
-            put_text64(&mut h, &format_file(ev));
+        h.extend_from_slice(&2u32.to_le_bytes()); // event systems: sched, irq_vectors
+        for (system, events) in [("sched", &SCHED[..]), ("irq_vectors", &IRQ_VECTORS[..])] {
+            h.extend_from_slice(system.as_bytes());
+            h.push(0);
+            h.extend_from_slice(&(events.len() as u32).to_le_bytes());
+            for ev in events {
+                put_text64(&mut h, &format_file(ev));
+            }
         }
 
         h.extend_from_slice(&(KALLSYMS.len() as u32).to_le_bytes());

@@ -96,6 +96,10 @@ fn expected(rec: &Record) -> (&'static str, J) {
             json!({"comm": comm.as_str(), "pid": pid, "oldprio": oldprio, "newprio": newprio}),
         ),
         Event::Print { text } => ("print", json!({"ip": 0, "buf": format!("{text}\n")})),
+        Event::IrqEntry(v) => (
+            "generic",
+            json!({"event_name": v.entry_name(), "field": [{"name": "vector", "int_value": v.vector()}]}),
+        ),
     }
 }
 
@@ -158,6 +162,7 @@ fn own_decoder_reads_back_every_record() {
                 Event::ProcessFree { .. } => 240,
                 Event::PiSetprio { .. } => 353,
                 Event::Print { .. } => 3,
+                Event::IrqEntry(_) => 327,
             };
             (c, r.ts, r.pid, common_flags(&r.flags) as u64, field)
         })

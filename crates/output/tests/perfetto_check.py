@@ -60,7 +60,11 @@ HAND = {
                     ("sched_process_fork", 239, MSG, OPT, "SchedProcessForkFtraceEvent", True),
                     ("sched_process_free", 240, MSG, OPT, "SchedProcessFreeFtraceEvent", True),
                     ("sched_pi_setprio", 353, MSG, OPT, "SchedPiSetprioFtraceEvent", True),
-                    ("sched_migrate_task", 491, MSG, OPT, "SchedMigrateTaskFtraceEvent", True)],
+                    ("sched_migrate_task", 491, MSG, OPT, "SchedMigrateTaskFtraceEvent", True),
+                    ("generic", 327, MSG, OPT, "GenericFtraceEvent", True)],
+    "GenericFtraceEvent": [("event_name", 1, STR), ("field", 2, MSG, REP, "GenericFtraceEventField")],
+    "GenericFtraceEventField": [("name", 1, STR), ("str_value", 3, STR), ("int_value", 4, I64),
+                                ("uint_value", 5, U64)],
     "PrintFtraceEvent": [("ip", 1, U64), ("buf", 2, STR)],
     "SchedSwitchFtraceEvent": [("prev_comm", 1, STR), ("prev_pid", 2, I32), ("prev_prio", 3, I32),
                                ("prev_state", 4, I64), ("next_comm", 5, STR), ("next_pid", 6, I32),
@@ -114,6 +118,15 @@ def count_unknown(msg):
     return n
 
 
+def plain(v):
+    """A field's value as JSON: messages as {name: value}, repeated fields as lists."""
+    if hasattr(v, "ListFields"):
+        return {fd.name: plain(x) for fd, x in v.ListFields()}
+    if isinstance(v, (str, bytes, int, float, bool)):
+        return v
+    return [plain(x) for x in v]
+
+
 def main():
     path = sys.argv[1]
     cls = real_schema()
@@ -139,7 +152,7 @@ def main():
             for e in b.event:
                 name = e.WhichOneof("event")
                 body = getattr(e, name)
-                fields = {fd.name: val for fd, val in body.ListFields()}
+                fields = plain(body)
                 out["events"].append([b.cpu, e.timestamp, e.pid, e.common_flags, name, fields])
     json.dump(out, sys.stdout)
 

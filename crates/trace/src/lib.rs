@@ -156,6 +156,47 @@ pub enum Event {
     Print {
         text: String,
     },
+    /// An x86 interrupt's entry (the `irq_vectors` events, `TP_printk("vector=%d")`).
+    IrqEntry(IrqVector),
+}
+
+/// The x86 interrupt vectors whose `irq_vectors:*_entry` events the simulator records
+/// (arch/x86/include/asm/irq_vectors.h).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IrqVector {
+    /// The local APIC timer: the tick and every hrtimer (`LOCAL_TIMER_VECTOR`).
+    LocalTimer,
+    /// A single-CPU function call IPI: a remote wakeup's wakelist, an async unthrottle
+    /// (`CALL_FUNCTION_SINGLE_VECTOR`).
+    CallFunctionSingle,
+    /// The reschedule IPI of a remote `resched_curr` (`RESCHEDULE_VECTOR`).
+    Reschedule,
+}
+
+impl IrqVector {
+    pub const ALL: [IrqVector; 3] = [
+        IrqVector::LocalTimer,
+        IrqVector::CallFunctionSingle,
+        IrqVector::Reschedule,
+    ];
+
+    /// The vector number.
+    pub fn vector(self) -> u32 {
+        match self {
+            IrqVector::LocalTimer => 0xec,
+            IrqVector::CallFunctionSingle => 0xfb,
+            IrqVector::Reschedule => 0xfd,
+        }
+    }
+
+    /// The entry event's name.
+    pub fn entry_name(self) -> &'static str {
+        match self {
+            IrqVector::LocalTimer => "local_timer_entry",
+            IrqVector::CallFunctionSingle => "call_function_single_entry",
+            IrqVector::Reschedule => "reschedule_entry",
+        }
+    }
 }
 
 impl Event {
@@ -172,6 +213,7 @@ impl Event {
             Event::ProcessFree { .. } => "sched_process_free",
             Event::PiSetprio { .. } => "sched_pi_setprio",
             Event::Print { .. } => "print",
+            Event::IrqEntry(v) => v.entry_name(),
         }
     }
 }

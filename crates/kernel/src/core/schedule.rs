@@ -52,7 +52,7 @@ impl Sched {
         let rq = &self.rqs[cpu as usize];
         if cpu != self.this_cpu {
             let delay = self.ipi_cost(cpu);
-            return self.resched_at(cpu, delay);
+            return self.resched_at(cpu, delay, true);
         }
         let path = if rq.curr == rq.idle {
             match self.cfg.idle_timer_latency {
@@ -63,17 +63,21 @@ impl Sched {
             self.cfg.resched_latency
         };
         let delay = self.path_cost(path);
-        self.resched_at(cpu, delay);
+        self.resched_at(cpu, delay, false);
     }
 
-    /// `cpu` passes its preemption point `delay` from now.
-    fn resched_at(&mut self, cpu: u32, delay: u64) {
+    /// `cpu` passes its preemption point `delay` from now; `ipi`: woken by a reschedule
+    /// IPI from another CPU.
+    fn resched_at(&mut self, cpu: u32, delay: u64, ipi: bool) {
         let at = self.now + delay;
         self.rqs[cpu as usize].resched_at = at;
         if delay == 0 {
+            if ipi {
+                self.irq_entry(cpu, schedsim_trace::IrqVector::Reschedule);
+            }
             self.mark_dirty(cpu);
         } else {
-            self.queue.push(at, EventKind::Resched { cpu });
+            self.queue.push(at, EventKind::Resched { cpu, ipi });
         }
     }
 

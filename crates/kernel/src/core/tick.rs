@@ -35,6 +35,7 @@ impl Sched {
     /// `sched_tick`: account curr, let its class act (slice expiry, RR), then re-arm unless
     /// the CPU is idle under NO_HZ.
     pub fn sched_tick(&mut self, cpu: u32) {
+        self.irq_entry(cpu, schedsim_trace::IrqVector::LocalTimer);
         self.update_rq_clock(cpu);
         let rq = &mut self.rqs[cpu as usize];
         // 6.13+: the tick promotes a pending lazy reschedule to a full one.

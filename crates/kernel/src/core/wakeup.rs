@@ -147,8 +147,39 @@ impl Sched {
         if self.ttwu_queue_wakelist(this_cpu, p, cpu, wake_flags) {
             return true;
         }
+        if let Some(at) = self.idle_timer_activation(ctx, cpu) {
+            self.rq_mut(cpu).ttwu_pending += 1;
+            self.queue.push(
+                at,
+                EventKind::WakeList {
+                    cpu,
+                    task: p,
+                    wake_flags,
+                    ipi: false,
+                },
+            );
+            return true;
+        }
         self.ttwu_do_activate(ctx, cpu, p, wake_flags);
         true
+    }
+
+    /// When a timer interrupt's wakeup of a task on this idle CPU activates it (machine
+    /// key `idle_timer_activate`), if that takes time; the CPU stays taken meanwhile.
+    fn idle_timer_activation(&mut self, ctx: Ctx, cpu: u32) -> Option<u64> {
+        let rq = self.rq(cpu);
+        if ctx != Ctx::HardIrq(cpu) || rq.curr != rq.idle || rq.nr_running != 0 {
+            return None;
+        }
+        let cost = self
+            .cfg
+            .idle_timer_activate_cpus
+            .iter()
+            .find(|&&(c, _)| c == cpu)
+            .map(|&(_, d)| d)
+            .or(self.cfg.idle_timer_activate)?;
+        let d = self.path_cost(cost);
+        (d > 0).then_some(self.now + d)
     }
 
     /// `ttwu_runnable`: the task is still queued (it had not yet been switched out, or fair
@@ -191,6 +222,7 @@ impl Sched {
                 cpu,
                 task: p,
                 wake_flags,
+                ipi: true,
             },
         );
         true

@@ -387,6 +387,7 @@ impl Userspace {
         if s.task(t).timer_gen != gen || s.task(t).exited {
             return;
         }
+        s.irq_entry(cpu, schedsim_trace::IrqVector::LocalTimer);
         s.update_rq_clock(cpu);
         self.wake(s, Ctx::HardIrq(cpu), t);
         s.mark_dirty(cpu);

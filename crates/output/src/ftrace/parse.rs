@@ -1,6 +1,6 @@
 //! Reading `trace` file lines back into records: the inverse of `format_record`.
 
-use schedsim_trace::{Comm, Event, RecFlags, Record};
+use schedsim_trace::{Comm, Event, IrqVector, RecFlags, Record};
 
 use super::PREV_STATE_FLAGS;
 
@@ -205,6 +205,15 @@ fn parse_event(name: &str, args: &str) -> Option<Event> {
         "tracing_mark_write" => Event::Print {
             text: args.to_string(),
         },
-        _ => return None,
+        other => {
+            let v = IrqVector::ALL
+                .into_iter()
+                .find(|v| v.entry_name() == other)?;
+            let [vector] = kv(args, ["vector"])?;
+            if u(vector)? != v.vector() {
+                return None;
+            }
+            Event::IrqEntry(v)
+        }
     })
 }

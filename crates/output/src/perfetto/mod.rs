@@ -56,6 +56,8 @@ const FE_SCHED_PROCESS_FORK: u32 = 239;
 const FE_SCHED_PROCESS_FREE: u32 = 240;
 const FE_SCHED_PI_SETPRIO: u32 = 353;
 const FE_SCHED_MIGRATE_TASK: u32 = 491;
+/// `GenericFtraceEvent` (generic.proto): an event without its own message, by name.
+const FE_GENERIC: u32 = 327;
 
 /// Writes the Perfetto trace of `bufs` (`nr_cpus` goes into SystemInfo.num_cpus).
 pub fn write_perfetto<W: Write + ?Sized>(
@@ -309,6 +311,14 @@ fn ftrace_event(rec: &Record) -> Msg {
                 .int32(3, *oldprio)
                 .int32(4, *pid);
             FE_SCHED_PI_SETPRIO
+        }
+        Event::IrqEntry(v) => {
+            // GenericFtraceEvent{event_name=1, field=2 {name=1, int_value=4}}: Perfetto has
+            // no message of its own for the x86 irq_vectors events.
+            let mut f = Msg::new();
+            f.string(1, "vector").int64(4, v.vector() as i64);
+            m.string(1, v.entry_name()).message(2, &f);
+            FE_GENERIC
         }
         Event::Print { text } => {
             // PrintFtraceEvent{ip=1, buf=2}: buf as tracing_mark_write stores it ('\n'-ended).

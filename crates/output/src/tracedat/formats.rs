@@ -148,6 +148,32 @@ REC->prev_comm, REC->prev_pid, REC->prev_prio, (REC->prev_state & 255) ? __print
     },
 ];
 
+const IRQ_VECTOR_FIELDS: &[FieldDef] = &[f("int vector", 8, 4, true)];
+const IRQ_VECTOR_FMT: &str = "\"vector=%d\", REC->vector";
+
+/// The x86 `irq_vectors` entry events we emit (`DECLARE_EVENT_CLASS(x86_irq_vector)`,
+/// arch/x86/include/asm/trace/irq_vectors.h).
+pub(crate) const IRQ_VECTORS: [EventDef; 3] = [
+    EventDef {
+        name: "local_timer_entry",
+        id: 60,
+        fields: IRQ_VECTOR_FIELDS,
+        print_fmt: IRQ_VECTOR_FMT,
+    },
+    EventDef {
+        name: "call_function_single_entry",
+        id: 70,
+        fields: IRQ_VECTOR_FIELDS,
+        print_fmt: IRQ_VECTOR_FMT,
+    },
+    EventDef {
+        name: "reschedule_entry",
+        id: 58,
+        fields: IRQ_VECTOR_FIELDS,
+        print_fmt: IRQ_VECTOR_FMT,
+    },
+];
+
 /// The `common_type` of an event's records.
 pub(crate) fn event_id(ev: &Event) -> u16 {
     let name = ev.name();
@@ -156,6 +182,7 @@ pub(crate) fn event_id(ev: &Event) -> u16 {
     }
     SCHED
         .iter()
+        .chain(&IRQ_VECTORS)
         .find(|d| d.name == name)
         .map(|d| d.id)
         .expect("every Event has a format")

@@ -120,6 +120,8 @@ pub(crate) fn encode(rec: &Record, out: &mut Vec<u8>) {
             i32le(out, *oldprio);
             i32le(out, *newprio);
         }
+        // struct trace_event_raw_x86_irq_vector: int vector.
+        Event::IrqEntry(v) => i32le(out, v.vector() as i32),
         Event::Print { text } => {
             // tracing_mark_write: ip = _THIS_IP_, buf = text, '\n' appended if missing, NUL.
             out.extend_from_slice(&MARK_WRITE_IP.to_le_bytes());

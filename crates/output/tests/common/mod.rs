@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use schedsim_trace::{state, Comm, Event, RecFlags, Record, TraceBuffers};
+use schedsim_trace::{state, Comm, Event, IrqVector, RecFlags, Record, TraceBuffers};
 
 pub const MS: u64 = 1_000_000;
 pub const US: u64 = 1_000;
@@ -293,6 +293,10 @@ pub fn full_trace() -> Builder {
     // CPU1, half a second after its last record; RT task with idle/parked states.
     let rt = task(400, "fifo-0", 9);
     let mut ts1 = 2 * SEC + 600 * MS;
+    // The x86 irq_vectors entries (an idle CPU's interrupts).
+    for (k, v) in IrqVector::ALL.into_iter().enumerate() {
+        b.rec(1, ts1 - 3 * US + k as u64, "d.h..", Event::IrqEntry(v));
+    }
     b.waking(1, ts1, "dNs5.", rt, 1);
     ts1 += US;
     b.switch(1, ts1, rt, state::RUNNING);

@@ -21,6 +21,7 @@ pub fn dl_timer_fired(s: &mut Sched, cpu: u32, task: Option<TaskId>, gen: u32) {
         if e.inactive_gen != gen & !INACTIVE_TIMER || e.inactive_at.is_none() {
             return;
         }
+        s.irq_entry(cpu, schedsim_trace::IrqVector::LocalTimer);
         s.update_rq_clock(cpu);
         inactive_task_timer(s, cpu, k);
         return;
@@ -29,6 +30,7 @@ pub fn dl_timer_fired(s: &mut Sched, cpu: u32, task: Option<TaskId>, gen: u32) {
         return;
     }
     se_mut(s, cpu, k).timer_at = None;
+    s.irq_entry(cpu, schedsim_trace::IrqVector::LocalTimer);
     s.update_rq_clock(cpu);
     match k {
         DlKey::Server => dl_server_timer(s, cpu),

@@ -8,7 +8,8 @@
 //!
 //! Not modelled: the per-queue PELT clock stopping while throttled
 //! (`throttled_clock_pelt`), and the unthrottle of a remote CPU's queue is done at once
-//! rather than through an async IPI.
+//! rather than after the async IPI's latency (its `call_function_single_entry` is traced
+//! at once too).
 
 use super::entity::CfsRqId;
 use super::group::TgId;
@@ -48,6 +49,9 @@ pub struct CfsBandwidth {
     /// multiples of `period` from boot while the timer is stopped).
     pub period_expires: u64,
     pub period_gen: u32,
+    /// The CPU the period timer is pinned to (`HRTIMER_MODE_ABS_PINNED`): where it was
+    /// started. Its expiry interrupts that CPU; other CPUs' queues are unthrottled by IPI.
+    pub timer_cpu: u32,
     pub slack_started: bool,
     pub slack_gen: u32,
     /// Throttled queues, in throttle order (`throttled_cfs_rq`).
@@ -100,18 +104,24 @@ pub fn set_bandwidth(s: &mut Sched, g: TgId, quota: Option<u64>, period: u64, bu
     // "Restart the period timer (if active) to handle new period expiry": the grid starts
     // at the write, not at the first use.
     if quota.is_some() {
-        start_cfs_bandwidth(s, g);
+        let cpu = if s.this_cpu < s.nr_cpus() {
+            s.this_cpu
+        } else {
+            0
+        };
+        start_cfs_bandwidth(s, g, cpu);
     }
 }
 
-/// `start_cfs_bandwidth`: arm the period timer on its grid if it is not running.
-fn start_cfs_bandwidth(s: &mut Sched, g: TgId) {
+/// `start_cfs_bandwidth` on `cpu`: arm the period timer on its grid if it is not running.
+fn start_cfs_bandwidth(s: &mut Sched, g: TgId, cpu: u32) {
     let now = s.now;
     let b = cfs_b_mut(s, g);
     if b.period_active {
         return;
     }
     b.period_active = true;
+    b.timer_cpu = cpu;
     // hrtimer_forward_now: the next multiple of the period after the last expiry.
     let missed = now.saturating_sub(b.period_expires) / b.period + 1;
     b.period_expires += missed * b.period;
@@ -140,7 +150,8 @@ fn assign_runtime(s: &mut Sched, c: CfsRqId, target: i64) -> bool {
     let amount = match cfs_b(s, c).quota {
         None => min_amount,
         Some(_) => {
-            start_cfs_bandwidth(s, g);
+            let cpu = s.fair.cfs(c).cpu;
+            start_cfs_bandwidth(s, g, cpu);
             let b = cfs_b_mut(s, g);
             let mut amount = 0;
             if b.runtime > 0 {
@@ -290,6 +301,10 @@ fn unthrottle_cfs_rq(s: &mut Sched, c: CfsRqId) {
         return;
     }
     let (g, cpu) = (s.fair.cfs(c).tg, s.fair.cfs(c).cpu);
+    if cpu != s.fair.tg(g).cfs_b.timer_cpu {
+        // unthrottle_cfs_rq_async: another CPU's queue is unthrottled in its CSD handler.
+        s.irq_entry(cpu, schedsim_trace::IrqVector::CallFunctionSingle);
+    }
     s.update_rq_clock(cpu);
     s.fair.cfs_mut(c).bw.throttled = false;
     if let Some(t0) = s.fair.cfs_mut(c).bw.throttled_clock.take() {
@@ -350,6 +365,8 @@ pub fn timer_fired(s: &mut Sched, g: TgId, timer: BwTimer, gen: u32) {
             if !b.period_active || b.period_gen != gen {
                 return;
             }
+            let cpu = b.timer_cpu;
+            s.irq_entry(cpu, schedsim_trace::IrqVector::LocalTimer);
             if do_period_timer(s, g) {
                 cfs_b_mut(s, g).period_active = false;
                 return;
