@@ -35,6 +35,12 @@ fn forks(r: &SimResult) -> Vec<u64> {
     })
 }
 
+/// A thread that forks one `w` (rt-app's `fork` event), then sleeps.
+const SPAWNER: &str = r#"{ "global": { "ftrace": "main,task" },
+    "tasks": {
+      "spawner": { "loop": 1, "fork": "w", "sleep": 5000 },
+      "w": { "instance": 0, "loop": 1, "run": 1000 } } }"#;
+
 const THREE: &str = r#"{ "global": { "ftrace": "main,task" },
     "tasks": { "t": { "instance": 3, "loop": 1, "run": 1000 } } }"#;
 
@@ -57,11 +63,7 @@ fn threads_created_at_start_leave_the_barrier_together() {
 
 #[test]
 fn a_forked_thread_does_not_wait_on_the_barrier() {
-    let json = r#"{ "global": { "ftrace": "main,task" },
-        "tasks": {
-          "spawner": { "loop": 1, "fork": "w", "sleep": 5000 },
-          "w": { "instance": 0, "loop": 1, "run": 1000 } } }"#;
-    let r = run(json, "cpus=3,rtapp_create=80us,rtapp_setup=50us");
+    let r = run(SPAWNER, "cpus=3,rtapp_create=80us,rtapp_setup=50us");
     // The launcher creates the spawner; the spawner creates w, paying the same cost.
     let f = forks(&r);
     assert_eq!(f.len(), 2);
@@ -87,12 +89,8 @@ fn with_no_costs_the_barrier_still_orders_the_start() {
 
 #[test]
 fn a_thread_that_forks_pays_the_creation_before_the_clone_and_its_return_after() {
-    let json = r#"{ "global": { "ftrace": "main,task" },
-        "tasks": {
-          "spawner": { "loop": 1, "fork": "w", "sleep": 5000 },
-          "w": { "instance": 0, "loop": 1, "run": 1000 } } }"#;
     let r = run(
-        json,
+        SPAWNER,
         "cpus=1,rtapp_create=80us,rtapp_setup=50us,wake_return=5us",
     );
     let spawner_start = marks(&r, "rtapp_task: event=start")[0].0;

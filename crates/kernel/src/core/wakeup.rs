@@ -148,16 +148,7 @@ impl Sched {
             return true;
         }
         if let Some(at) = self.idle_timer_activation(ctx, cpu) {
-            self.rq_mut(cpu).ttwu_pending += 1;
-            self.queue.push(
-                at,
-                EventKind::WakeList {
-                    cpu,
-                    task: p,
-                    wake_flags,
-                    ipi: false,
-                },
-            );
+            self.queue_activation(at, cpu, p, wake_flags, false);
             return true;
         }
         self.ttwu_do_activate(ctx, cpu, p, wake_flags);
@@ -214,18 +205,24 @@ impl Sched {
         if !self.scx_allow_ttwu_queue(p) {
             return false;
         }
-        self.rq_mut(cpu).ttwu_pending += 1;
         let at = self.now + self.ipi_cost(cpu);
+        self.queue_activation(at, cpu, p, wake_flags, true);
+        true
+    }
+
+    /// `p`'s activation on `cpu` at `at` (`sched_ttwu_pending`), by the wakelist's IPI
+    /// (`ipi`) or later in the same interrupt; the CPU counts as taken meanwhile.
+    fn queue_activation(&mut self, at: u64, cpu: u32, p: TaskId, wake_flags: u32, ipi: bool) {
+        self.rq_mut(cpu).ttwu_pending += 1;
         self.queue.push(
             at,
             EventKind::WakeList {
                 cpu,
                 task: p,
                 wake_flags,
-                ipi: true,
+                ipi,
             },
         );
-        true
     }
 
     /// `sched_ttwu_pending`: the wakelist IPI handler on the target CPU.
