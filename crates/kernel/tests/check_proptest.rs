@@ -212,7 +212,8 @@ struct Machine {
     /// The kernel path costs (µs): IPI, busy CPU's resched path, idle exit.
     costs_us: (u64, u64, u64),
     features: Vec<&'static str>,
-    /// The machine-state keys: vCPU packing and the newidle success rate.
+    /// The machine-state keys: vCPU packing, the newidle success rate, a daemon, an output
+    /// reader, a timer wakeup's activation path and the recording's irq entries and untraced idle.
     state: &'static str,
     sem_initial: u32,
     child_run: u64,
@@ -253,7 +254,10 @@ fn machine() -> impl Strategy<Value = Machine> {
                 Just(",vcpu_pack=15,newidle_ratio=175"),
                 Just(",newidle_ratio=0"),
                 Just(",vcpu_pack=15,daemon_period=5ms,daemon_run=lognormal(15us, 9us)"),
-                Just(",vcpu_pack=15,reader_run=lognormal(20us, 30us)")
+                Just(",vcpu_pack=15,reader_run=lognormal(20us, 30us)"),
+                Just(
+                    ",idle_timer_activate=3us;0:lognormal(6us, 2us),irq_events=on,untraced_idle=0"
+                )
             ],
             0u32..3,
             10u64..2_000,
