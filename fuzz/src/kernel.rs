@@ -167,8 +167,8 @@ pub fn gen_case(data: &[u8]) -> Case {
     let (ipi_us, resched_us, idle_us) =
         c.pick(&[(0u64, 0u64, 0u64), (2, 0, 0), (30, 1, 0), (11, 6, 3)]);
     // The machine-state keys: vCPU packing, the newidle success rate, a busy daemon, a
-    // reader of the launcher's output, a timer wakeup's activation path and the recording's
-    // interrupt entries and untraced idle CPU.
+    // reader of the launcher's output, a timer wakeup's activation path, the recording's
+    // interrupt entries and untraced idle CPU, and the RCU grace-period kthread.
     let state = c.pick(&[
         "",
         ",vcpu_pack=15",
@@ -176,7 +176,7 @@ pub fn gen_case(data: &[u8]) -> Case {
         ",newidle_ratio=0",
         ",vcpu_pack=15,daemon_period=5ms,daemon_run=lognormal(15us, 9us)",
         ",vcpu_pack=15,reader_run=lognormal(20us, 30us)",
-        ",idle_timer_activate=3us;0:lognormal(6us, 2us),irq_events=on,untraced_idle=0",
+        ",idle_timer_activate=3us;0:lognormal(6us, 2us),irq_events=on,untraced_idle=0,rcu_gp_run=5us",
     ]);
     let launcher_output = LauncherOutput {
         before_start: c.range(0, 2) as u32,

@@ -152,7 +152,7 @@ impl Report {
         let end = r.end.max(1);
         let mut tasks = Vec::new();
         for (i, t) in s.tasks.iter().enumerate() {
-            let machine = [r.user.launcher, r.user.daemon, r.user.reader];
+            let machine = [r.user.launcher, r.user.daemon, r.user.reader, s.rcu.kthread];
             if t.is_boot_kthread() || machine.contains(&Some(t.id)) {
                 continue;
             }

@@ -48,6 +48,8 @@ pub struct Sched {
     pub task_stats: Vec<TaskStats>,
     pub cpu_stats: Vec<CpuStats>,
     pub fair: FairState,
+    /// The RCU grace-period kthread's state (core/rcu.rs).
+    pub rcu: crate::core::rcu::RcuState,
     /// sched_ext: the loaded policy, the global and user DSQs, the per-task entities.
     pub ext: ScxState,
     /// The machine topology and every CPU's sched domains (with their balancing state).
@@ -96,6 +98,7 @@ impl Sched {
             task_stats: Vec::new(),
             cpu_stats: vec![CpuStats::default(); n],
             fair: FairState::default(),
+            rcu: Default::default(),
             ext: ScxState::default(),
             topo: crate::topology::Topology::build(&cfg.machine, cfg.nr_cpus),
             queue: EventQueue::default(),
@@ -127,6 +130,7 @@ impl Sched {
         for cpu in 0..n as u32 {
             s.create_stopper(cpu);
         }
+        s.rcu_boot();
         // User pids start at 1000, or at the next thousand above the last stopper's.
         let last_kthread = STOPPER_PID_BASE + STOPPER_PID_STRIDE * (n as i32 - 1);
         s.next_pid = s.next_pid.max((last_kthread / 1000 + 1) * 1000);
@@ -249,6 +253,11 @@ impl Sched {
     /// first one the workload's tasks get, so theirs stay what they are without it.
     pub fn new_system_task(&mut self, comm: Comm, cpu: u32, below: i32) -> TaskId {
         let pid = self.user_pid_base - below;
+        self.new_task_pid(comm, cpu, pid)
+    }
+
+    /// A kernel thread made at boot with its pid, in the root task group.
+    pub(crate) fn new_kthread(&mut self, comm: Comm, cpu: u32, pid: i32) -> TaskId {
         self.new_task_pid(comm, cpu, pid)
     }
 

@@ -325,7 +325,7 @@ fn visit_dirty_where(
                 s.schedule(cpu, mode);
             }
             // The stopper kthread runs its works and sleeps again (cpu_stopper_thread).
-            if s.run_stopper(cpu) {
+            if s.run_stopper(cpu) || s.run_rcu_gp_kthread(cpu) {
                 continue;
             }
             if !user.step(s, cpu)? {

@@ -18,6 +18,10 @@ pub mod tstate {
     pub const DEAD: u32 = 0x0080;
     pub const WAKING: u32 = 0x0200;
     pub const NEW: u32 = 0x0800;
+    pub const NOLOAD: u32 = 0x0400;
+    /// `TASK_IDLE`: an uninterruptible sleep that does not count as load (kthreads
+    /// waiting for work; `prev_state` prints `I`).
+    pub const IDLE: u32 = UNINTERRUPTIBLE | NOLOAD;
     /// `TASK_NORMAL`: what `wake_up_process` wakes.
     pub const NORMAL: u32 = INTERRUPTIBLE | UNINTERRUPTIBLE;
 }

@@ -213,7 +213,8 @@ struct Machine {
     costs_us: (u64, u64, u64),
     features: Vec<&'static str>,
     /// The machine-state keys: vCPU packing, the newidle success rate, a daemon, an output
-    /// reader, a timer wakeup's activation path and the recording's irq entries and untraced idle.
+    /// reader, a timer wakeup's activation path, the recording's irq entries and untraced idle,
+    /// and the RCU grace-period kthread.
     state: &'static str,
     sem_initial: u32,
     child_run: u64,
@@ -256,7 +257,7 @@ fn machine() -> impl Strategy<Value = Machine> {
                 Just(",vcpu_pack=15,daemon_period=5ms,daemon_run=lognormal(15us, 9us)"),
                 Just(",vcpu_pack=15,reader_run=lognormal(20us, 30us)"),
                 Just(
-                    ",idle_timer_activate=3us;0:lognormal(6us, 2us),irq_events=on,untraced_idle=0"
+                    ",idle_timer_activate=3us;0:lognormal(6us, 2us),irq_events=on,untraced_idle=0,rcu_gp_run=5us"
                 )
             ],
             0u32..3,

@@ -127,5 +127,7 @@ impl Sched {
         let cpu = t.cpu;
         self.trace_event(cpu, p, RecFlags::default(), ev);
         self.task_mut(p).state = tstate::DEAD;
+        // put_task_struct_rcu_user: the task_struct is freed after a grace period.
+        self.call_rcu();
     }
 }

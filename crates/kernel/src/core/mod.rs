@@ -6,6 +6,7 @@ pub mod autogroup;
 pub mod cgroup;
 pub mod fork;
 pub mod pi;
+pub mod rcu;
 pub mod schedule;
 pub mod stopper;
 pub mod syscalls;

@@ -224,6 +224,9 @@ impl Sched {
         } else if p.exited || p.state == tstate::DEAD {
             // do_task_dead: TASK_DEAD with exit_state EXIT_DEAD (threads are auto-reaped).
             state::EXIT_DEAD
+        } else if p.state == tstate::IDLE {
+            // task_state_index: TASK_IDLE reports as TASK_REPORT_IDLE.
+            state::IDLE
         } else {
             match p.state & 0x7f {
                 0 => state::RUNNING,

@@ -49,6 +49,8 @@ impl Sched {
             class_of(c).task_tick(self, cpu, curr);
         }
         crate::class::fair::balance::sched_balance_trigger(self, cpu);
+        // rcu_sched_clock_irq (update_process_times), its wakeup from the RCU softirq.
+        self.rcu_sched_clock_irq(cpu);
         if idle && self.cfg.nohz_idle {
             self.rqs[cpu as usize].tick_running = false;
         } else {
