@@ -55,7 +55,7 @@ fn kthread(r: &SimResult) -> (Vec<(u64, u32)>, Vec<u64>) {
     (wakings, sleeps)
 }
 
-const MACHINE: &str = "cpus=2,hz=250,rcu_gp_run=5us";
+const MACHINE: &str = "cpus=2,hz=250,rcu_gp_run=5us,irq_events=on";
 
 #[test]
 fn a_stream_of_exits_wakes_the_kthread_every_second_tick() {
@@ -125,4 +125,35 @@ fn without_exits_or_without_the_key_there_is_no_grace_period() {
         .all(|t| t.comm.as_str() != "rcu_preempt"));
     let e = Config::parse_machine("rcu_gp_run=soon").unwrap_err().0;
     assert!(e.contains("rcu_gp_run=soon"), "{e}");
+}
+
+#[test]
+fn a_cpu_with_callbacks_keeps_its_tick_when_it_goes_idle() {
+    // No hog: once the worker has exited every CPU is idle, and NO_HZ would stop their
+    // ticks; the exit's CPU keeps ticking (rcu_needs_cpu) until its callback is done.
+    let text = r#"
+[[task]]
+name = "server"
+affinity = [0]
+program = ["fork worker", "sleep 1s"]
+
+[[task]]
+name = "worker"
+template = true
+affinity = [1]
+program = ["run 3ms", "exit"]
+"#;
+    let w = schedsim_workload::parse_toml("rcu.toml", text).expect("valid workload");
+    let r = simulate_workload(w, Config::parse_machine(MACHINE).unwrap(), 100 * MS);
+    let (wakings, _) = kthread(&r);
+    // Started at CPU 1's first tick after the exit, ended at its next (all idle, quiet).
+    let times: Vec<u64> = wakings.iter().map(|&(t, _)| t).collect();
+    assert_eq!(times, vec![TICK, 2 * TICK]);
+    assert_eq!(r.sched.rcu.completed, 1);
+    // Then CPU 1's tick stops again: no tick interrupt on it for the rest of the run.
+    let ticks_after = trace_find(&r, |rec| {
+        (rec.cpu == 1 && rec.ts > 3 * TICK && matches!(rec.event, Event::IrqEntry(_)))
+            .then_some(rec.ts)
+    });
+    assert!(ticks_after.is_empty(), "{ticks_after:?}");
 }

@@ -128,6 +128,6 @@ impl Sched {
         self.trace_event(cpu, p, RecFlags::default(), ev);
         self.task_mut(p).state = tstate::DEAD;
         // put_task_struct_rcu_user: the task_struct is freed after a grace period.
-        self.call_rcu();
+        self.call_rcu(cpu);
     }
 }

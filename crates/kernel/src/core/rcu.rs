@@ -39,8 +39,11 @@ enum CpuGp {
 pub struct RcuState {
     /// The kthread, if the machine has one (`rcu_gp_run`).
     pub kthread: Option<TaskId>,
-    /// Callbacks queued since the current grace period started (they need the next one).
-    waiting: u64,
+    /// Callbacks queued since the current grace period started (they need the next one),
+    /// per CPU that queued them.
+    waiting: Vec<u64>,
+    /// Callbacks waiting for the current grace period, per CPU.
+    in_gp: Vec<u64>,
     /// The current grace period's per-CPU progress; None between grace periods.
     gp: Option<Vec<CpuGp>>,
     /// The kthread was woken and has not slept again yet.
@@ -57,6 +60,9 @@ impl Sched {
         if self.cfg.rcu_gp_run.is_none() {
             return;
         }
+        let n = self.nr_cpus() as usize;
+        self.rcu.waiting = vec![0; n];
+        self.rcu.in_gp = vec![0; n];
         let k = self.new_kthread(Comm::new("rcu_preempt"), 0, RCU_GP_PID);
         self.task_mut(k).state = tstate::IDLE;
         self.rcu.kthread = Some(k);
@@ -64,10 +70,20 @@ impl Sched {
 
     /// `call_rcu` on `cpu`: a callback waits for the next grace period, which the next tick
     /// starts if none is running.
-    pub(crate) fn call_rcu(&mut self) {
+    pub(crate) fn call_rcu(&mut self, cpu: u32) {
         if self.rcu.kthread.is_some() {
-            self.rcu.waiting += 1;
+            self.rcu.waiting[cpu as usize] += 1;
         }
+    }
+
+    /// `rcu_needs_cpu`: a CPU with callbacks not yet invoked keeps its tick when idle.
+    pub(crate) fn rcu_needs_cpu(&self, cpu: u32) -> bool {
+        let c = cpu as usize;
+        self.rcu.kthread.is_some() && self.rcu.waiting[c] + self.rcu.in_gp[c] > 0
+    }
+
+    fn rcu_waiting(&self) -> bool {
+        self.rcu.waiting.iter().any(|&n| n > 0)
     }
 
     /// `rcu_sched_clock_irq` on `cpu`'s tick: start a grace period for waiting callbacks,
@@ -79,7 +95,7 @@ impl Sched {
         let idle = |s: &Sched, c: u32| s.rq(c).curr == s.rq(c).idle;
         match self.rcu.gp.as_mut() {
             None => {
-                if self.rcu.waiting > 0 && !self.rcu.awake {
+                if self.rcu_waiting() && !self.rcu.awake {
                     // rcu_start_this_gp → rcu_gp_kthread_wake: the kthread runs rcu_gp_init.
                     self.rcu_wake(cpu, k);
                 }
@@ -96,6 +112,8 @@ impl Sched {
                         || idle(self, c)
                 });
                 if done && !self.rcu.awake {
+                    // rcu_do_batch: this grace period's callbacks are invoked.
+                    self.rcu.in_gp.iter_mut().for_each(|n| *n = 0);
                     self.rcu.gp = None;
                     self.rcu.completed += 1;
                     self.rcu_wake(cpu, k);
@@ -130,9 +148,12 @@ impl Sched {
                 return false;
             }
         }
-        if self.rcu.gp.is_none() && self.rcu.waiting > 0 {
+        if self.rcu.gp.is_none() && self.rcu_waiting() {
             // rcu_gp_init: the callbacks queued so far wait for this grace period.
-            self.rcu.waiting = 0;
+            let RcuState { waiting, in_gp, .. } = &mut self.rcu;
+            for (w, g) in waiting.iter_mut().zip(in_gp.iter_mut()) {
+                *g += std::mem::take(w);
+            }
             let n = self.nr_cpus();
             self.rcu.gp = Some(vec![CpuGp::Unseen; n as usize]);
         }

@@ -51,7 +51,7 @@ impl Sched {
         crate::class::fair::balance::sched_balance_trigger(self, cpu);
         // rcu_sched_clock_irq (update_process_times), its wakeup from the RCU softirq.
         self.rcu_sched_clock_irq(cpu);
-        if idle && self.cfg.nohz_idle {
+        if idle && self.cfg.nohz_idle && !self.rcu_needs_cpu(cpu) {
             self.rqs[cpu as usize].tick_running = false;
         } else {
             let t = self.cfg.tick_nsec();
