@@ -130,9 +130,9 @@ pub fn try_run_streamed(
     if let Some(sink) = sink {
         s.trace.stream_to(sink);
     }
-    // rt-app's main thread ends the run when it marks the shutdown (`Op::Shutdown`), which
-    // the kernel's path costs or a starved launcher may put after the duration; a launcher
-    // starved for a second more is cut off there.
+    // rt-app's main thread ends the run (`Op::Shutdown`) once its threads have finished
+    // after its shutdown (user/shutdown.rs), which the threads' last events, the kernel's
+    // path costs or a starved launcher put after the duration; a second more is cut off.
     let launcher_ends =
         opts.duration.is_none() && workload.ftrace_markers.main && workload.duration.is_some();
     let mut user = Userspace::new(workload, opts.seed);

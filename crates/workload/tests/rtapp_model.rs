@@ -1,28 +1,19 @@
 //! rt-app JSON -> Workload, checked against the exact expected model.
 
-use schedsim_workload::rtapp::{cost, origin, output, parse_rtapp, start, stats};
+mod common;
+
+use schedsim_workload::rtapp::{cost, end, origin, output, parse_rtapp, start, stats};
 use schedsim_workload::*;
 
 fn load(text: &str) -> Workload {
     parse_rtapp("t.json", text).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The task's program after the start marker every rt-app thread's program opens with
-/// (checked here), without the markers of the lines rt-app prints (their places are
-/// `printed_lines_are_where_rt_app_prints_them`'s).
+/// The task's program: `common::thread_body` (where the lines rt-app prints are, and its
+/// end: `printed_lines_are_where_rt_app_prints_them`, `the_end_follows_the_loops_even_forever_ones`).
 fn prog(w: &Workload, task: &str) -> Vec<Step> {
-    let p = &w
-        .tasks
-        .iter()
-        .find(|t| t.name == task)
-        .unwrap_or_else(|| panic!("no task {task}"))
-        .program;
-    assert_eq!(p[0], Step::Marker(start::MARKER.into()), "{task}");
-    p[1..]
-        .iter()
-        .filter(|s| **s != Step::Marker(output::MARKER.into()))
-        .cloned()
-        .collect()
+    let t = w.tasks.iter().find(|t| t.name == task);
+    common::thread_body(&t.unwrap_or_else(|| panic!("no task {task}")).program)
 }
 
 fn us(n: u64) -> Dur {
@@ -205,13 +196,16 @@ fn loop_semantics_with_and_without_phases() {
             Step::Exit
         ]
     );
-    // A phase that loops forever: later phases and the end are never reached.
+    // A phase that loops forever: later phases and the end are reached at the shutdown only.
     assert_eq!(
         prog(&w, "stuck"),
-        [lp(
-            Some(2),
-            vec![lp(None, vec![Step::Run(us(1))]), Step::Run(us(2))]
-        )]
+        [
+            lp(
+                Some(2),
+                vec![lp(None, vec![Step::Run(us(1))]), Step::Run(us(2))]
+            ),
+            Step::Exit
+        ]
     );
 }
 
@@ -885,4 +879,51 @@ fn printed_lines_are_where_rt_app_prints_them() {
     assert_eq!(p[p.len() - 2..], [line(), Step::Exit]);
     let lines = p.iter().filter(|s| **s == line()).count();
     assert_eq!(lines, 4);
+}
+
+#[test]
+fn the_end_follows_the_loops_even_forever_ones() {
+    let w = load(
+        r#"{ "global": { "ftrace": "main,task" }, "tasks": {
+            "forever": { "policy": "SCHED_FIFO", "priority": 5, "run": 1 },
+            "twice": { "loop": 2, "run": 1 }
+        } }"#,
+    );
+    let tail = |task: &str| {
+        let p = &w.tasks.iter().find(|t| t.name == task).unwrap().program;
+        let at = p
+            .iter()
+            .position(|s| *s == Step::Marker(end::MARKER.into()))
+            .unwrap();
+        (p[at - 1].clone(), p[at + 1..].to_vec())
+    };
+    // After a forever loop: where rt-app's shutdown sends the thread, back to SCHED_OTHER.
+    let (before, end) = tail("forever");
+    assert!(
+        matches!(before, Step::Loop { count: None, .. }),
+        "{before:?}"
+    );
+    assert_eq!(
+        end,
+        [
+            Step::SetAttr(SchedAttr::default()),
+            Step::Marker("rtapp_task: event=end".into()),
+            Step::Marker(output::MARKER.into()),
+            Step::Exit
+        ]
+    );
+    // After a finite one: where its loops end too.
+    let (before, end) = tail("twice");
+    assert!(
+        matches!(before, Step::Loop { count: Some(2), .. }),
+        "{before:?}"
+    );
+    assert_eq!(
+        end,
+        [
+            Step::Marker("rtapp_task: event=end".into()),
+            Step::Marker(output::MARKER.into()),
+            Step::Exit
+        ]
+    );
 }

@@ -3,19 +3,14 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use schedsim_workload::rtapp::{self, load_rtapp};
 use schedsim_workload::*;
 
-/// Task `i`'s program after the start marker every rt-app thread's program opens with,
-/// without the markers of the lines rt-app prints.
+/// Task `i`'s program (`common::thread_body`).
 fn body(w: &Workload, i: usize) -> Vec<Step> {
-    let p = &w.tasks[i].program;
-    assert_eq!(p[0], Step::Marker(rtapp::start::MARKER.into()));
-    p[1..]
-        .iter()
-        .filter(|s| **s != Step::Marker(rtapp::output::MARKER.into()))
-        .cloned()
-        .collect()
+    common::thread_body(&w.tasks[i].program)
 }
 
 fn oracle_dir() -> Option<PathBuf> {

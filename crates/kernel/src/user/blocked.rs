@@ -27,7 +27,7 @@ impl Userspace {
                 Blocked::Barrier(i) => format!("barrier `{}`", self.workload.barriers[i].name),
                 Blocked::StartBarrier => "rt-app's start barrier".to_string(),
                 Blocked::Suspend => "suspend (no resume came)".to_string(),
-                Blocked::Sleep | Blocked::Forever | Blocked::Output => continue,
+                Blocked::Sleep | Blocked::Forever | Blocked::Output | Blocked::Join => continue,
             };
             let signalled = self
                 .threads

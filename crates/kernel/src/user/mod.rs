@@ -7,6 +7,7 @@ pub mod program;
 mod reader;
 pub mod rng;
 mod session;
+mod shutdown;
 pub mod stats;
 pub mod sync;
 
@@ -42,6 +43,8 @@ pub enum Blocked {
     Forever,
     /// The output reader, in `read` on an empty pipe.
     Output,
+    /// rt-app's main thread in `pthread_join`, after its shutdown.
+    Join,
 }
 
 /// One user thread.
@@ -117,6 +120,11 @@ const LIVELOCK_OPS: u64 = 1_000_000;
 pub struct Userspace {
     pub workload: Workload,
     programs: Vec<Vec<Op>>,
+    /// Where each task spec's rt-app end starts (`Op::RtappThreadEnd`), if it is an rt-app
+    /// thread.
+    thread_end: Vec<Option<usize>>,
+    /// rt-app's `continue_running` is clear: the launcher has shut down (shutdown.rs).
+    shutting_down: bool,
     launcher_ops: Vec<Op>,
     /// The machine's background daemon (`Config::daemon_period`), if any, and its program.
     pub daemon: Option<TaskId>,
@@ -152,10 +160,14 @@ impl Userspace {
             .iter()
             .map(|t| is_rtapp_thread(&t.program))
             .collect();
-        let programs = workload
+        let programs: Vec<Vec<Op>> = workload
             .tasks
             .iter()
             .map(|t| compile(&t.program, &rtapp_threads))
+            .collect();
+        let thread_end = programs
+            .iter()
+            .map(|ops| ops.iter().position(|op| *op == Op::RtappThreadEnd))
             .collect();
         // The launcher is rt-app's main thread: it marks the start, creates every thread,
         // sleeps for the duration and marks the shutdown (`rtapp_main` markers).
@@ -180,6 +192,8 @@ impl Userspace {
         if let (true, Some(d)) = (main_markers, workload.duration) {
             launcher_ops.push(Op::Sleep(schedsim_workload::Dur::Fixed(d)));
             launcher_ops.push(Op::Marker("rtapp_main: event=shutdown".into()));
+            launcher_ops.push(Op::RtappShutdown);
+            launcher_ops.push(Op::Marker("rtapp_main: event=end".into()));
             launcher_ops.push(Op::Shutdown);
         }
         let sync = SyncObjects {
@@ -210,6 +224,8 @@ impl Userspace {
         };
         Userspace {
             programs,
+            thread_end,
+            shutting_down: false,
             launcher_ops,
             daemon: None,
             daemon_ops: Vec::new(),
@@ -437,6 +453,11 @@ impl Userspace {
             }
         }
         loop {
+            if self.shutdown_step(t) == Some(false) {
+                // After rt-app's shutdown the rest of the phase's events is skipped.
+                self.threads.get_mut(&t).unwrap().pc += 1;
+                continue;
+            }
             let th = &self.threads[&t];
             let Some(op) = self.ops(th).get(th.pc).cloned() else {
                 return self.op_end(s, t, cpu);
@@ -498,6 +519,7 @@ impl Userspace {
     fn exit(&mut self, s: &mut Sched, t: TaskId, cpu: u32) {
         s.exit_task(t);
         self.threads.get_mut(&t).unwrap().blocked = None;
+        self.join_exited(s, Ctx::Task(cpu));
         s.schedule(cpu, SchedMode::None);
     }
 
@@ -693,6 +715,10 @@ impl Userspace {
                 let w = self.threads.get_mut(&t).unwrap().rng.sample(d);
                 burn(s, t, w);
             }
+            Op::RtappShutdown => {
+                self.rtapp_shutdown(s, ctx, t);
+            }
+            Op::RtappThreadEnd => {}
             Op::Shutdown => s.queue.push(s.now, crate::events::EventKind::End),
             Op::Marker(mut text) => {
                 // `{loopN}`: the 0-based iteration of the enclosing loop at depth N.

@@ -1,7 +1,7 @@
 //! A thread's behaviour program, flattened from the workload's nested steps into ops with
 //! loop jumps, so a thread's position is a program counter and a loop-counter stack.
 
-use schedsim_workload::rtapp::{origin, output, start, stats};
+use schedsim_workload::rtapp::{end, origin, output, start, stats};
 use schedsim_workload::{Dur, SchedAttr, Step};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -45,6 +45,12 @@ pub enum Op {
     /// rt-app's thread set-up (`thread_body` before its first event): the machine's
     /// `rtapp_setup` of CPU time.
     RtappSetup,
+    /// Where an rt-app thread's end starts (`{rtapp_thread_end}`): nothing to do when
+    /// reached, the place the shutdown sends the thread to (shutdown.rs).
+    RtappThreadEnd,
+    /// rt-app's main thread shuts down (`__shutdown`): the threads leave their loops, it
+    /// waits for them to exit.
+    RtappShutdown,
     /// rt-app's `threads_barrier`, for a thread the launcher created (a forked thread goes
     /// on): released when every one of them is there.
     RtappBarrier,
@@ -138,6 +144,7 @@ fn emit(steps: &[Step], rtapp_threads: &[bool], ops: &mut Vec<Op>) {
             Step::Setsid => ops.push(Op::Setsid),
             Step::Mlockall => ops.push(Op::Mlockall),
             Step::Marker(m) if m == output::MARKER => ops.push(Op::Output),
+            Step::Marker(m) if m == end::MARKER => ops.push(Op::RtappThreadEnd),
             Step::Marker(m) if m == start::MARKER => {
                 ops.push(Op::RtappSetup);
                 ops.push(Op::RtappBarrier);

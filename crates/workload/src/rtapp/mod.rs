@@ -9,6 +9,7 @@
 
 pub mod cost;
 mod cx;
+pub mod end;
 mod global;
 pub mod json;
 mod link;

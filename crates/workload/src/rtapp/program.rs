@@ -16,8 +16,9 @@
 //!   Loop(phase loop) { [Marker loop start] [stats begin] ([Marker event] event)*
 //!                      [Marker loop end] [Marker rtapp_stats] }
 //! }
+//! Marker {rtapp_thread_end}               where a thread goes at rt-app's shutdown (end.rs)
 //! [SetAttr SCHED_OTHER] [SetCgroup /] [Marker rtapp_task: event=end]
-//!   {rtapp_output} ("[i] Exiting.") Exit                                      finite loops only
+//!   {rtapp_output} ("[i] Exiting.") Exit    reached when the loops end, or at the shutdown
 //! ```
 //!
 //! rt-app re-applies affinity, policy and taskgroup at every phase iteration but only makes
@@ -29,6 +30,7 @@ use std::collections::HashMap;
 
 use super::cost;
 use super::cx::{Cx, Res};
+use super::end;
 use super::global::Global;
 use super::link::{timer_key, Facts, TimerKey};
 use super::origin;
@@ -325,36 +327,34 @@ impl<'a> Builder<'a> {
         }
         wrap(t.loop_count, body, &mut prog);
 
-        // The end, reached only if every loop is finite.
-        let finite = t.loop_count == Some(0)
-            || (t.loop_count.is_some() && t.phases.iter().all(|p| p.loop_count.is_some()));
-        if finite {
-            let last = if t.loop_count == Some(0) {
-                &start
-            } else {
-                &end_of_pass
-            };
-            // pthread_setschedparam(SCHED_OTHER, 0): the kernel keeps the nice value and a
-            // fair custom slice (sched_setscheduler passes both along).
-            let fair = matches!(last.attr.policy, Policy::Normal | Policy::Batch);
-            let reset = SchedAttr {
-                policy: Policy::Normal,
-                nice: last.attr.nice,
-                runtime: if fair { last.attr.runtime } else { 0 },
-                ..SchedAttr::default()
-            };
-            if reset != last.attr {
-                prog.push(Step::SetAttr(reset));
-            }
-            if self.facts.any_taskgroup {
-                prog.push(Step::SetCgroup("/".into()));
-            }
-            if m.task {
-                prog.push(Step::Marker("rtapp_task: event=end".into()));
-            }
-            prog.push(output());
-            prog.push(Step::Exit);
+        // The end: after the loops if they are finite, and where the shutdown sends a
+        // thread in any case (its attributes then are taken as the last phase's).
+        prog.push(Step::Marker(end::MARKER.into()));
+        let last = if t.loop_count == Some(0) {
+            &start
+        } else {
+            &end_of_pass
+        };
+        // pthread_setschedparam(SCHED_OTHER, 0): the kernel keeps the nice value and a
+        // fair custom slice (sched_setscheduler passes both along).
+        let fair = matches!(last.attr.policy, Policy::Normal | Policy::Batch);
+        let reset = SchedAttr {
+            policy: Policy::Normal,
+            nice: last.attr.nice,
+            runtime: if fair { last.attr.runtime } else { 0 },
+            ..SchedAttr::default()
+        };
+        if reset != last.attr {
+            prog.push(Step::SetAttr(reset));
         }
+        if self.facts.any_taskgroup {
+            prog.push(Step::SetCgroup("/".into()));
+        }
+        if m.task {
+            prog.push(Step::Marker("rtapp_task: event=end".into()));
+        }
+        prog.push(output());
+        prog.push(Step::Exit);
         Ok(prog)
     }
 
