@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Long fuzzing campaigns: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #
-# Targets: toml_parser rtapp_parser machine_spec sim_check (all by default), 300 s each by
+# Targets: toml_parser rtapp_parser machine_spec sim_check rtapp_sim (all by default), 300 s each by
 # default. Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Each
 # target's libFuzzer corpus grows in fuzz/corpus-work/<target> (not committed), seeded from
 # the stored corpus fuzz/corpus/<target>; crashes land in fuzz/artifacts/<target>/. A crash
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../fuzz"
 secs=${1:-300}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(toml_parser rtapp_parser machine_spec sim_check)
+[ ${#targets[@]} -gt 0 ] || targets=(toml_parser rtapp_parser machine_spec sim_check rtapp_sim)
 san=${SANITIZER:-none}
 jobs=${JOBS:-1}
 tdir=(); [ -n "${CARGO_TARGET_DIR:-}" ] && tdir=(--target-dir "$CARGO_TARGET_DIR")

@@ -377,3 +377,29 @@ pub fn sim_check(data: &[u8]) {
         }
     }
 }
+
+/// An rt-app JSON file the importer accepts, simulated on the reference VM with the
+/// invariant checker, to rt-app's own end: its duration (at most 100 ms, 100 ms if it has
+/// none), then its shutdown, which joins the threads (cut a second later at the latest).
+/// A refused system call is an rt-app exit, not a failure; a broken invariant is.
+pub fn rtapp_sim(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(mut w) = schedsim_workload::rtapp::parse_rtapp("fuzz.json", text) else {
+        return;
+    };
+    const LIMIT: u64 = 100 * MS;
+    w.duration = Some(w.duration.map_or(LIMIT, |d| d.min(LIMIT)));
+    w.ftrace_markers.main = true;
+    let cfg = Config::parse_machine("refvm").expect("the reference VM");
+    let opts = SimOptions {
+        duration: None,
+        seed: 1,
+        trace: false,
+        check: true,
+    };
+    if let Err(SimError::Check(c)) = sim::try_run(w, cfg, &opts, &mut ()) {
+        panic!("invariant violated\ninput: {text}\n{c}");
+    }
+}

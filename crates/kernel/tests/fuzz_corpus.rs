@@ -1,5 +1,5 @@
 //! Replays every stored fuzz corpus file of the kernel targets (`fuzz/corpus/machine_spec`,
-//! `fuzz/corpus/sim_check`) through the fuzzer's own entry points, so CI exercises the
+//! `fuzz/corpus/sim_check`, `fuzz/corpus/rtapp_sim`) through the fuzzer's own entry points, so CI exercises the
 //! corpora (seeds and past crashers) without nightly or libFuzzer. See docs/fuzzing.md.
 
 #[allow(dead_code)]
@@ -19,4 +19,9 @@ fn machine_spec_corpus_replays_without_panic() {
 #[test]
 fn sim_check_corpus_passes_the_checker() {
     replay("sim_check", kernel::sim_check);
+}
+
+#[test]
+fn rtapp_sim_corpus_passes_the_checker() {
+    replay("rtapp_sim", kernel::rtapp_sim);
 }

@@ -87,8 +87,8 @@ pub mod rule {
     /// `sched_dl_overflow` (`__dl_add`/`__dl_sub`): total_bw holds each deadline task's
     /// bandwidth, and every fair server's (`dl_server_apply_params`). A task that left
     /// SCHED_DEADLINE may still hold its `dl_bw` until its 0-lag time: while its inactive
-    /// timer is armed, or while PI keeps it in the class (`switched_from_dl`,
-    /// `inactive_task_timer`).
+    /// timer is armed (even once it has exited), or while PI keeps it in the class
+    /// (`switched_from_dl`, `inactive_task_timer`).
     pub const ADMITTED: &str =
         "total_bw == Σ admitted bandwidths: every deadline task's and fair server's dl_bw, a task that left the class until its 0-lag time (sched_dl_overflow: __dl_add/__dl_sub, inactive_task_timer)";
     /// `__dl_overflow`: admission never lets total_bw exceed the root domain's capacity.
@@ -490,11 +490,12 @@ fn admission(s: &Sched, ents: &BTreeMap<TaskId, &DlEntity>) -> Result<(), Violat
         let t = s.task(p);
         let bw = if t.policy == Policy::Deadline && !dead(s, p) {
             to_ratio(e.dl_period, e.dl_runtime)
-        } else if !dead(s, p)
-            && e.admitted_bw == e.dl_bw
-            && (e.inactive_at.is_some() || t.class == ClassId::Dl)
+        } else if e.admitted_bw == e.dl_bw
+            && (e.inactive_at.is_some() || (t.class == ClassId::Dl && !dead(s, p)))
         {
-            // Left the class, still before its 0-lag time.
+            // Left the class, still before its 0-lag time: released by its inactive timer,
+            // also once it has exited (inactive_task_timer's TASK_DEAD case), or kept in
+            // the class by PI until it dies (task_dead_dl).
             e.dl_bw
         } else {
             0
