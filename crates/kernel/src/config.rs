@@ -110,7 +110,7 @@ wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,\
 deep_idle_ipi=lognormal(9.3us, 11.1us);4ms:lognormal(20.2us, 12.9us);16ms:lognormal(26.6us, 9.5us);100ms:lognormal(33.5us, 10.3us),\
 rtapp_loop=21.2ns,rtapp_create=lognormal(80.3us, 26us),\
 rtapp_setup=lognormal(65.1us, 24.3us),mlock_cost=5ms,tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,untraced_idle=1,irq_events=on,\
-daemon_period=50ms,daemon_run=lognormal(15.2us, 9.3us),rcu_gp_run=lognormal(7.1us, 1.4us)";
+daemon_period=50ms,daemon_run=lognormal(15.2us, 9.3us),rcu_gp_run=lognormal(7.1us, 1.4us),rcu_exit_gps=3";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -194,6 +194,9 @@ pub struct Config {
     /// The RCU grace-period kthread's CPU time per wakeup (machine key `rcu_gp_run`);
     /// None: no kthread (core/rcu.rs).
     pub rcu_gp_run: Option<Dur>,
+    /// The grace periods in a row a thread exit's RCU callbacks need, each link freeing
+    /// the next (machine key `rcu_exit_gps`, at least 1).
+    pub rcu_exit_gps: u32,
     /// Record the interrupts' entries (`irq_vectors:local_timer_entry`,
     /// `call_function_single_entry`, `reschedule_entry`; machine key `irq_events`), as the
     /// oracle's recorder did to mark where an idle CPU woke up.
@@ -267,6 +270,7 @@ impl Default for Config {
             untraced_idle: Vec::new(),
             irq_events: false,
             rcu_gp_run: None,
+            rcu_exit_gps: 1,
             daemon_period: None,
             daemon_run: Dur::Fixed(0),
             reader_run: None,
@@ -667,6 +671,13 @@ impl Config {
                     _ => Some(parse_cost(v).map_err(|e| bad(&e))?),
                 }
             }
+            "rcu_exit_gps" => {
+                self.rcu_exit_gps = v
+                    .parse()
+                    .ok()
+                    .filter(|&n| (1..=16).contains(&n))
+                    .ok_or_else(|| bad("expected a number of grace periods from 1 to 16"))?
+            }
             "irq_events" => {
                 self.irq_events = on_off(v).ok_or_else(|| bad("irq_events is on or off"))?
             }
@@ -698,7 +709,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, idle_timer_activate, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, rtapp_create, rtapp_setup, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, untraced_idle, irq_events, rcu_gp_run, daemon_period, daemon_run, reader_run, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, idle_timer_activate, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, rtapp_create, rtapp_setup, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, untraced_idle, irq_events, rcu_gp_run, rcu_exit_gps, daemon_period, daemon_run, reader_run, \
                      rt_group_sched, autogroup)"
                 )))
             }

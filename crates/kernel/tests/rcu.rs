@@ -157,3 +157,17 @@ program = ["run 3ms", "exit"]
     });
     assert!(ticks_after.is_empty(), "{ticks_after:?}");
 }
+
+#[test]
+fn an_exit_whose_callbacks_chain_needs_grace_periods_in_a_row() {
+    // rcu_exit_gps=3: the exit's callback frees what needs the next grace period, twice.
+    // Start at the 4 ms tick, then each end starts the next: wakeups at 4, 12, 20 and 28 ms.
+    let m = format!("{MACHINE},rcu_exit_gps=3");
+    let r = run(r#"["fork worker", "sleep 1s"]"#, &m, 100 * MS);
+    let (wakings, _) = kthread(&r);
+    let times: Vec<u64> = wakings.iter().map(|&(t, _)| t).collect();
+    assert_eq!(times, vec![TICK, 3 * TICK, 5 * TICK, 7 * TICK]);
+    assert_eq!(r.sched.rcu.completed, 3);
+    let e = Config::parse_machine("rcu_exit_gps=0").unwrap_err().0;
+    assert!(e.contains("rcu_exit_gps=0") && e.contains("1 to 16"), "{e}");
+}

@@ -3,7 +3,9 @@
 //! wait for one, and again when the grace period ends, running a little each time.
 //!
 //! The callbacks that matter to a scheduler workload are the exits' (`release_task` →
-//! `put_task_struct_rcu_user` → `call_rcu`). A grace period needs every CPU to pass a
+//! `put_task_struct_rcu_user` → `call_rcu`), whose invocation frees more behind further
+//! grace periods: on the reference VM a lone thread exit keeps the kthread waking every
+//! 8 ms four times, three grace periods in a row (machine key `rcu_exit_gps`). A grace period needs every CPU to pass a
 //! quiescent state: a CPU running a task notices the new grace period at its next tick
 //! (`rcu_sched_clock_irq` → `note_gp_changes`) and reports its quiescent state at the tick
 //! after (`rcu_check_quiescent_state`); an idle CPU is in an extended quiescent state
@@ -14,7 +16,8 @@
 //! reference VM (every 8 ms at HZ=250 while threads exit). Callbacks run in softirq
 //! (`rcu_core`), not in a task, and are not modelled.
 //!
-//! Machine key `rcu_gp_run`: the kthread's CPU time per wakeup; unset, no kthread.
+//! Machine keys `rcu_gp_run`: the kthread's CPU time per wakeup (unset: no kthread);
+//! `rcu_exit_gps`: the grace periods an exit's callback chain needs in a row (default 1).
 
 use crate::sched::{Ctx, Sched};
 use crate::task::{tstate, Demand, TaskId};
@@ -40,10 +43,10 @@ pub struct RcuState {
     /// The kthread, if the machine has one (`rcu_gp_run`).
     pub kthread: Option<TaskId>,
     /// Callbacks queued since the current grace period started (they need the next one),
-    /// per CPU that queued them.
-    waiting: Vec<u64>,
+    /// per CPU that queued them: each the number of grace periods its chain still needs.
+    waiting: Vec<Vec<u32>>,
     /// Callbacks waiting for the current grace period, per CPU.
-    in_gp: Vec<u64>,
+    in_gp: Vec<Vec<u32>>,
     /// The current grace period's per-CPU progress; None between grace periods.
     gp: Option<Vec<CpuGp>>,
     /// The kthread was woken and has not slept again yet.
@@ -61,29 +64,32 @@ impl Sched {
             return;
         }
         let n = self.nr_cpus() as usize;
-        self.rcu.waiting = vec![0; n];
-        self.rcu.in_gp = vec![0; n];
+        self.rcu.waiting = vec![Vec::new(); n];
+        self.rcu.in_gp = vec![Vec::new(); n];
         let k = self.new_kthread(Comm::new("rcu_preempt"), 0, RCU_GP_PID);
         self.task_mut(k).state = tstate::IDLE;
         self.rcu.kthread = Some(k);
     }
 
-    /// `call_rcu` on `cpu`: a callback waits for the next grace period, which the next tick
-    /// starts if none is running.
+    /// `call_rcu` on `cpu` for an exit: a callback waits for the next grace period, which
+    /// the next tick starts if none is running; its invocation queues the next link of
+    /// the exit's chain, `rcu_exit_gps` grace periods in all.
     pub(crate) fn call_rcu(&mut self, cpu: u32) {
         if self.rcu.kthread.is_some() {
-            self.rcu.waiting[cpu as usize] += 1;
+            let chain = self.cfg.rcu_exit_gps;
+            self.rcu.waiting[cpu as usize].push(chain);
         }
     }
 
     /// `rcu_needs_cpu`: a CPU with callbacks not yet invoked keeps its tick when idle.
     pub(crate) fn rcu_needs_cpu(&self, cpu: u32) -> bool {
         let c = cpu as usize;
-        self.rcu.kthread.is_some() && self.rcu.waiting[c] + self.rcu.in_gp[c] > 0
+        self.rcu.kthread.is_some()
+            && !(self.rcu.waiting[c].is_empty() && self.rcu.in_gp[c].is_empty())
     }
 
     fn rcu_waiting(&self) -> bool {
-        self.rcu.waiting.iter().any(|&n| n > 0)
+        self.rcu.waiting.iter().any(|w| !w.is_empty())
     }
 
     /// `rcu_sched_clock_irq` on `cpu`'s tick: start a grace period for waiting callbacks,
@@ -112,8 +118,12 @@ impl Sched {
                         || idle(self, c)
                 });
                 if done && !self.rcu.awake {
-                    // rcu_do_batch: this grace period's callbacks are invoked.
-                    self.rcu.in_gp.iter_mut().for_each(|n| *n = 0);
+                    // rcu_do_batch: this grace period's callbacks are invoked, and those
+                    // with a further link queue it for the next.
+                    let RcuState { waiting, in_gp, .. } = &mut self.rcu;
+                    for (w, g) in waiting.iter_mut().zip(in_gp.iter_mut()) {
+                        w.extend(g.drain(..).filter(|&n| n > 1).map(|n| n - 1));
+                    }
                     self.rcu.gp = None;
                     self.rcu.completed += 1;
                     self.rcu_wake(cpu, k);
@@ -152,7 +162,7 @@ impl Sched {
             // rcu_gp_init: the callbacks queued so far wait for this grace period.
             let RcuState { waiting, in_gp, .. } = &mut self.rcu;
             for (w, g) in waiting.iter_mut().zip(in_gp.iter_mut()) {
-                *g += std::mem::take(w);
+                g.append(w);
             }
             let n = self.nr_cpus();
             self.rcu.gp = Some(vec![CpuGp::Unseen; n as usize]);
