@@ -80,3 +80,34 @@ fn throttled_time_on_the_untraced_cpu_is_measured_as_the_vm_is() {
     );
     assert!(row("throttled_time ms").contains("in range"), "{text}");
 }
+
+/// `--machine` replaces the reference VM for the scenarios that name no machine: the
+/// default is `refvm` itself, and a bad spec is reported on every row it could not run.
+#[test]
+fn the_machine_of_a_validation_can_be_given() {
+    if oracle().is_none() {
+        return;
+    }
+    let run = |extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_schedsim"));
+        c.arg("validate")
+            .arg(oracle().unwrap())
+            .args(["--only", "01_"]);
+        c.args(extra).output().unwrap()
+    };
+    let default = run(&[]);
+    assert_eq!(default.stdout, run(&["--machine", "refvm"]).stdout);
+    let seeded = run(&["--machine", "refvm,cost_seed=3"]);
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stdout)
+    );
+    let bad = run(&["--machine", "cpus=2,hz=999"]);
+    assert!(!bad.status.success());
+    let text = String::from_utf8_lossy(&bad.stdout);
+    assert!(
+        text.contains("not run: --machine") && text.contains("hz=999"),
+        "{text}"
+    );
+}
