@@ -109,7 +109,7 @@ idle_timer_activate=lognormal(2.5us, 2.0us);1:lognormal(6.2us, 1.6us),\
 wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,\
 deep_idle_ipi=lognormal(9.3us, 11.1us);4ms:lognormal(20.2us, 12.9us);16ms:lognormal(26.6us, 9.5us);100ms:lognormal(33.5us, 10.3us),\
 rtapp_loop=21.2ns,rtapp_create=lognormal(80.3us, 26us),\
-rtapp_setup=lognormal(65.1us, 24.3us),mlock_cost=5ms,tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,untraced_idle=1,irq_events=on,\
+rtapp_setup=lognormal(31.5us, 13.4us),rtapp_barrier=lognormal(33.6us, 20.3us),mlock_cost=5ms,tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,untraced_idle=1,irq_events=on,\
 daemon_period=50ms,daemon_run=lognormal(15.2us, 9.3us),rcu_gp_run=lognormal(7.1us, 1.4us),rcu_exit_gps=3";
 
 #[derive(Clone, Debug, PartialEq)]
@@ -162,11 +162,13 @@ pub struct Config {
     /// None: a `run` takes exactly its nominal time.
     pub rtapp_loop_ps: Option<u64>,
     /// What rt-app's main thread spends creating a thread (`create_thread`: the thread's
-    /// data, its log file, `pthread_create`) and what the thread spends setting itself up
-    /// before its first event (`thread_body`), in CPU time (machine keys `rtapp_create`,
-    /// `rtapp_setup`).
+    /// data, its log file, `pthread_create`), what the thread spends setting itself up
+    /// before its first event (`thread_body`), and, for a thread the main thread created,
+    /// its way into `threads_barrier` after `t_zero`, in CPU time (machine keys
+    /// `rtapp_create`, `rtapp_setup`, `rtapp_barrier`).
     pub rtapp_create: Dur,
     pub rtapp_setup: Dur,
+    pub rtapp_barrier: Dur,
     /// `current->timer_slack_ns` of every task (init's 50 µs, inherited; `PR_SET_TIMERSLACK`
     /// is not modelled): a sleep of a task outside rt/dl ends up to this much late.
     pub timer_slack_ns: u64,
@@ -263,6 +265,7 @@ impl Default for Config {
             rtapp_loop_ps: None,
             rtapp_create: Dur::Fixed(0),
             rtapp_setup: Dur::Fixed(0),
+            rtapp_barrier: Dur::Fixed(0),
             timer_slack_ns: 50_000,
             tick_phase_ns: 0,
             newidle_ratio: None,
@@ -662,6 +665,7 @@ impl Config {
             }
             "rtapp_create" => self.rtapp_create = parse_cost(v).map_err(|e| bad(&e))?,
             "rtapp_setup" => self.rtapp_setup = parse_cost(v).map_err(|e| bad(&e))?,
+            "rtapp_barrier" => self.rtapp_barrier = parse_cost(v).map_err(|e| bad(&e))?,
             "launcher_cpu" => {
                 self.launcher_cpu = v.parse().map_err(|_| bad("expected a CPU number"))?
             }
@@ -709,7 +713,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, idle_timer_activate, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, rtapp_create, rtapp_setup, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, untraced_idle, irq_events, rcu_gp_run, rcu_exit_gps, daemon_period, daemon_run, reader_run, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, idle_timer_activate, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, rtapp_create, rtapp_setup, rtapp_barrier, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, untraced_idle, irq_events, rcu_gp_run, rcu_exit_gps, daemon_period, daemon_run, reader_run, \
                      rt_group_sched, autogroup)"
                 )))
             }

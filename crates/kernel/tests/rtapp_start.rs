@@ -130,3 +130,29 @@ fn a_new_thread_has_its_creators_comm_until_it_names_itself() {
     assert_eq!(first_in[0], "rt-app");
     assert!(first_in[1..].iter().all(|c| c == "t-0"), "{first_in:?}");
 }
+
+#[test]
+fn a_thread_created_at_start_takes_its_way_into_the_barrier_after_t_zero() {
+    // Thread 0 takes t_zero once set up (50 µs) and then spends 30 µs on its way into the
+    // barrier; the last thread (created at 160 µs) arrives at 160 + 50 + 30 µs.
+    let r = run(
+        THREE,
+        "cpus=4,rtapp_create=80us,rtapp_setup=50us,rtapp_barrier=30us",
+    );
+    assert_eq!(marks(&r, "rtapp_main: event=clock_ref")[0].0, 50 * US);
+    let starts = marks(&r, "rtapp_task: event=start");
+    assert!(starts.iter().any(|&(t, _)| t == 240 * US), "{starts:?}");
+    assert!(starts.iter().all(|&(t, _)| t >= 240 * US), "{starts:?}");
+    // A forked thread has no barrier to enter: set-up only.
+    let r = run(
+        SPAWNER,
+        "cpus=3,rtapp_create=80us,rtapp_setup=50us,rtapp_barrier=30us",
+    );
+    let f = forks(&r);
+    let w_start = marks(&r, "rtapp_task: event=start")
+        .into_iter()
+        .find(|(_, c)| c.starts_with("w-"))
+        .expect("w starts")
+        .0;
+    assert_eq!(w_start, f[1] + 50 * US);
+}

@@ -704,6 +704,12 @@ impl Userspace {
                 let w = s.path_cost(s.cfg.rtapp_setup);
                 burn(s, t, w);
             }
+            Op::RtappBarrierEntry => {
+                if self.threads[&t].created_at_start {
+                    let w = s.path_cost(s.cfg.rtapp_barrier);
+                    burn(s, t, w);
+                }
+            }
             Op::RtappBarrier => {
                 if self.threads[&t].created_at_start {
                     self.barrier_arrive(s, ctx, t, None);

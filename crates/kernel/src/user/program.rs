@@ -51,6 +51,9 @@ pub enum Op {
     /// rt-app's main thread shuts down (`__shutdown`): the threads leave their loops, it
     /// waits for them to exit.
     RtappShutdown,
+    /// A thread the launcher created: its way into `threads_barrier` after `t_zero` (the
+    /// machine's `rtapp_barrier` of CPU time; nothing for a forked thread).
+    RtappBarrierEntry,
     /// rt-app's `threads_barrier`, for a thread the launcher created (a forked thread goes
     /// on): released when every one of them is there.
     RtappBarrier,
@@ -147,6 +150,7 @@ fn emit(steps: &[Step], rtapp_threads: &[bool], ops: &mut Vec<Op>) {
             Step::Marker(m) if m == end::MARKER => ops.push(Op::RtappThreadEnd),
             Step::Marker(m) if m == start::MARKER => {
                 ops.push(Op::RtappSetup);
+                ops.push(Op::RtappBarrierEntry);
                 ops.push(Op::RtappBarrier);
             }
             Step::Marker(m) => ops.push(match m.as_str() {
