@@ -155,8 +155,9 @@ impl Sched {
         true
     }
 
-    /// When a timer interrupt's wakeup of a task on this idle CPU activates it (machine
-    /// key `idle_timer_activate`), if that takes time; the CPU stays taken meanwhile.
+    /// When a wakeup in an interrupt on this idle CPU (its timer's, in practice) of a task
+    /// placed there activates it (machine key `idle_timer_activate`), if that takes time;
+    /// the CPU stays taken meanwhile.
     fn idle_timer_activation(&mut self, ctx: Ctx, cpu: u32) -> Option<u64> {
         let rq = self.rq(cpu);
         if ctx != Ctx::HardIrq(cpu) || rq.curr != rq.idle || rq.nr_running != 0 {

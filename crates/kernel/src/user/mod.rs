@@ -170,7 +170,8 @@ impl Userspace {
             .map(|ops| ops.iter().position(|op| *op == Op::RtappThreadEnd))
             .collect();
         // The launcher is rt-app's main thread: it marks the start, creates every thread,
-        // sleeps for the duration and marks the shutdown (`rtapp_main` markers).
+        // sleeps for the duration, marks the shutdown, joins its threads (shutdown.rs) and
+        // marks the end (`rtapp_main` markers).
         let mut launcher_ops = Vec::new();
         let main_markers = workload.ftrace_markers.main;
         if main_markers {
@@ -178,14 +179,16 @@ impl Userspace {
         }
         let lines = workload.launcher_output;
         launcher_ops.extend((0..lines.after_start).map(|_| Op::Output));
+        let mut first = true;
         for (i, t) in workload.tasks.iter().enumerate() {
             for _ in 0..t.count {
                 launcher_ops.extend((0..lines.per_thread).map(|_| Op::Output));
                 // create_thread's work before the clone; the first thread's is before
                 // t = 0, which is its fork, where `tick_phase` is measured from.
-                if rtapp_threads[i] && launcher_ops.iter().any(|op| matches!(op, Op::Fork(_))) {
+                if rtapp_threads[i] && !first {
                     launcher_ops.push(Op::RtappCreate);
                 }
+                first = false;
                 launcher_ops.push(Op::Fork(i));
             }
         }
