@@ -107,8 +107,7 @@ fn mkdir_p(s: &mut Sched, path: &str) -> Result<TgId, String> {
         Some(i) => &path[..i],
     };
     let parent = mkdir_p(s, parent_path)?;
-    let g = s.fair.create_group(path, parent);
-    crate::class::fair::group::online_fair_sched_group(s, g);
+    let g = crate::class::fair::group::sched_create_group(s, path, parent);
     // sched_ext: cpu_cgroup_css_online → scx_tg_online: ops.cgroup_init while a policy is
     // loaded, whose error fails the mkdir.
     crate::class::ext::cgroup::scx_tg_online(s, g).map_err(|e| {

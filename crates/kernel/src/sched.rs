@@ -20,6 +20,7 @@ use crate::prio::{LoadWeight, DEFAULT_PRIO, MAX_RT_PRIO};
 use crate::rq::Rq;
 use crate::stats::{CpuStats, TaskStats};
 use crate::task::{tstate, Demand, OnRq, Task, TaskId};
+use crate::user::rng::{stream, Rng};
 
 /// Where an event is emitted from: the CPU and the kind of context, which give the trace
 /// record's current task and flag columns.
@@ -65,10 +66,12 @@ pub struct Sched {
     pub in_ipi: bool,
     dirty_flag: Vec<bool>,
     /// Draws the machine's path costs (`Config::cost_seed`), apart from the workload's.
-    cost_rng: crate::user::rng::Rng,
+    cost_rng: Rng,
     /// `sched_rnd_state`: each CPU's own stream for the scheduler's random choices
     /// (`sched_rng`), also from `cost_seed`.
-    sched_rnd_state: Vec<crate::user::rng::Rng>,
+    sched_rnd_state: Vec<Rng>,
+    /// The kernel's `get_random_u32()` generator, also from `cost_seed`.
+    crng: Rng,
     next_pid: i32,
     /// The first pid of the workload's tasks.
     user_pid_base: i32,
@@ -88,6 +91,11 @@ impl Sched {
         (self.sched_rnd_state[cpu as usize].next_u64() >> 32) as u32
     }
 
+    /// `get_random_u32_below(ceil)`: uniform in [0, ceil).
+    pub fn get_random_u32_below(&mut self, ceil: u32) -> u32 {
+        (((self.crng.next_u64() >> 32) * u64::from(ceil)) >> 32) as u32
+    }
+
     /// Boots the machine: one rq, one idle task (`swapper/N`, pid 0) and one stopper
     /// (`migration/N`) per CPU.
     pub fn new(cfg: Config, tracing: bool) -> Sched {
@@ -105,10 +113,11 @@ impl Sched {
             trace: TraceBuffers::new(n, tracing),
             dirty: VecDeque::new(),
             dirty_flag: vec![false; n],
-            cost_rng: crate::user::rng::Rng::new(cfg.cost_seed, u64::MAX),
+            cost_rng: Rng::new(cfg.cost_seed, stream::PATH_COST),
             sched_rnd_state: (0..n as u64)
-                .map(|cpu| crate::user::rng::Rng::new(cfg.cost_seed, u64::MAX - 1 - cpu))
+                .map(|cpu| Rng::new(cfg.cost_seed, stream::SCHED_RND - cpu))
                 .collect(),
+            crng: Rng::new(cfg.cost_seed, stream::GET_RANDOM),
             next_pid: 1000,
             user_pid_base: 1000,
             nr_threads: 0,

@@ -302,9 +302,10 @@ each end moved out by 2 % of its value plus one unit of resolution.\n\n\
 Every headline is listed. One outside the band carries the reason recorded for it \
 (`crates/cli/src/validate/reasons.toml`), mostly the phase of the \
 workload's start against the kernel's time grids, which decides tick-quantised figures: \
-refvm puts the tick where the VM's runs start in the median (`tick_phase`), while the RT and \
-CFS bandwidth periods, which the VM sets before the run, start with the workload. What is \
-not yet explained says so.\n\n\
+refvm puts the tick where the VM's runs start in the median (`tick_phase`), while the RT \
+period, which the VM sets before the run, starts with the workload, and a CFS bandwidth \
+period falls where its group's random offset puts it (`init_cfs_bandwidth`), as it falls \
+elsewhere in each real run. What is not yet explained says so.\n\n\
 | scenario | headline | schedsim | real min – max | verdict | reason |\n|---|---|---|---|---|---|\n",
             schedsim_kernel::config::REFVM
         ));

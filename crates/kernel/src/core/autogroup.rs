@@ -23,8 +23,7 @@ impl Sched {
         }
         self.fair.autogroup_seq_nr += 1;
         let path = format!("/autogroup-{}", self.fair.autogroup_seq_nr);
-        let ag = self.fair.create_group(&path, ROOT_TG);
-        crate::class::fair::group::online_fair_sched_group(self, ag);
+        let ag = crate::class::fair::group::sched_create_group(self, &path, ROOT_TG);
         self.fair.tg_mut(ag).autogroup = true;
         Some(ag)
     }

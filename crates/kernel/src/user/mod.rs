@@ -25,7 +25,7 @@ use crate::sched::{Ctx, Sched};
 use crate::task::{tstate, Demand, TaskId};
 
 use program::{compile, is_rtapp_thread, Op};
-use rng::Rng;
+use rng::{stream, Rng};
 use stats::IterStats;
 use sync::SyncObjects;
 
@@ -102,10 +102,6 @@ impl Thread {
         }
     }
 }
-
-/// The daemon's random stream within the machine's `cost_seed` (the scheduler's own use
-/// `u64::MAX` and the CPU numbers).
-const DAEMON_STREAM: u64 = u64::MAX - 1;
 
 /// An error a thread's program hits at run time (a refused syscall, a livelock).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -295,7 +291,7 @@ impl Userspace {
         self.threads.insert(
             t,
             Thread {
-                rng: Rng::new(s.cfg.cost_seed, DAEMON_STREAM),
+                rng: Rng::new(s.cfg.cost_seed, stream::DAEMON),
                 ..Thread::new(t, None, u32::MAX)
             },
         );

@@ -10,14 +10,11 @@
 use schedsim_workload::Dur;
 
 use super::program::Op;
-use super::rng::Rng;
+use super::rng::{stream, Rng};
 use super::{Blocked, Thread, Userspace};
 use crate::class::wf;
 use crate::sched::{Ctx, Sched};
 use crate::task::TaskId;
-
-/// The reader's random stream within the machine's `cost_seed` (the daemon's is next to it).
-const READER_STREAM: u64 = u64::MAX - 2;
 
 impl Userspace {
     /// Starts the reader on the launcher's CPU, in the launcher's session (its autogroup;
@@ -48,7 +45,7 @@ impl Userspace {
         self.threads.insert(
             t,
             Thread {
-                rng: Rng::new(s.cfg.cost_seed, READER_STREAM),
+                rng: Rng::new(s.cfg.cost_seed, stream::READER),
                 ..Thread::new(t, None, u32::MAX)
             },
         );

@@ -3,6 +3,20 @@
 
 use schedsim_workload::Dur;
 
+/// The machine's own random streams within its `cost_seed`, one per use so that no two
+/// draw alike (the workload's threads use `--seed` with their index as the stream).
+pub mod stream {
+    /// The kernel paths' costs (docs/cost-model.md).
+    pub const PATH_COST: u64 = u64::MAX;
+    /// `get_random_u32()`: the kernel's global generator.
+    pub const GET_RANDOM: u64 = u64::MAX - 1;
+    /// The refvm's background daemon and its trace reader.
+    pub const DAEMON: u64 = u64::MAX - 2;
+    pub const READER: u64 = u64::MAX - 3;
+    /// `sched_rnd_state` of CPU n is `SCHED_RND - n`.
+    pub const SCHED_RND: u64 = u64::MAX - 16;
+}
+
 #[derive(Clone, Debug)]
 pub struct Rng {
     s: [u64; 4],

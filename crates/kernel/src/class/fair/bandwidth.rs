@@ -23,6 +23,8 @@ const MIN_CFS_RQ_RUNTIME: i64 = 1_000_000;
 /// `cfs_bandwidth_slack_period` (5 ms) and `min_bandwidth_expiration` (2 ms).
 const SLACK_PERIOD: u64 = 5_000_000;
 const MIN_BANDWIDTH_EXPIRATION: u64 = 2_000_000;
+/// `default_cfs_period()`: a new group's period (100 ms).
+const DEFAULT_CFS_PERIOD: u64 = 100_000_000;
 
 /// Which of a group's two hrtimers fired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,8 +47,8 @@ pub struct CfsBandwidth {
     /// `idle`: no runtime was handed out since the last period.
     pub idle: bool,
     pub period_active: bool,
-    /// When the period timer fires next (its hrtimer expiry; stays on the grid of
-    /// multiples of `period` from boot while the timer is stopped).
+    /// When the period timer fires next (its hrtimer expiry). The grid is set at the
+    /// group's creation (`init_cfs_bandwidth`) and kept while the timer is stopped.
     pub period_expires: u64,
     pub period_gen: u32,
     /// The CPU the period timer is pinned to (`HRTIMER_MODE_ABS_PINNED`): where it was
@@ -86,6 +88,18 @@ fn cfs_b_mut(s: &mut Sched, g: TgId) -> &mut CfsBandwidth {
     &mut s.fair.tg_mut(g).cfs_b
 }
 
+/// `init_cfs_bandwidth` for a new group: no quota, the default period, and the period
+/// timer's expiry at a random point of the first period ("so that timers interleave"),
+/// which sets the phase of every period of the group against the tick and the workload:
+/// on the VM the throttled tasks of a group resume at a different point of the tick in
+/// each run.
+pub fn init_cfs_bandwidth(s: &mut Sched, g: TgId) {
+    let offset = s.get_random_u32_below(DEFAULT_CFS_PERIOD as u32);
+    let b = cfs_b_mut(s, g);
+    b.period = DEFAULT_CFS_PERIOD;
+    b.period_expires = u64::from(offset);
+}
+
 /// `tg_set_cfs_bandwidth` at set-up: the group's queues are metered from now on.
 pub fn set_bandwidth(s: &mut Sched, g: TgId, quota: Option<u64>, period: u64, burst: u64) {
     let b = cfs_b_mut(s, g);
@@ -101,8 +115,8 @@ pub fn set_bandwidth(s: &mut Sched, g: TgId, quota: Option<u64>, period: u64, bu
         bw.runtime_enabled = quota.is_some();
         bw.runtime_remaining = 0;
     }
-    // "Restart the period timer (if active) to handle new period expiry": the grid starts
-    // at the write, not at the first use.
+    // "Restart the period timer (if active) to handle new period expiry": the timer runs
+    // from the write, on the grid of the group's creation.
     if quota.is_some() {
         let cpu = if s.this_cpu < s.nr_cpus() {
             s.this_cpu
@@ -122,9 +136,11 @@ fn start_cfs_bandwidth(s: &mut Sched, g: TgId, cpu: u32) {
     }
     b.period_active = true;
     b.timer_cpu = cpu;
-    // hrtimer_forward_now: the next multiple of the period after the last expiry.
-    let missed = now.saturating_sub(b.period_expires) / b.period + 1;
-    b.period_expires += missed * b.period;
+    // hrtimer_forward_now: an expiry still ahead stays, a past one moves on by whole
+    // periods to the first after now.
+    if now >= b.period_expires {
+        b.period_expires += ((now - b.period_expires) / b.period + 1) * b.period;
+    }
     b.period_gen = b.period_gen.wrapping_add(1);
     arm_period_timer(s, g);
 }

@@ -302,11 +302,20 @@ pub fn propagate_entity_cfs_rq(s: &mut Sched, se: SeId) {
     }
 }
 
+/// `sched_create_group` + `sched_online_group`: a new group under `parent`, its bandwidth
+/// initialised (`init_cfs_bandwidth`) and its entities attached.
+pub fn sched_create_group(s: &mut Sched, path: &str, parent: TgId) -> TgId {
+    let g = s.fair.create_group(path, parent);
+    super::bandwidth::init_cfs_bandwidth(s, g);
+    online_fair_sched_group(s, g);
+    g
+}
+
 /// `online_fair_sched_group`: when a group comes online each CPU's group entity joins its
 /// parent's queue (`attach_entity_cfs_rq`, with ATTACH_AGE_LOAD), empty. Its first enqueue
 /// then finds it attached and only takes over its queue's averages; attaching it there
 /// instead would add the propagated util and load to the parent twice.
-pub fn online_fair_sched_group(s: &mut Sched, g: TgId) {
+fn online_fair_sched_group(s: &mut Sched, g: TgId) {
     for cpu in 0..s.nr_cpus() {
         let Some(se) = s.fair.tg(g).se[cpu as usize] else {
             continue;
