@@ -91,9 +91,18 @@ impl Sched {
         (self.sched_rnd_state[cpu as usize].next_u64() >> 32) as u32
     }
 
-    /// `get_random_u32_below(ceil)`: uniform in [0, ceil).
+    /// `get_random_u32_below(ceil)`: uniform in [0, ceil), by the kernel's multiply-shift
+    /// with its rejection of the draws whose low half falls under `2^32 mod ceil` (the
+    /// ones that would make the result biased).
     pub fn get_random_u32_below(&mut self, ceil: u32) -> u32 {
-        (((self.crng.next_u64() >> 32) * u64::from(ceil)) >> 32) as u32
+        let ceil = u64::from(ceil.max(1));
+        let bound = (1u64 << 32) % ceil;
+        loop {
+            let mult = (self.crng.next_u64() >> 32) * ceil;
+            if mult & 0xffff_ffff >= bound {
+                return (mult >> 32) as u32;
+            }
+        }
     }
 
     /// Boots the machine: one rq, one idle task (`swapper/N`, pid 0) and one stopper
