@@ -109,7 +109,7 @@ idle_timer_activate=lognormal(2.5us, 2.0us);1:lognormal(6.2us, 1.6us),\
 wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,\
 deep_idle_ipi=lognormal(9.3us, 11.1us);4ms:lognormal(20.2us, 12.9us);16ms:lognormal(26.6us, 9.5us);100ms:lognormal(33.5us, 10.3us),\
 rtapp_loop=21.2ns,rtapp_create=lognormal(80.3us, 26us),\
-rtapp_setup=lognormal(31.5us, 13.4us),rtapp_barrier=lognormal(33.6us, 20.3us),mlock_cost=5ms,tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,untraced_idle=1,irq_events=on,\
+rtapp_setup=lognormal(31.5us, 13.4us),rtapp_barrier=lognormal(33.6us, 20.3us),mlock_cost=lognormal(4.8ms, 0.35ms),tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,untraced_idle=1,irq_events=on,\
 daemon_period=50ms,daemon_run=lognormal(15.2us, 9.3us),rcu_gp_run=lognormal(7.1us, 1.4us),rcu_exit_gps=3";
 
 #[derive(Clone, Debug, PartialEq)]
@@ -173,8 +173,9 @@ pub struct Config {
     /// is not modelled): a sleep of a task outside rt/dl ends up to this much late.
     pub timer_slack_ns: u64,
     /// The CPU time `mlockall` takes per thread of the calling process (faulting in and
-    /// pinning its stack and buffers): rt-app's `lock_pages` for its RT and DL threads.
-    pub mlock_cost_ns: u64,
+    /// pinning its stack and buffers): rt-app's `lock_pages` for its RT and DL threads. A
+    /// distribution is drawn once per call.
+    pub mlock_cost: Dur,
     /// Where the workload starts on the tick grid: the last tick (jiffy boundary) was this
     /// long before t = 0, so the ticks fall at k·TICK_NSEC − `tick_phase_ns`. The kernel's
     /// ticks are aligned to its boot, a workload's start is not; 0 starts both together.
@@ -277,7 +278,7 @@ impl Default for Config {
             daemon_period: None,
             daemon_run: Dur::Fixed(0),
             reader_run: None,
-            mlock_cost_ns: 0,
+            mlock_cost: Dur::Fixed(0),
             base_slice_normalized: 700_000,
             base_slice_override: None,
             tunable_scaling: TunableScaling::Log,
@@ -625,9 +626,7 @@ impl Config {
             "timer_slack" => {
                 self.timer_slack_ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?
             }
-            "mlock_cost" => {
-                self.mlock_cost_ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?
-            }
+            "mlock_cost" => self.mlock_cost = parse_cost(v).map_err(|e| bad(&e))?,
             "tick_phase" => {
                 let ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?;
                 if ns >= self.tick_nsec() {

@@ -374,7 +374,8 @@ fn a_tick_phase_of_a_tick_or_more_is_refused() {
 }
 
 /// rt-app's `lock_pages`: an RT thread's `mlockall` takes the machine's `mlock_cost` per
-/// thread of the process before its first loop, on the CPU it starts on.
+/// thread of the process before its first loop, on the CPU it starts on; a distribution is
+/// drawn once per call.
 #[test]
 fn mlockall_costs_the_machine_price_per_thread() {
     let first_run = |m: &str| {
@@ -404,6 +405,24 @@ fn mlockall_costs_the_machine_price_per_thread() {
     assert_eq!(first_run("cpus=2"), MS);
     // Two threads in the process: 2 × 5 ms, then the run.
     assert_eq!(first_run("cpus=2,mlock_cost=5ms"), 11 * MS);
+    // A distribution: one draw of the per-thread price per call, times the threads (so the
+    // set-up is twice one draw, an even number of ns), from the machine's cost stream.
+    let drawn: Vec<u64> = (0..5)
+        .map(|seed| {
+            first_run(&format!(
+                "cpus=2,mlock_cost=uniform(4ms, 6ms),cost_seed={seed}"
+            ))
+        })
+        .collect();
+    for &t in &drawn {
+        assert!((9 * MS..=13 * MS).contains(&t), "{drawn:?}");
+        assert_eq!((t - MS) % 2, 0, "{drawn:?}");
+    }
+    assert!(drawn.windows(2).any(|w| w[0] != w[1]), "{drawn:?}");
+    assert_eq!(
+        first_run("cpus=2,mlock_cost=uniform(4ms, 6ms),cost_seed=3"),
+        drawn[3]
+    );
 }
 
 /// After a post that wakes a thread on its own CPU, the waker runs `wake_return` (its

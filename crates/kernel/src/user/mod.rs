@@ -690,8 +690,9 @@ impl Userspace {
             Op::Setsid => self.setsid(s, t)?,
             Op::Mlockall => {
                 // mlockall(MCL_CURRENT | MCL_FUTURE) faults in every thread's stack and
-                // buffers: CPU time in proportion to the threads of the process.
-                let w = s.cfg.mlock_cost_ns * self.process_threads(s);
+                // buffers: CPU time in proportion to the threads of the process (one draw
+                // of the per-thread price per call).
+                let w = s.path_cost(s.cfg.mlock_cost) * self.process_threads(s);
                 if let Some(st) = self.threads[&t].stats.as_mut() {
                     st.not_run();
                 }
