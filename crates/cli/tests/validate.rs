@@ -111,3 +111,38 @@ fn the_machine_of_a_validation_can_be_given() {
         "{text}"
     );
 }
+
+/// `--seeds N` runs each scenario at the machine's cost seeds 0 to N−1 and shows each
+/// headline's range over them and how many runs are in the band; the verdict stays the
+/// machine's own (seed 0), and the range holds it.
+#[test]
+fn seeds_show_each_headline_over_the_cost_seeds() {
+    if oracle().is_none() {
+        return;
+    }
+    let mut c = Command::new(env!("CARGO_BIN_EXE_schedsim"));
+    c.arg("validate")
+        .arg(oracle().unwrap())
+        .args(["--only", "09_", "--seeds", "3"]);
+    let out = c.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = text
+        .lines()
+        .find(|l| l.contains("cfs slice p50"))
+        .unwrap_or_else(|| panic!("{text}"));
+    // "09_... cfs slice p50  <sim>  <lo> – <hi>  <min> – <max> (k of 3)  verdict ..."
+    let figures = row.split(" of 3)").next().unwrap();
+    let nums: Vec<f64> = figures
+        .split_whitespace()
+        .filter_map(|w| w.trim_start_matches('(').parse().ok())
+        .collect();
+    let (sim, min, max, inside) = (nums[0], nums[3], nums[4], nums[5]);
+    assert!(min <= sim && sim <= max, "{row}");
+    assert!((0.0..=3.0).contains(&inside), "{row}");
+    assert!(
+        text.contains("Over 3 cost seeds:") && text.contains("headline runs in range"),
+        "{text}"
+    );
+    // A seed is a draw of the cost model: the three runs differ.
+    assert!(min < max, "{row}");
+}

@@ -8,6 +8,12 @@
 //!
 //! A headline outside the band is listed with the reason recorded for it in `reasons.toml`
 //! (or "no reason recorded"), never hidden.
+//!
+//! `--seeds N` also runs every scenario with the machine's cost seeds 1 to N−1 (the
+//! cost model's draws, docs/cost-model.md) and shows, per headline, schedsim's range over
+//! those runs and the machine's own, and at how many it lands in the band: whether a headline outside is one
+//! draw of a figure that spreads as the real kernel's does, or the model's. The verdict and
+//! the exit status stay those of the machine as given.
 
 mod setup;
 
@@ -40,6 +46,10 @@ pub struct ValidateArgs {
     /// spec, e.g. `refvm,cost_seed=3`, shows how a headline moves with the cost model's draws.
     #[arg(long, default_value = REFERENCE_VM)]
     pub machine: String,
+    /// Also run each scenario with the machine's cost seeds 1 to N−1 (`cost_seed=K`) and
+    /// show each headline's range over the N runs and at how many of them it is in the band.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=64))]
+    pub seeds: Option<u32>,
 }
 
 const SCORE_PY: &str = include_str!("score.py");
@@ -93,6 +103,32 @@ struct Row {
     verdict: Verdict,
     /// Why it is outside the band (OUTSIDE rows only).
     reason: Option<String>,
+    /// With `--seeds`: the headline over every cost seed run.
+    spread: Option<Spread>,
+}
+
+/// A headline's values over the cost seeds (`--seeds`).
+struct Spread {
+    min: f64,
+    max: f64,
+    /// Runs whose value is in the (widened) band.
+    inside: usize,
+    /// Runs that gave a value.
+    runs: usize,
+}
+
+impl Spread {
+    fn of(values: &[Option<f64>], band: Option<(f64, f64)>, unit: &str) -> Option<Spread> {
+        let v: Vec<f64> = values.iter().flatten().copied().collect();
+        let (&first, _) = v.split_first()?;
+        let inside = v.iter().filter(|&&x| in_band(x, band, unit)).count();
+        Some(Spread {
+            min: v.iter().copied().fold(first, f64::min),
+            max: v.iter().copied().fold(first, f64::max),
+            inside,
+            runs: v.len(),
+        })
+    }
 }
 
 #[derive(PartialEq)]
@@ -120,16 +156,21 @@ fn read_json(p: &Path) -> Result<Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
 }
 
-/// Runs one scenario on its own machine or `default_machine`, and returns its trace path,
-/// or why it could not run.
+/// Runs one scenario on its own machine or `default_machine` (with another `cost_seed` if
+/// given), and returns its trace path, or why it could not run.
 fn simulate(
     dir: &Path,
     meta: &Value,
     default_machine: &str,
+    cost_seed: Option<u32>,
     tmp: &Path,
 ) -> Result<PathBuf, String> {
     let machine = meta["machine"].as_str().unwrap_or(default_machine);
     let mut cfg = load::machine(machine)?;
+    if let Some(k) = cost_seed {
+        cfg.set_machine_key("cost_seed", &k.to_string())
+            .map_err(|e| e.0)?;
+    }
     let lines: Vec<&str> = meta["setup"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
@@ -218,6 +259,14 @@ fn widened(lo: f64, hi: f64, unit: &str) -> (f64, f64) {
     (lo - 0.02 * lo.abs() - res, hi + 0.02 * hi.abs() + res)
 }
 
+/// Whether `x` is inside the widened band.
+fn in_band(x: f64, band: Option<(f64, f64)>, unit: &str) -> bool {
+    band.is_some_and(|(lo, hi)| {
+        let (l, h) = widened(lo, hi, unit);
+        x >= l && x <= h
+    })
+}
+
 pub fn validate(a: ValidateArgs) -> Result<(), String> {
     let reasons = reasons()?;
     let tmp = std::env::temp_dir().join(format!("schedsim-validate-{}", std::process::id()));
@@ -236,7 +285,15 @@ pub fn validate(a: ValidateArgs) -> Result<(), String> {
         let summary = read_json(&dir.join("summary.json"))?;
         let heads = meta["headline"].as_array().cloned().unwrap_or_default();
         let scored =
-            simulate(&dir, &meta, &a.machine, &tmp).and_then(|t| score(&a.python, &dir, &t));
+            simulate(&dir, &meta, &a.machine, None, &tmp).and_then(|t| score(&a.python, &dir, &t));
+        // The other cost seeds' scores (a run that fails gives no values).
+        let others: Vec<Value> = (1..a.seeds.unwrap_or(0))
+            .filter_map(|k| {
+                simulate(&dir, &meta, &a.machine, Some(k), &tmp)
+                    .and_then(|t| score(&a.python, &dir, &t))
+                    .ok()
+            })
+            .collect();
         for h in heads {
             let hn = h["name"].as_str().unwrap_or("?").to_string();
             let b = &summary["headline"][&hn];
@@ -249,16 +306,16 @@ pub fn validate(a: ValidateArgs) -> Result<(), String> {
                 Err(why) => (None, Verdict::NotRun(why.clone())),
                 Ok(v) => {
                     let sim = v[&hn].as_f64();
-                    let ok = match (sim, band) {
-                        (Some(x), Some((lo, hi))) => {
-                            let (l, h) = widened(lo, hi, unit);
-                            x >= l && x <= h
-                        }
-                        _ => false,
-                    };
+                    let ok = sim.is_some_and(|x| in_band(x, band, unit));
                     (sim, if ok { Verdict::In } else { Verdict::Out })
                 }
             };
+            let spread = a.seeds.and_then(|_| {
+                let all: Vec<Option<f64>> = std::iter::once(sim)
+                    .chain(others.iter().map(|v| v[&hn].as_f64()))
+                    .collect();
+                Spread::of(&all, band, unit)
+            });
             let reason = (verdict == Verdict::Out).then(|| {
                 reason_for(&reasons, &name, &hn)
                     .unwrap_or(NO_REASON)
@@ -271,13 +328,14 @@ pub fn validate(a: ValidateArgs) -> Result<(), String> {
                 band,
                 verdict,
                 reason,
+                spread,
             });
         }
     }
     let _ = std::fs::remove_dir_all(&tmp);
-    crate::print_out(&table(&rows, false, &a.machine))?;
+    crate::print_out(&table(&rows, false, &a.machine, a.seeds))?;
     if let Some(p) = &a.markdown {
-        let md = table(&rows, true, &a.machine);
+        let md = table(&rows, true, &a.machine, a.seeds);
         write_atomically(p, |w| w.write_all(md.as_bytes())).map_err(|e| e.to_string())?;
     }
     let bad = rows.iter().filter(|r| r.verdict != Verdict::In).count();
@@ -290,11 +348,20 @@ pub fn validate(a: ValidateArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn table(rows: &[Row], markdown: bool, machine: &str) -> String {
+fn table(rows: &[Row], markdown: bool, machine: &str, seeds: Option<u32>) -> String {
     let mut o = String::new();
+    // With `--seeds`: a last column, the range over the cost seeds and the runs in the band.
+    let seeds_head = seeds.map_or(String::new(), |n| {
+        format!(" {n} cost seeds: min – max (in band) |")
+    });
+    let spread = |r: &Row| {
+        r.spread.as_ref().map_or(String::new(), |s| {
+            format!("{:.4} – {:.4} ({} of {})", s.min, s.max, s.inside, s.runs)
+        })
+    };
     if markdown {
         o.push_str(&format!(
-            "# Fidelity against the real kernel\n\nGenerated by `schedsim validate ../shared/oracle \
+            "# Fidelity against the real kernel\n\nGenerated by `schedsim validate ../shared/oracle{} \
 --markdown docs/fidelity.md`: each scenario's rt-app workload run on the reference machine \
 (`{machine}`, where `{REFERENCE_VM}` = `{}`, unless the scenario names a `machine`: the VM's layout and config with its kernel path costs and rt-app loop cost, docs/cost-model.md) with its setup applied, schedsim's ftrace text scored by the \
 oracle's analyze.py, each headline compared with the real kernel's min – max over three runs, \
@@ -305,9 +372,17 @@ workload's start against the kernel's time grids, which decides tick-quantised f
 refvm puts the tick where the VM's runs start in the median (`tick_phase`), while the RT \
 period, which the VM sets before the run, starts with the workload, and a CFS bandwidth \
 period falls where its group's random offset puts it (`init_cfs_bandwidth`), as it falls \
-elsewhere in each real run. What is not yet explained says so.\n\n\
-| scenario | headline | schedsim | real min – max | verdict | reason |\n|---|---|---|---|---|---|\n",
-            schedsim_kernel::config::REFVM
+elsewhere in each real run. What is not yet explained says so.{}\n\n\
+| scenario | headline | schedsim | real min – max | verdict | reason |{seeds_head}\n|---|---|---|---|---|---|{}\n",
+            seeds.map_or(String::new(), |n| format!(" --seeds {n}")),
+            schedsim_kernel::config::REFVM,
+            seeds.map_or(String::new(), |n| format!(
+                " The last column runs each scenario with the machine's own cost seed (0) and \
+cost seeds 1 to {} (`--seeds {n}`): schedsim's range over those runs of the cost model's \
+draws, and at how many of them the headline is in the band.",
+                n - 1
+            )),
+            if seeds.is_some() { "---|" } else { "" }
         ));
     }
     for r in rows {
@@ -322,9 +397,10 @@ elsewhere in each real run. What is not yet explained says so.\n\n\
         };
         let reason = r.reason.as_deref().unwrap_or("");
         if markdown {
+            let last = seeds.map_or(String::new(), |_| format!(" {} |", spread(r)));
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |{last}",
                 r.scenario,
                 r.headline,
                 sim,
@@ -333,8 +409,9 @@ elsewhere in each real run. What is not yet explained says so.\n\n\
                 reason.replace('|', "/")
             );
         } else {
+            let seeds_col = seeds.map_or(String::new(), |_| format!("  {:<34}", spread(r)));
             let line = format!(
-                "{:<24} {:<26} {:>12} {:>24}  {:<8}  {}",
+                "{:<24} {:<26} {:>12} {:>24}{seeds_col}  {:<8}  {}",
                 r.scenario, r.headline, sim, band, verdict, reason
             );
             let _ = writeln!(o, "{}", line.trim_end());
@@ -342,6 +419,18 @@ elsewhere in each real run. What is not yet explained says so.\n\n\
     }
     let ok = rows.iter().filter(|r| r.verdict == Verdict::In).count();
     let _ = writeln!(o, "\n{ok} of {} headlines in range.", rows.len());
+    if let Some(n) = seeds {
+        let spreads: Vec<&Spread> = rows.iter().filter_map(|r| r.spread.as_ref()).collect();
+        let inside: usize = spreads.iter().map(|s| s.inside).sum();
+        let runs: usize = spreads.iter().map(|s| s.runs).sum();
+        let some = spreads.iter().filter(|s| s.inside > 0).count();
+        let _ = writeln!(
+            o,
+            "Over {n} cost seeds: {inside} of {runs} headline runs in range; {some} of {} \
+headlines in range at one seed or more.",
+            rows.len()
+        );
+    }
     o
 }
 
