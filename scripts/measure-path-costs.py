@@ -43,6 +43,11 @@ sched events and the irq_vectors entry events.
            the set-up of the lower). Needs each run's rtapp-logs.tar.xz and the
            scenario's workload.json beside it (the oracle's layout).
 
+  kworker: each CPU's bound workqueue worker (`kworker/N:M`, not the unbound `uN:M` nor
+           the highpri `N:MH`): its wakeups per CPU-second of trace (`kworker_interval`,
+           an exponential of that mean: the work that wakes it comes at no steady
+           period) and each run from its switch-in to its switch-out (`kworker_run`).
+
 Prints each distribution (µs: n, p10, p50, p90, p99, max) over every trace given, and
 for the three costs the machine key: a log-normal with the sample's median and p99
 (schedsim's `lognormal(mean, sd)` takes the mean and standard deviation).
@@ -168,6 +173,30 @@ def measure(path, out):
         out['phase'].append((round(start * 1e6) - tick) % TICK_US)
 
 
+BOUND_KWORKER = re.compile(r'kworker/\d+:\d+$')   # a CPU's bound worker, not uN:M nor :NH
+
+
+def kworker(path, out):
+    """Each CPU's bound workqueue workers (see `kworker`): their wakeups, the CPU-seconds
+    traced, and each run from a worker's switch-in to its switch-out, µs."""
+    first = last = None
+    cpus = set()
+    on = {}
+    for cpu, ts, ev, body, _ in lines(path):
+        first = ts if first is None else first
+        last = ts
+        cpus.add(cpu)
+        if ev == 'sched_wakeup' and BOUND_KWORKER.match(field(body, 'comm') or ''):
+            out['kworker_wakeups'] += 1
+        elif ev == 'sched_switch':
+            if BOUND_KWORKER.match(field(body, 'prev_comm') or '') and cpu in on:
+                out['kworker'].append((ts - on.pop(cpu)) * 1e6)
+            if BOUND_KWORKER.match(field(body, 'next_comm') or ''):
+                on[cpu] = ts
+    if first is not None:
+        out['kworker_cpu_s'] += (last - first) * len(cpus)
+
+
 def mlock(path, out):
     """The first RT thread's set-up per thread of the workload, µs (see `mlock`)."""
     run = os.path.dirname(path)
@@ -236,10 +265,13 @@ def main():
     out = {'local': [], 'ipi': [], 'remote': [], 'activate': {}, 'idle': [], 'return': [], 'deep': [],
            'phase': [],
            'reader': [],
-           'mlock': []}
+           'mlock': [],
+           'kworker': []}
+    out_kw = {'kworker': out['kworker'], 'kworker_wakeups': 0, 'kworker_cpu_s': 0.0}
     for p in sys.argv[1:]:
         measure(p, out)
         mlock(p, out)
+        kworker(p, out_kw)
     deep = [(idle, d) for idle, d in out['deep'] if d < 500]
     out['deep'] = [d for _, d in deep]
     # The VM's CPUs leave idle for a timer's wakeup at different speeds: one cost a CPU.
@@ -264,6 +296,11 @@ def main():
                     steps.append(cost if not steps else f'{lo * 1e3:g}ms:{cost}')
                     print(f'  deep {lo * 1e3:g}-{hi * 1e3:g} ms {summary(extra)}')
             key = f'   -> deep_idle_after=1ms,deep_idle_ipi={";".join(steps)}'
+        if k == 'kworker' and out_kw['kworker_cpu_s']:
+            rate = out_kw['kworker_wakeups'] / out_kw['kworker_cpu_s']
+            print(f"kworker wakeups {out_kw['kworker_wakeups']} over "
+                  f"{out_kw['kworker_cpu_s']:.1f} CPU-s: {rate:.2f} per CPU-second")
+            key = f'   -> kworker_interval=exp({1e3 / rate:.0f}ms),kworker_run={lognormal(out[k])}'
         print(f'{k:7} {summary(out[k])}{key}')
 
 

@@ -110,7 +110,8 @@ wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,\
 deep_idle_ipi=lognormal(9.3us, 11.1us);4ms:lognormal(20.2us, 12.9us);16ms:lognormal(26.6us, 9.5us);100ms:lognormal(33.5us, 10.3us),\
 rtapp_loop=21.2ns,rtapp_create=lognormal(80.3us, 26us),\
 rtapp_setup=lognormal(31.5us, 13.4us),rtapp_barrier=lognormal(33.6us, 20.3us),mlock_cost=lognormal(4.8ms, 0.35ms),tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,untraced_idle=1,irq_events=on,\
-daemon_period=50ms,daemon_run=lognormal(15.2us, 9.3us),rcu_gp_run=lognormal(7.1us, 1.4us),rcu_exit_gps=3";
+daemon_period=50ms,daemon_run=lognormal(15.2us, 9.3us),rcu_gp_run=lognormal(7.1us, 1.4us),rcu_exit_gps=3,\
+kworker_interval=exp(608ms),kworker_run=lognormal(31.9us, 60.1us)";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -200,6 +201,12 @@ pub struct Config {
     /// The grace periods in a row a thread exit's RCU callbacks need, each link freeing
     /// the next (machine key `rcu_exit_gps`, at least 1).
     pub rcu_exit_gps: u32,
+    /// The per-CPU workqueue workers (machine keys `kworker_interval`, `kworker_run`;
+    /// core/kworker.rs): each CPU's bound worker wakes from a timer this long (a draw) after
+    /// its last sleep, at the next jiffy, and runs `kworker_run` of CPU time. None: no
+    /// workers.
+    pub kworker_interval: Option<Dur>,
+    pub kworker_run: Dur,
     /// Record the interrupts' entries (`irq_vectors:local_timer_entry`,
     /// `call_function_single_entry`, `reschedule_entry`; machine key `irq_events`), as the
     /// oracle's recorder did to mark where an idle CPU woke up.
@@ -275,6 +282,8 @@ impl Default for Config {
             irq_events: false,
             rcu_gp_run: None,
             rcu_exit_gps: 1,
+            kworker_interval: None,
+            kworker_run: Dur::Fixed(0),
             daemon_period: None,
             daemon_run: Dur::Fixed(0),
             reader_run: None,
@@ -490,6 +499,12 @@ impl Config {
                     .into(),
             ));
         }
+        if self.kworker_interval.is_none() && self.kworker_run != Dur::Fixed(0) {
+            return Err(ConfigError(
+                "machine `kworker_run` needs `kworker_interval`, the workers' time between wakeups"
+                    .into(),
+            ));
+        }
         if let (Some(after), Some(&(at, _))) = (self.deep_idle_after, self.deep_idle_steps.first())
         {
             if at <= after {
@@ -674,6 +689,21 @@ impl Config {
                     _ => Some(parse_cost(v).map_err(|e| bad(&e))?),
                 }
             }
+            "kworker_interval" => {
+                self.kworker_interval = match v {
+                    "off" => {
+                        self.kworker_run = Dur::Fixed(0);
+                        None
+                    }
+                    _ => match parse_cost(v).map_err(|e| bad(&e))? {
+                        Dur::Fixed(0) => {
+                            return Err(bad("expected a duration above 0 or a distribution, or off"))
+                        }
+                        d => Some(d),
+                    },
+                }
+            }
+            "kworker_run" => self.kworker_run = parse_cost(v).map_err(|e| bad(&e))?,
             "rcu_exit_gps" => {
                 self.rcu_exit_gps = v
                     .parse()
@@ -712,7 +742,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, idle_timer_activate, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, rtapp_create, rtapp_setup, rtapp_barrier, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, untraced_idle, irq_events, rcu_gp_run, rcu_exit_gps, daemon_period, daemon_run, reader_run, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, idle_timer_activate, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, rtapp_create, rtapp_setup, rtapp_barrier, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, untraced_idle, irq_events, rcu_gp_run, rcu_exit_gps, daemon_period, daemon_run, kworker_interval, kworker_run, reader_run, \
                      rt_group_sched, autogroup)"
                 )))
             }

@@ -51,6 +51,8 @@ pub struct Sched {
     pub fair: FairState,
     /// The RCU grace-period kthread's state (core/rcu.rs).
     pub rcu: crate::core::rcu::RcuState,
+    /// The per-CPU workqueue workers (core/kworker.rs).
+    pub kworkers: crate::core::kworker::Kworkers,
     /// sched_ext: the loaded policy, the global and user DSQs, the per-task entities.
     pub ext: ScxState,
     /// The machine topology and every CPU's sched domains (with their balancing state).
@@ -116,6 +118,7 @@ impl Sched {
             cpu_stats: vec![CpuStats::default(); n],
             fair: FairState::default(),
             rcu: Default::default(),
+            kworkers: Default::default(),
             ext: ScxState::default(),
             topo: crate::topology::Topology::build(&cfg.machine, cfg.nr_cpus),
             queue: EventQueue::default(),
@@ -149,8 +152,11 @@ impl Sched {
             s.create_stopper(cpu);
         }
         s.rcu_boot();
-        // User pids start at 1000, or at the next thousand above the last stopper's.
-        let last_kthread = STOPPER_PID_BASE + STOPPER_PID_STRIDE * (n as i32 - 1);
+        // The workers' pids follow the last stopper's.
+        let last_stopper = STOPPER_PID_BASE + STOPPER_PID_STRIDE * (n as i32 - 1);
+        s.kworker_boot(last_stopper + 1);
+        // User pids start at 1000, or at the next thousand above the last kthread's.
+        let last_kthread = last_stopper + s.nr_kworkers();
         s.next_pid = s.next_pid.max((last_kthread / 1000 + 1) * 1000);
         s.user_pid_base = s.next_pid;
         let root_cfs = s.rqs.iter().map(|rq| rq.cfs).collect();

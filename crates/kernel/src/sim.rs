@@ -224,7 +224,11 @@ pub fn try_run_streamed(
                     s.mark_dirty(cpu);
                 }
             }
-            EventKind::Timer { task, gen, cpu } => user.timer_fired(&mut s, task, gen, cpu),
+            EventKind::Timer { task, gen, cpu } => {
+                if !s.kworker_timer_fired(task, gen, cpu) {
+                    user.timer_fired(&mut s, task, gen, cpu)
+                }
+            }
             EventKind::WakeList {
                 cpu,
                 task,
@@ -324,8 +328,9 @@ fn visit_dirty_where(
                 };
                 s.schedule(cpu, mode);
             }
-            // The stopper kthread runs its works and sleeps again (cpu_stopper_thread).
-            if s.run_stopper(cpu) || s.run_rcu_gp_kthread(cpu) {
+            // The stopper kthread runs its works and sleeps again (cpu_stopper_thread); so
+            // do the other kthreads.
+            if s.run_stopper(cpu) || s.run_rcu_gp_kthread(cpu) || s.run_kworker(cpu) {
                 continue;
             }
             if !user.step(s, cpu)? {
