@@ -48,6 +48,9 @@ sched events and the irq_vectors entry events.
            an exponential of that mean: the work that wakes it comes at no steady
            period) and each run from its switch-in to its switch-out (`kworker_run`).
 
+  kdamond: DAMON's `kdamond.0`: the median gap between its wakeups (`kdamond_interval`)
+           and each run from its switch-in to its switch-out (`kdamond_run`).
+
 Prints each distribution (µs: n, p10, p50, p90, p99, max) over every trace given, and
 for the three costs the machine key: a log-normal with the sample's median and p99
 (schedsim's `lognormal(mean, sd)` takes the mean and standard deviation).
@@ -176,22 +179,33 @@ def measure(path, out):
 BOUND_KWORKER = re.compile(r'kworker/\d+:\d+$')   # a CPU's bound worker, not uN:M nor :NH
 
 
-def kworker(path, out):
-    """Each CPU's bound workqueue workers (see `kworker`): their wakeups, the CPU-seconds
-    traced, and each run from a worker's switch-in to its switch-out, µs."""
+def kthreads(path, out):
+    """The background kthreads (see `kworker`, `kdamond`): the bound workers' wakeups and
+    the CPU-seconds traced, kdamond's gaps between wakeups (ms), and each one's runs from
+    its switch-in to its switch-out (µs)."""
     first = last = None
     cpus = set()
     on = {}
+    woke = None
     for cpu, ts, ev, body, _ in lines(path):
         first = ts if first is None else first
         last = ts
         cpus.add(cpu)
-        if ev == 'sched_wakeup' and BOUND_KWORKER.match(field(body, 'comm') or ''):
-            out['kworker_wakeups'] += 1
+        if ev == 'sched_wakeup':
+            comm = field(body, 'comm') or ''
+            if BOUND_KWORKER.match(comm):
+                out['kworker_wakeups'] += 1
+            elif comm == 'kdamond.0':
+                if woke is not None:
+                    out['kdamond_gaps'].append((ts - woke) * 1e3)
+                woke = ts
         elif ev == 'sched_switch':
-            if BOUND_KWORKER.match(field(body, 'prev_comm') or '') and cpu in on:
-                out['kworker'].append((ts - on.pop(cpu)) * 1e6)
-            if BOUND_KWORKER.match(field(body, 'next_comm') or ''):
+            prev = field(body, 'prev_comm') or ''
+            nxt = field(body, 'next_comm') or ''
+            kind = 'kworker' if BOUND_KWORKER.match(prev) else prev
+            if kind in ('kworker', 'kdamond.0') and cpu in on:
+                out[kind.split('.')[0]].append((ts - on.pop(cpu)) * 1e6)
+            if BOUND_KWORKER.match(nxt) or nxt == 'kdamond.0':
                 on[cpu] = ts
     if first is not None:
         out['kworker_cpu_s'] += (last - first) * len(cpus)
@@ -266,12 +280,14 @@ def main():
            'phase': [],
            'reader': [],
            'mlock': [],
-           'kworker': []}
-    out_kw = {'kworker': out['kworker'], 'kworker_wakeups': 0, 'kworker_cpu_s': 0.0}
+           'kworker': [],
+           'kdamond': []}
+    out_kt = {'kworker': out['kworker'], 'kdamond': out['kdamond'], 'kdamond_gaps': [],
+              'kworker_wakeups': 0, 'kworker_cpu_s': 0.0}
     for p in sys.argv[1:]:
         measure(p, out)
         mlock(p, out)
-        kworker(p, out_kw)
+        kthreads(p, out_kt)
     deep = [(idle, d) for idle, d in out['deep'] if d < 500]
     out['deep'] = [d for _, d in deep]
     # The VM's CPUs leave idle for a timer's wakeup at different speeds: one cost a CPU.
@@ -282,8 +298,9 @@ def main():
     if costs:
         print(f"   -> idle_timer_activate={costs[0].split(':', 1)[1]};{';'.join(costs[1:])}")
     for k in out:
-        # A dozen runs give mlock no p99 of its own: fit it on the p90.
-        fit = (lambda v: lognormal(v, .9, Z90)) if k == 'mlock' else lognormal
+        # A dozen runs give mlock no p99 of its own, nor do kdamond's few dozen: fit them
+        # on the p90.
+        fit = (lambda v: lognormal(v, .9, Z90)) if k in ('mlock', 'kdamond') else lognormal
         key = f'   -> {KEYS[k]}={fit(out[k])}' if k in KEYS and out[k] else ''
         if k == 'deep' and out['deep'] and out['ipi']:
             base = quantile(sorted(out['ipi']), .5)
@@ -296,11 +313,15 @@ def main():
                     steps.append(cost if not steps else f'{lo * 1e3:g}ms:{cost}')
                     print(f'  deep {lo * 1e3:g}-{hi * 1e3:g} ms {summary(extra)}')
             key = f'   -> deep_idle_after=1ms,deep_idle_ipi={";".join(steps)}'
-        if k == 'kworker' and out_kw['kworker_cpu_s']:
-            rate = out_kw['kworker_wakeups'] / out_kw['kworker_cpu_s']
-            print(f"kworker wakeups {out_kw['kworker_wakeups']} over "
-                  f"{out_kw['kworker_cpu_s']:.1f} CPU-s: {rate:.2f} per CPU-second")
+        if k == 'kworker' and out_kt['kworker_cpu_s']:
+            rate = out_kt['kworker_wakeups'] / out_kt['kworker_cpu_s']
+            print(f"kworker wakeups {out_kt['kworker_wakeups']} over "
+                  f"{out_kt['kworker_cpu_s']:.1f} CPU-s: {rate:.2f} per CPU-second")
             key = f'   -> kworker_interval=exp({1e3 / rate:.0f}ms),kworker_run={lognormal(out[k])}'
+        if k == 'kdamond' and out_kt['kdamond_gaps'] and out[k]:
+            gaps = sorted(out_kt['kdamond_gaps'])
+            print(f"kdamond gaps ms {summary(gaps)}")
+            key = f'   -> kdamond_interval={quantile(gaps, .5):.0f}ms,kdamond_run={fit(out[k])}'
         print(f'{k:7} {summary(out[k])}{key}')
 
 

@@ -207,6 +207,11 @@ pub struct Config {
     /// workers.
     pub kworker_interval: Option<Dur>,
     pub kworker_run: Dur,
+    /// DAMON's monitoring kthread `kdamond.0` (machine keys `kdamond_interval`,
+    /// `kdamond_run`; core/kthreads.rs): unbound, woken by its timer this long (a draw)
+    /// after its last sleep, on a jiffy, to run `kdamond_run`. None: no kdamond.
+    pub kdamond_interval: Option<Dur>,
+    pub kdamond_run: Dur,
     /// Record the interrupts' entries (`irq_vectors:local_timer_entry`,
     /// `call_function_single_entry`, `reschedule_entry`; machine key `irq_events`), as the
     /// oracle's recorder did to mark where an idle CPU woke up.
@@ -284,6 +289,8 @@ impl Default for Config {
             rcu_exit_gps: 1,
             kworker_interval: None,
             kworker_run: Dur::Fixed(0),
+            kdamond_interval: None,
+            kdamond_run: Dur::Fixed(0),
             daemon_period: None,
             daemon_run: Dur::Fixed(0),
             reader_run: None,
@@ -499,11 +506,15 @@ impl Config {
                     .into(),
             ));
         }
-        if self.kworker_interval.is_none() && self.kworker_run != Dur::Fixed(0) {
-            return Err(ConfigError(
-                "machine `kworker_run` needs `kworker_interval`, the workers' time between wakeups"
-                    .into(),
-            ));
+        for (interval, run, name) in [
+            (self.kworker_interval, self.kworker_run, "kworker"),
+            (self.kdamond_interval, self.kdamond_run, "kdamond"),
+        ] {
+            if interval.is_none() && run != Dur::Fixed(0) {
+                return Err(ConfigError(format!(
+                    "machine `{name}_run` needs `{name}_interval`, the thread's time between wakeups"
+                )));
+            }
         }
         if let (Some(after), Some(&(at, _))) = (self.deep_idle_after, self.deep_idle_steps.first())
         {
@@ -690,20 +701,19 @@ impl Config {
                 }
             }
             "kworker_interval" => {
-                self.kworker_interval = match v {
-                    "off" => {
-                        self.kworker_run = Dur::Fixed(0);
-                        None
-                    }
-                    _ => match parse_cost(v).map_err(|e| bad(&e))? {
-                        Dur::Fixed(0) => {
-                            return Err(bad("expected a duration above 0 or a distribution, or off"))
-                        }
-                        d => Some(d),
-                    },
+                self.kworker_interval = kthread_interval(v).map_err(&bad)?;
+                if self.kworker_interval.is_none() {
+                    self.kworker_run = Dur::Fixed(0);
                 }
             }
             "kworker_run" => self.kworker_run = parse_cost(v).map_err(|e| bad(&e))?,
+            "kdamond_interval" => {
+                self.kdamond_interval = kthread_interval(v).map_err(&bad)?;
+                if self.kdamond_interval.is_none() {
+                    self.kdamond_run = Dur::Fixed(0);
+                }
+            }
+            "kdamond_run" => self.kdamond_run = parse_cost(v).map_err(|e| bad(&e))?,
             "rcu_exit_gps" => {
                 self.rcu_exit_gps = v
                     .parse()
@@ -742,7 +752,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, idle_timer_activate, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, rtapp_create, rtapp_setup, rtapp_barrier, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, untraced_idle, irq_events, rcu_gp_run, rcu_exit_gps, daemon_period, daemon_run, kworker_interval, kworker_run, reader_run, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, idle_timer_activate, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, rtapp_create, rtapp_setup, rtapp_barrier, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, untraced_idle, irq_events, rcu_gp_run, rcu_exit_gps, daemon_period, daemon_run, kworker_interval, kworker_run, kdamond_interval, kdamond_run, reader_run, \
                      rt_group_sched, autogroup)"
                 )))
             }
@@ -779,6 +789,20 @@ fn parse_cost(v: &str) -> Result<Dur, String> {
         parse_ns(v)
             .map(Dur::Fixed)
             .ok_or_else(|| "expected a duration or a distribution like lognormal(5us, 2us)".into())
+    }
+}
+
+/// A background kthread's interval (`kworker_interval`, `kdamond_interval`): a duration
+/// above 0 or a distribution, or `off` (None).
+fn kthread_interval(v: &str) -> Result<Option<Dur>, &'static str> {
+    match v {
+        "off" => Ok(None),
+        _ => match parse_cost(v) {
+            Ok(Dur::Fixed(0)) | Err(_) => {
+                Err("expected a duration above 0 or a distribution, or off")
+            }
+            Ok(d) => Ok(Some(d)),
+        },
     }
 }
 

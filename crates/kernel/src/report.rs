@@ -153,10 +153,7 @@ impl Report {
         let mut tasks = Vec::new();
         for (i, t) in s.tasks.iter().enumerate() {
             let machine = [r.user.launcher, r.user.daemon, r.user.reader, s.rcu.kthread];
-            if t.is_boot_kthread()
-                || machine.contains(&Some(t.id))
-                || s.kworkers.task.contains(&t.id)
-            {
+            if t.is_boot_kthread() || machine.contains(&Some(t.id)) || s.kthreads.contains(t.id) {
                 continue;
             }
             let st = &s.task_stats[i];

@@ -51,8 +51,8 @@ pub struct Sched {
     pub fair: FairState,
     /// The RCU grace-period kthread's state (core/rcu.rs).
     pub rcu: crate::core::rcu::RcuState,
-    /// The per-CPU workqueue workers (core/kworker.rs).
-    pub kworkers: crate::core::kworker::Kworkers,
+    /// The machine's background kthreads: workqueue workers, kdamond (core/kthreads.rs).
+    pub kthreads: crate::core::kthreads::Kthreads,
     /// sched_ext: the loaded policy, the global and user DSQs, the per-task entities.
     pub ext: ScxState,
     /// The machine topology and every CPU's sched domains (with their balancing state).
@@ -118,7 +118,7 @@ impl Sched {
             cpu_stats: vec![CpuStats::default(); n],
             fair: FairState::default(),
             rcu: Default::default(),
-            kworkers: Default::default(),
+            kthreads: Default::default(),
             ext: ScxState::default(),
             topo: crate::topology::Topology::build(&cfg.machine, cfg.nr_cpus),
             queue: EventQueue::default(),
@@ -152,11 +152,10 @@ impl Sched {
             s.create_stopper(cpu);
         }
         s.rcu_boot();
-        // The workers' pids follow the last stopper's.
+        // The background kthreads' pids follow the last stopper's.
         let last_stopper = STOPPER_PID_BASE + STOPPER_PID_STRIDE * (n as i32 - 1);
-        s.kworker_boot(last_stopper + 1);
+        let last_kthread = last_stopper + s.kthreads_boot(last_stopper + 1);
         // User pids start at 1000, or at the next thousand above the last kthread's.
-        let last_kthread = last_stopper + s.nr_kworkers();
         s.next_pid = s.next_pid.max((last_kthread / 1000 + 1) * 1000);
         s.user_pid_base = s.next_pid;
         let root_cfs = s.rqs.iter().map(|rq| rq.cfs).collect();

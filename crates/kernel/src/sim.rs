@@ -225,7 +225,7 @@ pub fn try_run_streamed(
                 }
             }
             EventKind::Timer { task, gen, cpu } => {
-                if !s.kworker_timer_fired(task, gen, cpu) {
+                if !s.kthread_timer_fired(task, gen, cpu) {
                     user.timer_fired(&mut s, task, gen, cpu)
                 }
             }
@@ -330,7 +330,7 @@ fn visit_dirty_where(
             }
             // The stopper kthread runs its works and sleeps again (cpu_stopper_thread); so
             // do the other kthreads.
-            if s.run_stopper(cpu) || s.run_rcu_gp_kthread(cpu) || s.run_kworker(cpu) {
+            if s.run_stopper(cpu) || s.run_rcu_gp_kthread(cpu) || s.run_kthread(cpu) {
                 continue;
             }
             if !user.step(s, cpu)? {

@@ -5,7 +5,7 @@
 pub mod autogroup;
 pub mod cgroup;
 pub mod fork;
-pub mod kworker;
+pub mod kthreads;
 pub mod pi;
 pub mod rcu;
 pub mod schedule;

@@ -13,8 +13,8 @@ pub mod stream {
     /// The refvm's background daemon and its trace reader.
     pub const DAEMON: u64 = u64::MAX - 2;
     pub const READER: u64 = u64::MAX - 3;
-    /// The per-CPU workqueue workers (core/kworker.rs).
-    pub const KWORKER: u64 = u64::MAX - 4;
+    /// The machine's background kthreads (core/kthreads.rs).
+    pub const KTHREADS: u64 = u64::MAX - 4;
     /// `sched_rnd_state` of CPU n is `SCHED_RND - n`.
     pub const SCHED_RND: u64 = u64::MAX - 16;
 }

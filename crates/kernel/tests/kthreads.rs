@@ -1,8 +1,10 @@
-//! The per-CPU workqueue workers (core/kworker.rs, machine keys `kworker_interval` and
-//! `kworker_run`): each CPU's `kworker/N:1` is bound to its CPU, woken by a timer of that
-//! CPU on a jiffy, whether the CPU is busy or idle, runs its CPU time and sleeps in
-//! TASK_IDLE (`prev_state=I`); a fair worker preempts a fair task and waits behind an RT
-//! one; its draws leave the kernel paths' own draws as they were.
+//! The machine's background kthreads (core/kthreads.rs). The per-CPU workqueue workers
+//! (machine keys `kworker_interval`, `kworker_run`): each CPU's `kworker/N:1` is bound to
+//! its CPU, woken by a timer of that CPU on a jiffy, whether the CPU is busy or idle, runs
+//! its CPU time and sleeps in TASK_IDLE (`prev_state=I`); a fair worker preempts a fair
+//! task and waits behind an RT one. DAMON's `kdamond.0` (`kdamond_interval`,
+//! `kdamond_run`) wakes every 128 jiffies, unbound. Their draws leave the kernel paths' own
+//! draws as they were.
 
 mod common;
 
@@ -92,7 +94,11 @@ fn each_cpu_worker_wakes_on_jiffies_on_its_cpu_busy_or_idle() {
         .count();
     assert_eq!(preempted, w.iter().filter(|x| x.1 == 0).count());
     for cpu in 0..2usize {
-        let k = r.sched.kworkers.task[cpu];
+        let k = r
+            .sched
+            .kthreads
+            .kworker(cpu as u32)
+            .expect("a worker per CPU");
         let woken = w.iter().filter(|x| x.1 as usize == cpu).count() as u64;
         assert_eq!(r.sched.task_stats[k.0 as usize].cpu_time, 20 * US * woken);
         assert_eq!(r.sched.task(k).nr_cpus_allowed, 1);
@@ -179,11 +185,61 @@ fn bad_worker_keys_are_refused() {
         .unwrap_err()
         .0;
     assert!(e.contains("kworker_interval"), "{e}");
-    let r = run(HOG_ON_0, "cpus=2,kworker_interval=off", 100 * MS);
-    assert!(r.sched.kworkers.task.is_empty());
+    let e = Config::parse_machine("cpus=2,kdamond_run=1ms")
+        .unwrap_err()
+        .0;
+    assert!(
+        e.contains("kdamond_run") && e.contains("kdamond_interval"),
+        "{e}"
+    );
+    let r = run(
+        HOG_ON_0,
+        "cpus=2,kworker_interval=off,kdamond_interval=off",
+        100 * MS,
+    );
+    assert!(r.sched.kthreads.list.is_empty());
     assert!(r
         .sched
         .tasks
         .iter()
         .all(|t| !t.comm.as_str().starts_with("kworker/")));
+}
+
+#[test]
+fn kdamond_wakes_every_128_jiffies_wherever_the_wakeup_puts_it() {
+    // Both CPUs busy with hogs: kdamond preempts one every 512 ms for its 1.2 ms.
+    let r = run(
+        r#"
+[[task]]
+name = "hog"
+count = 2
+program = ["run 10s"]
+"#,
+        "cpus=2,hz=250,kdamond_interval=512ms,kdamond_run=1200us",
+        5_000 * MS,
+    );
+    let w: Vec<(u64, u32, String)> = trace_find(&r, |rec| match &rec.event {
+        Event::Wakeup {
+            comm, target_cpu, ..
+        } if comm.as_str() == "kdamond.0" => Some((rec.ts, *target_cpu, String::new())),
+        _ => None,
+    });
+    // Its first timer is a random part of the interval; then every 128 jiffies exactly.
+    assert!(w.len() >= 9 && w.len() <= 10, "{w:?}");
+    assert!(w[0].0 < 512 * MS + TICK, "{w:?}");
+    assert!(w.windows(2).all(|p| p[1].0 - p[0].0 == 128 * TICK), "{w:?}");
+    // It runs its 1.2 ms each time, preempting a hog, and sleeps in TASK_IDLE.
+    let sw = switches(&r);
+    let outs: Vec<_> = sw.iter().filter(|s| s.2 == "kdamond.0").collect();
+    assert_eq!(outs.len(), w.len());
+    assert!(outs.iter().all(|s| s.3 == state::IDLE), "{outs:?}");
+    let k = r.sched.kthreads.list[0].task;
+    assert_eq!(
+        r.sched.task_stats[k.0 as usize].cpu_time,
+        1200 * US * w.len() as u64
+    );
+    assert!(sw
+        .iter()
+        .any(|s| s.2.starts_with("hog") && s.4 == "kdamond.0"));
+    assert_eq!(r.sched.task(k).nr_cpus_allowed, 2);
 }
