@@ -309,6 +309,55 @@ fn three_cpus_keep_the_top_three_of_five_fifo_tasks_running() {
     assert!(check_top_n_run(&r, &rt, 3) > 300);
 }
 
+/// The case: on 4 CPUs, 6 FIFO tasks of distinct priorities, each running and
+/// sleeping at its own rhythm beside fair hogs: at every instant of the trace the 4 highest
+/// runnable ones run (push at wakeup and preemption, pull when a CPU lowers its priority),
+/// and to keep it so the RT tasks move between CPUs.
+#[test]
+fn four_cpus_keep_the_top_four_of_six_fifo_tasks_running() {
+    let mut tasks = Vec::new();
+    for (i, (prio, run, sl)) in [
+        (5, 4, 3),
+        (15, 6, 2),
+        (25, 2, 5),
+        (35, 3, 3),
+        (45, 9, 1),
+        (55, 1, 4),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        tasks.push(spec(
+            &format!("r{prio}"),
+            fifo(prio),
+            MS + i as u64 * 300_000,
+            forever(vec![run_ms(run), sleep_ms(sl)]),
+        ));
+    }
+    for h in 0..4 {
+        tasks.push(spec(
+            &format!("hog{h}"),
+            SchedAttr::default(),
+            0,
+            forever(vec![run_ms(10)]),
+        ));
+    }
+    let r = simulate(tasks, 4, 900 * MS);
+    let mut rt = HashMap::new();
+    for prio in [5, 15, 25, 35, 45, 55] {
+        rt.insert(pid_of(&r, &format!("r{prio}")), 99 - prio);
+    }
+    assert!(check_top_n_run(&r, &rt, 4) > 500);
+    let migrations = r
+        .sched
+        .trace
+        .merged()
+        .iter()
+        .filter(|rec| matches!(rec.event, Event::MigrateTask { pid, .. } if rt.contains_key(&pid)))
+        .count();
+    assert!(migrations > 10, "{migrations}");
+}
+
 #[test]
 fn lowered_priority_goes_to_the_head() {
     // x (FIFO 60) runs from 1 ms; y (FIFO 50) is queued at 2 ms. At 11 ms x lowers itself
