@@ -271,42 +271,58 @@ fn two_cpus_run_the_two_highest_fifo_tasks() {
     let checks = check_top_n_run(&r, &rt, 2);
     assert!(checks > 500, "{checks}");
     // Somebody had to move: push/pull migrated RT tasks.
-    let migrations = r
-        .sched
+    let migrations = rt_migrations(&r, &rt);
+    assert!(migrations > 10, "{migrations}");
+}
+
+/// FIFO tasks `r{prio}` running and sleeping at their own rhythm (`(prio, run ms, sleep
+/// ms)`, starting 0.3 ms apart from 1 ms), plus `hogs` fair hogs.
+fn fifo_set(set: &[(u32, u64, u64)], hogs: u32) -> Vec<TaskSpec> {
+    let mut tasks: Vec<TaskSpec> = set
+        .iter()
+        .enumerate()
+        .map(|(i, &(prio, run, sl))| {
+            spec(
+                &format!("r{prio}"),
+                fifo(prio),
+                MS + i as u64 * 300_000,
+                forever(vec![run_ms(run), sleep_ms(sl)]),
+            )
+        })
+        .collect();
+    tasks.extend((0..hogs).map(|h| {
+        spec(
+            &format!("hog{h}"),
+            SchedAttr::default(),
+            0,
+            forever(vec![run_ms(10)]),
+        )
+    }));
+    tasks
+}
+
+/// The RT tasks of a `fifo_set` run: pid → kernel prio.
+fn rt_pids(r: &SimResult, set: &[(u32, u64, u64)]) -> HashMap<i32, i32> {
+    set.iter()
+        .map(|&(prio, _, _)| (pid_of(r, &format!("r{prio}")), 99 - prio as i32))
+        .collect()
+}
+
+/// How many times the RT tasks moved between CPUs.
+fn rt_migrations(r: &SimResult, rt: &HashMap<i32, i32>) -> usize {
+    r.sched
         .trace
         .merged()
         .iter()
         .filter(|rec| matches!(rec.event, Event::MigrateTask { pid, .. } if rt.contains_key(&pid)))
-        .count();
-    assert!(migrations > 10, "{migrations}");
+        .count()
 }
 
 #[test]
 fn three_cpus_keep_the_top_three_of_five_fifo_tasks_running() {
-    let mut tasks = Vec::new();
-    for (i, (prio, run, sl)) in [(5, 4, 3), (15, 6, 2), (25, 2, 5), (35, 3, 3), (45, 9, 1)]
-        .into_iter()
-        .enumerate()
-    {
-        tasks.push(spec(
-            &format!("r{prio}"),
-            fifo(prio),
-            MS + i as u64 * 300_000,
-            forever(vec![run_ms(run), sleep_ms(sl)]),
-        ));
-    }
-    tasks.push(spec(
-        "hog",
-        SchedAttr::default(),
-        0,
-        forever(vec![run_ms(10)]),
-    ));
-    let r = simulate(tasks, 3, 900 * MS);
-    let mut rt = HashMap::new();
-    for prio in [5, 15, 25, 35, 45] {
-        rt.insert(pid_of(&r, &format!("r{prio}")), 99 - prio);
-    }
-    assert!(check_top_n_run(&r, &rt, 3) > 300);
+    let set = [(5, 4, 3), (15, 6, 2), (25, 2, 5), (35, 3, 3), (45, 9, 1)];
+    let r = simulate(fifo_set(&set, 1), 3, 900 * MS);
+    assert!(check_top_n_run(&r, &rt_pids(&r, &set), 3) > 300);
 }
 
 /// The case: on 4 CPUs, 6 FIFO tasks of distinct priorities, each running and
@@ -315,46 +331,18 @@ fn three_cpus_keep_the_top_three_of_five_fifo_tasks_running() {
 /// and to keep it so the RT tasks move between CPUs.
 #[test]
 fn four_cpus_keep_the_top_four_of_six_fifo_tasks_running() {
-    let mut tasks = Vec::new();
-    for (i, (prio, run, sl)) in [
+    let set = [
         (5, 4, 3),
         (15, 6, 2),
         (25, 2, 5),
         (35, 3, 3),
         (45, 9, 1),
         (55, 1, 4),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        tasks.push(spec(
-            &format!("r{prio}"),
-            fifo(prio),
-            MS + i as u64 * 300_000,
-            forever(vec![run_ms(run), sleep_ms(sl)]),
-        ));
-    }
-    for h in 0..4 {
-        tasks.push(spec(
-            &format!("hog{h}"),
-            SchedAttr::default(),
-            0,
-            forever(vec![run_ms(10)]),
-        ));
-    }
-    let r = simulate(tasks, 4, 900 * MS);
-    let mut rt = HashMap::new();
-    for prio in [5, 15, 25, 35, 45, 55] {
-        rt.insert(pid_of(&r, &format!("r{prio}")), 99 - prio);
-    }
+    ];
+    let r = simulate(fifo_set(&set, 4), 4, 900 * MS);
+    let rt = rt_pids(&r, &set);
     assert!(check_top_n_run(&r, &rt, 4) > 500);
-    let migrations = r
-        .sched
-        .trace
-        .merged()
-        .iter()
-        .filter(|rec| matches!(rec.event, Event::MigrateTask { pid, .. } if rt.contains_key(&pid)))
-        .count();
+    let migrations = rt_migrations(&r, &rt);
     assert!(migrations > 10, "{migrations}");
 }
 
