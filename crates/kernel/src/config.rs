@@ -202,9 +202,9 @@ pub struct Config {
     /// the next (machine key `rcu_exit_gps`, at least 1).
     pub rcu_exit_gps: u32,
     /// The per-CPU workqueue workers (machine keys `kworker_interval`, `kworker_run`;
-    /// core/kworker.rs): each CPU's bound worker wakes from a timer this long (a draw) after
-    /// its last sleep, at the next jiffy, and runs `kworker_run` of CPU time. None: no
-    /// workers.
+    /// core/kthreads.rs): each CPU's bound worker wakes from a timer this long (a draw,
+    /// rounded up to jiffies) after its last sleep and runs `kworker_run` of CPU time. None:
+    /// no workers.
     pub kworker_interval: Option<Dur>,
     pub kworker_run: Dur,
     /// DAMON's monitoring kthread `kdamond.0` (machine keys `kdamond_interval`,
@@ -701,14 +701,14 @@ impl Config {
                 }
             }
             "kworker_interval" => {
-                self.kworker_interval = kthread_interval(v).map_err(&bad)?;
+                self.kworker_interval = kthread_interval(v).map_err(|e| bad(&e))?;
                 if self.kworker_interval.is_none() {
                     self.kworker_run = Dur::Fixed(0);
                 }
             }
             "kworker_run" => self.kworker_run = parse_cost(v).map_err(|e| bad(&e))?,
             "kdamond_interval" => {
-                self.kdamond_interval = kthread_interval(v).map_err(&bad)?;
+                self.kdamond_interval = kthread_interval(v).map_err(|e| bad(&e))?;
                 if self.kdamond_interval.is_none() {
                     self.kdamond_run = Dur::Fixed(0);
                 }
@@ -794,14 +794,12 @@ fn parse_cost(v: &str) -> Result<Dur, String> {
 
 /// A background kthread's interval (`kworker_interval`, `kdamond_interval`): a duration
 /// above 0 or a distribution, or `off` (None).
-fn kthread_interval(v: &str) -> Result<Option<Dur>, &'static str> {
+fn kthread_interval(v: &str) -> Result<Option<Dur>, String> {
     match v {
         "off" => Ok(None),
-        _ => match parse_cost(v) {
-            Ok(Dur::Fixed(0)) | Err(_) => {
-                Err("expected a duration above 0 or a distribution, or off")
-            }
-            Ok(d) => Ok(Some(d)),
+        _ => match parse_cost(v)? {
+            Dur::Fixed(0) => Err("expected a duration above 0 or a distribution, or off".into()),
+            d => Ok(Some(d)),
         },
     }
 }
