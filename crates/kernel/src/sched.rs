@@ -389,6 +389,17 @@ impl Sched {
         self.queue.push(end, EventKind::WorkDone { task: p, gen });
     }
 
+    /// A kernel thread's CPU time for its wakeup (rcu_preempt, the background kthreads):
+    /// `w` of work armed at once on its CPU; false when there is none to run.
+    pub(crate) fn give_kthread_work(&mut self, k: TaskId, w: u64) -> bool {
+        if w == 0 {
+            return false;
+        }
+        self.task_mut(k).demand = Demand::Work(w);
+        self.arm_demand(k);
+        true
+    }
+
     /// Charges the progress of a running task's demand up to now (at switch-out).
     pub fn settle_demand(&mut self, p: TaskId) {
         let now = self.now;

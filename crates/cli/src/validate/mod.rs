@@ -377,7 +377,7 @@ elsewhere in each real run. What is not yet explained says so.{}\n\n\
             seeds.map_or(String::new(), |n| format!(" --seeds {n}")),
             schedsim_kernel::config::REFVM,
             seeds.map_or(String::new(), |n| format!(
-                " The last column runs each scenario with the machine's own cost seed (0) and \
+                " The last column runs each scenario with the machine's own cost seed (0 unless its spec sets one) and \
 cost seeds 1 to {} (`--seeds {n}`): schedsim's range over those runs of the cost model's \
 draws, and at how many of them the headline is in the band.",
                 n - 1

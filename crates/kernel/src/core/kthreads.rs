@@ -167,9 +167,7 @@ impl Sched {
         if !self.kthreads.list[i].charged {
             self.kthreads.list[i].charged = true;
             let w = self.kthread_draw(self.kthreads.list[i].run);
-            if w > 0 {
-                self.task_mut(k).demand = Demand::Work(w);
-                self.arm_demand(k);
+            if self.give_kthread_work(k, w) {
                 return false;
             }
         }

@@ -152,9 +152,7 @@ impl Sched {
             self.rcu.charged = true;
             let cost = self.cfg.rcu_gp_run.expect("a kthread has its cost");
             let w = self.path_cost(cost);
-            if w > 0 {
-                self.task_mut(k).demand = Demand::Work(w);
-                self.arm_demand(k);
+            if self.give_kthread_work(k, w) {
                 return false;
             }
         }
