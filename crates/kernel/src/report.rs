@@ -111,9 +111,14 @@ pub struct Report {
     /// The process reading the launcher's output (`reader_run`), if any: the same.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reader: Option<MachineTaskReport>,
+    /// The machine's kernel threads that run by themselves (`rcu_preempt`, the workqueue
+    /// workers, kdamond; core/rcu.rs, core/kthreads.rs): the same.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kthreads: Vec<MachineTaskReport>,
 }
 
-/// A task of the machine rather than of the workload (the daemon, the output reader).
+/// A task of the machine rather than of the workload (the daemon, the output reader, the
+/// background kthreads).
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct MachineTaskReport {
     pub comm: String,
@@ -216,6 +221,13 @@ impl Report {
             ext: crate::ext_stat::ext_report(r),
             daemon: r.user.daemon.map(|d| MachineTaskReport::of(s, d, end)),
             reader: r.user.reader.map(|d| MachineTaskReport::of(s, d, end)),
+            kthreads: s
+                .rcu
+                .kthread
+                .into_iter()
+                .chain(s.kthreads.list.iter().map(|k| k.task))
+                .map(|k| MachineTaskReport::of(s, k, end))
+                .collect(),
         }
     }
 
@@ -231,9 +243,16 @@ impl Report {
             self.context_switches_per_sec
         );
         let machine = [
-            ("the machine's daemon", &self.daemon),
-            ("the launcher's output reader", &self.reader),
-        ];
+            ("the machine's daemon", self.daemon.as_ref()),
+            ("the launcher's output reader", self.reader.as_ref()),
+        ]
+        .into_iter()
+        .chain(
+            self.kthreads
+                .iter()
+                .filter(|k| k.runs > 0)
+                .map(|k| ("the kernel thread", Some(k))),
+        );
         for (what, d) in machine {
             if let Some(d) = d {
                 let _ = writeln!(

@@ -103,9 +103,20 @@ fn each_cpu_worker_wakes_on_jiffies_on_its_cpu_busy_or_idle() {
         assert_eq!(r.sched.task_stats[k.0 as usize].cpu_time, 20 * US * woken);
         assert_eq!(r.sched.task(k).nr_cpus_allowed, 1);
     }
-    // Kernel threads, not tasks of the workload.
+    // Kernel threads, not tasks of the workload: the report lists them apart, with their
+    // wakeups and CPU time, and the summary says so.
     let report = schedsim_kernel::report::Report::from_result(&r);
     assert!(report.tasks.iter().all(|t| !t.comm.starts_with("kworker/")));
+    for cpu in 0..2u32 {
+        let k = report
+            .kthreads
+            .iter()
+            .find(|k| k.comm == format!("kworker/{cpu}:1"))
+            .expect("listed");
+        let woken = w.iter().filter(|x| x.1 == cpu).count() as u64;
+        assert_eq!((k.runs, k.cpu_time_ns), (woken, 20 * US * woken));
+    }
+    assert!(report.summary().contains("the kernel thread kworker/0:1"));
 }
 
 #[test]
