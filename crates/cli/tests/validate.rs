@@ -146,3 +146,42 @@ fn seeds_show_each_headline_over_the_cost_seeds() {
     // A seed is a draw of the cost model: the three runs differ.
     assert!(min < max, "{row}");
 }
+
+/// recordings/ holds nine more runs of oracle 15 on the same VM with a stand-in for its
+/// guest agent (recordings/README.md): their spread of the slice median (11.6 to 26 ms)
+/// shows the agent's phase at work, and schedsim lands inside it on every headline,
+/// `cpu.stat` counters included; `--analyzer` scores them with the oracle's analyze.py.
+#[test]
+fn recorded_runs_with_the_agent_are_in_range() {
+    let Some(oracle) = oracle() else {
+        return;
+    };
+    let recordings = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../recordings");
+    let out = Command::new(env!("CARGO_BIN_EXE_schedsim"))
+        .arg("validate")
+        .arg(&recordings)
+        .args(["--only", "15_"])
+        .arg("--analyzer")
+        .arg(oracle.join("analyze.py"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("6 of 6 headlines in range"), "{text}");
+    for name in ["q slice p50", "nr_throttled", "throttled_time ms"] {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(name) && l.contains("in range")),
+            "{name}: {text}"
+        );
+    }
+    // Without --analyzer the scenarios' parent has no analyze.py: said, not hidden.
+    let bare = Command::new(env!("CARGO_BIN_EXE_schedsim"))
+        .arg("validate")
+        .arg(&recordings)
+        .args(["--only", "15_"])
+        .output()
+        .unwrap();
+    assert!(!bare.status.success());
+    assert!(String::from_utf8_lossy(&bare.stdout).contains("give the oracle's with --analyzer"));
+}

@@ -42,6 +42,10 @@ pub struct ValidateArgs {
     /// The Python interpreter that runs the oracle's analyzer.
     #[arg(long, default_value = "python3")]
     pub python: String,
+    /// The oracle's analyze.py, for scenarios recorded elsewhere (scripts/record-oracle.sh);
+    /// by default the one beside the scenario directories, as in ../shared/oracle.
+    #[arg(long, value_name = "FILE")]
+    pub analyzer: Option<PathBuf>,
     /// The machine of the scenarios that name none: the reference VM by default; another
     /// spec, e.g. `refvm,cost_seed=3`, shows how a headline moves with the cost model's draws.
     #[arg(long, default_value = REFERENCE_VM)]
@@ -221,36 +225,56 @@ fn write_cgroup_stats(res: &sim::SimResult, path: &Path) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| e.to_string())
 }
 
-fn score(python: &str, dir: &Path, trace: &Path) -> Result<Value, String> {
-    use std::io::Write;
-    let mut child = Command::new(python)
-        .arg("-")
-        .arg(dir)
-        .arg(trace)
-        .arg(trace.with_extension("cgroup_stats.json"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {python}: {e}"))?;
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(SCORE_PY.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "analyze.py failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .trim()
-                .lines()
-                .last()
-                .unwrap_or("")
-        ));
+/// How a trace is scored: the Python interpreter and the directory of analyze.py.
+struct Scorer<'a> {
+    python: &'a str,
+    analyzer_dir: Option<PathBuf>,
+}
+
+impl Scorer<'_> {
+    fn score(&self, dir: &Path, trace: &Path) -> Result<Value, String> {
+        use std::io::Write;
+        // score.py imports analyze.py from the scenario's parent unless told otherwise.
+        let analyzer_dir = match &self.analyzer_dir {
+            Some(d) => d.clone(),
+            None => dir.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        };
+        if !analyzer_dir.join("analyze.py").is_file() {
+            return Err(format!(
+                "no analyze.py in {}: give the oracle's with --analyzer",
+                analyzer_dir.display()
+            ));
+        }
+        let mut child = Command::new(self.python)
+            .arg("-")
+            .arg(dir)
+            .arg(trace)
+            .arg(trace.with_extension("cgroup_stats.json"))
+            .arg(&analyzer_dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", self.python))?;
+        child
+            .stdin
+            .take()
+            .expect("piped")
+            .write_all(SCORE_PY.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "analyze.py failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+                    .trim()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            ));
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
     }
-    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
 }
 
 /// The band widened by the documented tolerance.
@@ -271,6 +295,29 @@ pub fn validate(a: ValidateArgs) -> Result<(), String> {
     let reasons = reasons()?;
     let tmp = std::env::temp_dir().join(format!("schedsim-validate-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+    let analyzer_dir = match &a.analyzer {
+        Some(f) if f.is_file() => Some(
+            f.canonicalize()
+                .map_err(|e| format!("{}: {e}", f.display()))?
+                .parent()
+                .unwrap_or(Path::new("."))
+                .to_path_buf(),
+        ),
+        Some(f) => return Err(format!("--analyzer {}: no such file", f.display())),
+        None => None,
+    };
+    if let Some(d) = &analyzer_dir {
+        if !d.join("analyze.py").is_file() {
+            return Err(format!(
+                "--analyzer: score.py imports `analyze`, so the file must be named analyze.py (in {})",
+                d.display()
+            ));
+        }
+    }
+    let scorer = Scorer {
+        python: &a.python,
+        analyzer_dir,
+    };
     let mut rows = Vec::new();
     for dir in scenarios(&a.dir)? {
         let name = dir
@@ -285,12 +332,12 @@ pub fn validate(a: ValidateArgs) -> Result<(), String> {
         let summary = read_json(&dir.join("summary.json"))?;
         let heads = meta["headline"].as_array().cloned().unwrap_or_default();
         let scored =
-            simulate(&dir, &meta, &a.machine, None, &tmp).and_then(|t| score(&a.python, &dir, &t));
+            simulate(&dir, &meta, &a.machine, None, &tmp).and_then(|t| scorer.score(&dir, &t));
         // The other cost seeds' scores (a run that fails gives no values).
         let others: Vec<Value> = (1..a.seeds.unwrap_or(0))
             .filter_map(|k| {
                 simulate(&dir, &meta, &a.machine, Some(k), &tmp)
-                    .and_then(|t| score(&a.python, &dir, &t))
+                    .and_then(|t| scorer.score(&dir, &t))
                     .ok()
             })
             .collect();

@@ -1,11 +1,11 @@
 # Scores one schedsim trace the way the oracle scores the real kernel's: analyze.py's
 # metrics, then every headline expression of scenario.json. Prints {name: value|null}.
-# Run by `schedsim validate` as: python3 - SCENARIO_DIR TRACE CGROUP_STATS
+# Run by `schedsim validate` as: python3 - SCENARIO_DIR TRACE CGROUP_STATS ANALYZER_DIR
 import json, math, os, sys
 
 scen, trace = sys.argv[1], sys.argv[2]
-sys.path.insert(0, os.path.dirname(os.path.abspath(scen)))
-import analyze  # noqa: E402  (../shared/oracle/analyze.py, next to the scenario)
+sys.path.insert(0, os.path.abspath(sys.argv[4]))
+import analyze  # noqa: E402  (../shared/oracle/analyze.py, or validate's --analyzer)
 
 meta = json.load(open(os.path.join(scen, 'scenario.json')))
 m = analyze.analyze(trace, task_re=meta.get('task_regex'), skip_ms=meta.get('skip_ms', 0))
