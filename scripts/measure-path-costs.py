@@ -24,6 +24,11 @@ sched events and the irq_vectors entry events.
            500 µs: the VM's host wakes a vCPU that stopped polling. The key is the extra
            over `ipi`'s median (`deep_idle_ipi`), one step per idle time from 1, 4, 16
            and 100 ms (the longer the vCPU slept, the longer its host takes).
+  balance: a busy CPU's tick (its local_timer_entry) to a sched_migrate_task that pulls a
+           task to that CPU within 100 µs, no wakeup of that task in between: the
+           periodic balance softirq's way from the tick to its detach_tasks
+           (update_blocked_averages, the domain walk, the group statistics), taken while
+           the source CPU's own tick reschedules its running task (`balance_softirq`).
   phase  : where the workload starts on the tick grid (`tick_phase`): the time from
            the last tick to rt-app's first fork of a worker thread (its clock_ref).
            The grid is the most common local_timer_entry time modulo TICK_NSEC
@@ -71,7 +76,8 @@ Z99 = 2.3263  # the standard normal's 99th percentile
 Z90 = 1.2816  # and its 90th
 KEYS = {'local': 'resched_latency', 'ipi': 'ipi_latency', 'remote': 'idle_wake_latency',
         'idle': 'idle_timer_latency',
-        'return': 'wake_return', 'reader': 'reader_run', 'mlock': 'mlock_cost'}
+        'return': 'wake_return', 'reader': 'reader_run', 'mlock': 'mlock_cost',
+        'balance': 'balance_softirq'}
 LINE = re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+(\d+\.\d+):\s+(\w+):\s+(.*)$')
 
 
@@ -98,6 +104,7 @@ def measure(path, out):
     pend_idle = {}       # cpu -> (waking ts, pid) from a timer interrupt while idle
     woke_idle = {}       # cpu -> (its sched_wakeup ts, pid)
     ipi_at = {}          # cpu -> (IPI entry ts, pid it wakes)
+    woken_at = {}        # pid -> ts of its last sched_waking
     grid = Counter()     # local_timer_entry time mod TICK_NSEC, 10 µs bins
     rtapp = None         # pid of rt-app
     recorder = None      # pid of the python3 that forked it
@@ -118,6 +125,7 @@ def measure(path, out):
             last_timer[cpu] = ts
         elif ev == 'sched_waking':
             pid = int(field(body, 'pid'))
+            woken_at[pid] = ts
             tgt = int(field(body, 'target_cpu'))
             if cur_pid != 0 and ts - last_timer.get(cpu, -1) >= 20e-6:
                 pend_ret.setdefault(cur_pid, ts)
@@ -128,6 +136,12 @@ def measure(path, out):
                 pend_local[pid] = ts
             elif tgt != cpu and tgt in idle_since:
                 pend_ipi[tgt] = (ts, pid, ts - idle_since[tgt])
+        elif ev == 'sched_migrate_task':
+            t0 = last_timer.get(cpu, -1)
+            if (cur_pid != 0 and field(body, 'dest_cpu') == str(cpu)
+                    and field(body, 'orig_cpu') != str(cpu) and ts - t0 < 100e-6
+                    and woken_at.get(int(field(body, 'pid')), -1) < t0):
+                out['balance'].append((ts - t0) * 1e6)
         elif ev == 'sched_wakeup' and cpu in pend_idle:
             t0, pid = pend_idle.pop(cpu)
             if pid == int(field(body, 'pid')):
@@ -276,7 +290,7 @@ def lognormal(v, q=.99, z=None):
 
 
 def main():
-    out = {'local': [], 'ipi': [], 'remote': [], 'activate': {}, 'idle': [], 'return': [], 'deep': [],
+    out = {'local': [], 'ipi': [], 'balance': [], 'remote': [], 'activate': {}, 'idle': [], 'return': [], 'deep': [],
            'phase': [],
            'reader': [],
            'mlock': [],
@@ -298,9 +312,9 @@ def main():
     if costs:
         print(f"   -> idle_timer_activate={costs[0].split(':', 1)[1]};{';'.join(costs[1:])}")
     for k in out:
-        # A dozen runs give mlock no p99 of its own, nor do kdamond's few dozen: fit them
-        # on the p90.
-        fit = (lambda v: lognormal(v, .9, Z90)) if k in ('mlock', 'kdamond') else lognormal
+        # A dozen runs give mlock no p99 of its own, nor do the few dozen of kdamond's runs
+        # or of the balance pulls: fit them on the p90.
+        fit = (lambda v: lognormal(v, .9, Z90)) if k in ('mlock', 'kdamond', 'balance') else lognormal
         key = f'   -> {KEYS[k]}={fit(out[k])}' if k in KEYS and out[k] else ''
         if k == 'deep' and out['deep'] and out['ipi']:
             base = quantile(sorted(out['ipi']), .5)

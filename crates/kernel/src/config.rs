@@ -104,12 +104,13 @@ pub enum TunableScaling {
 /// (docs/cost-model.md).
 pub const REFVM: &str = "cpus=2,hz=250,preempt=none,rt_group_sched=on,\
 ipi_latency=lognormal(11.3us, 2.7us),resched_latency=lognormal(5.5us, 2.6us),\
+balance_softirq=lognormal(14.7us, 4.8us),\
 idle_wake_latency=lognormal(3.3us, 1.4us),idle_timer_latency=lognormal(7.6us, 6.0us),\
 idle_timer_activate=lognormal(2.5us, 2.0us);1:lognormal(6.2us, 1.6us),\
 wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,\
 deep_idle_ipi=lognormal(9.3us, 11.1us);4ms:lognormal(20.2us, 12.9us);16ms:lognormal(26.6us, 9.5us);100ms:lognormal(33.5us, 10.3us),\
 rtapp_loop=21.2ns,rtapp_create=lognormal(80.3us, 26us),\
-rtapp_setup=lognormal(31.5us, 13.4us),rtapp_barrier=lognormal(33.6us, 20.3us),mlock_cost=lognormal(4.8ms, 0.35ms),tick_phase=2.85ms,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,untraced_idle=1,irq_events=on,\
+rtapp_setup=lognormal(31.5us, 13.4us),rtapp_barrier=lognormal(33.6us, 20.3us),mlock_cost=lognormal(4.8ms, 0.35ms),tick_phase=2.85ms,tick_stale_jiffies=0.11,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,untraced_idle=1,irq_events=on,\
 daemon_period=50ms,daemon_run=lognormal(15.2us, 9.3us),rcu_gp_run=lognormal(7.1us, 1.4us),rcu_exit_gps=3,\
 kworker_interval=exp(608ms),kworker_run=lognormal(31.9us, 60.1us)";
 
@@ -129,6 +130,11 @@ pub struct Config {
     /// interrupt or a syscall), to its `sched_switch`: the rest of the wakeup, the
     /// interrupt's exit and `__schedule`.
     pub resched_latency: Dur,
+    /// From a tick that raises the balance softirq to that softirq's pull
+    /// (`sched_balance_softirq`: irq exit, `update_blocked_averages`, the domain walk and
+    /// the group statistics before `detach_tasks`); None: `resched_latency`. The other
+    /// CPUs' ticks of that instant meanwhile reschedule their tasks.
+    pub balance_softirq: Option<Dur>,
     /// The same for an idle CPU woken by an IPI (the wakelist's, from its handler): leaving
     /// the idle loop, then `schedule_idle`.
     pub idle_wake_latency: Dur,
@@ -181,6 +187,11 @@ pub struct Config {
     /// long before t = 0, so the ticks fall at k·TICK_NSEC − `tick_phase_ns`. The kernel's
     /// ticks are aligned to its boot, a workload's start is not; 0 starts both together.
     pub tick_phase_ns: u64,
+    /// The chance, in parts per million, that a CPU's tick at the same instant as the
+    /// timekeeper's (`tick_do_timer_cpu`) reads `jiffies` in `sched_tick` before the
+    /// timekeeper's handler has advanced it (machine key `tick_stale_jiffies`, a fraction):
+    /// its periodic balance then comes one tick late, and so does the grid of its next ones.
+    pub tick_stale_ppm: u32,
     /// Each domain's NI_RANDOM success rate (out of 1024) when the workload starts (machine
     /// key `newidle_ratio`): a running machine's history, as `tick_phase` is; None: the
     /// boot value, 512 (`sd_init`).
@@ -267,6 +278,7 @@ impl Default for Config {
             resched_latency: Dur::Fixed(0),
             idle_wake_latency: Dur::Fixed(0),
             idle_timer_latency: None,
+            balance_softirq: None,
             idle_timer_activate: None,
             idle_timer_activate_cpus: Vec::new(),
             wake_return: Dur::Fixed(0),
@@ -281,6 +293,7 @@ impl Default for Config {
             rtapp_barrier: Dur::Fixed(0),
             timer_slack_ns: 50_000,
             tick_phase_ns: 0,
+            tick_stale_ppm: 0,
             newidle_ratio: None,
             launcher_cpu: 0,
             untraced_idle: Vec::new(),
@@ -598,6 +611,9 @@ impl Config {
             "idle_wake_latency" => {
                 self.idle_wake_latency = parse_cost(v).map_err(|e| bad(&e))?
             }
+            "balance_softirq" => {
+                self.balance_softirq = Some(parse_cost(v).map_err(|e| bad(&e))?)
+            }
             "idle_timer_latency" => {
                 self.idle_timer_latency = Some(parse_cost(v).map_err(|e| bad(&e))?)
             }
@@ -653,6 +669,14 @@ impl Config {
                 self.timer_slack_ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?
             }
             "mlock_cost" => self.mlock_cost = parse_cost(v).map_err(|e| bad(&e))?,
+            "tick_stale_jiffies" => {
+                let f: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|f: &f64| (0.0..=1.0).contains(f))
+                    .ok_or_else(|| bad("expected a fraction from 0 to 1"))?;
+                self.tick_stale_ppm = (f * 1e6).round() as u32;
+            }
             "tick_phase" => {
                 let ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?;
                 if ns >= self.tick_nsec() {
@@ -752,7 +776,7 @@ impl Config {
             _ => {
                 return Err(ConfigError(format!(
                     "unknown machine key `{k}` (known: cpus, smt, clusters, cores, llcs, packages, numa, distance, capacity, \
-                     preset, hz, preempt, nohz, ipi_latency, resched_latency, idle_wake_latency, idle_timer_latency, idle_timer_activate, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, rtapp_create, rtapp_setup, rtapp_barrier, mlock_cost, timer_slack, tick_phase, newidle_ratio, launcher_cpu, untraced_idle, irq_events, rcu_gp_run, rcu_exit_gps, daemon_period, daemon_run, kworker_interval, kworker_run, kdamond_interval, kdamond_run, reader_run, \
+                     preset, hz, preempt, nohz, ipi_latency, resched_latency, balance_softirq, idle_wake_latency, idle_timer_latency, idle_timer_activate, deep_idle_after, deep_idle_ipi, vcpu_pack, wake_return, cost_seed, rtapp_loop, rtapp_create, rtapp_setup, rtapp_barrier, mlock_cost, timer_slack, tick_phase, tick_stale_jiffies, newidle_ratio, launcher_cpu, untraced_idle, irq_events, rcu_gp_run, rcu_exit_gps, daemon_period, daemon_run, kworker_interval, kworker_run, kdamond_interval, kdamond_run, reader_run, \
                      rt_group_sched, autogroup)"
                 )))
             }

@@ -12,8 +12,10 @@
 //!    hard-interrupt part first; then, at irq exit, the CPUs whose tick raised no balance
 //!    softirq pass their preemption point, then the balance softirqs run (CPU order, then
 //!    the NOHZ kicks), then the remaining CPUs pass theirs (`balance::run_tick_softirqs`);
-//!    with the cost model the irq exit comes one resched path later, as `TickSoftirq`,
-//!    after that instant's `Resched` events;
+//!    with the cost model each CPU's irq exit comes later, as its own `TickSoftirq`
+//!    (one resched path after the tick, or `balance_softirq` when its tick raised the
+//!    balance softirq; the CPU passes no preemption point before it), after that
+//!    instant's `Resched` events;
 //! 6. `End`: the end of the simulated duration.
 //!
 //! Within one kind, events run in the order they were queued (a sequence number), which
@@ -74,7 +76,9 @@ pub enum EventKind {
     },
     /// The irq exit of the ticks of an earlier instant, one resched path after them (cost
     /// model): their balance softirqs run (`balance::run_tick_softirqs`).
-    TickSoftirq,
+    TickSoftirq {
+        cpu: u32,
+    },
     Tick {
         cpu: u32,
     },
@@ -92,7 +96,7 @@ impl EventKind {
             | EventKind::Scx { .. } => 1,
             EventKind::WakeList { .. } => 2,
             EventKind::Resched { .. } => 3,
-            EventKind::TickSoftirq => 4,
+            EventKind::TickSoftirq { .. } => 4,
             EventKind::Tick { .. } => 5,
             EventKind::End => 6,
         }

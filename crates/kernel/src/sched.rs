@@ -74,6 +74,13 @@ pub struct Sched {
     sched_rnd_state: Vec<Rng>,
     /// The kernel's `get_random_u32()` generator, also from `cost_seed`.
     crng: Rng,
+    /// Which same-instant ticks read `jiffies` stale (`Config::tick_stale_ppm`), also
+    /// from `cost_seed`.
+    pub(crate) tick_race_rng: Rng,
+    /// `tick_do_timer_cpu`: the CPU whose tick advances `jiffies`; None
+    /// (`TICK_DO_TIMER_NONE`) until a CPU's tick takes the duty, and again when that CPU
+    /// stops its tick in NO_HZ idle.
+    pub tick_do_timer_cpu: Option<u32>,
     next_pid: i32,
     /// The first pid of the workload's tasks.
     user_pid_base: i32,
@@ -130,6 +137,8 @@ impl Sched {
                 .map(|cpu| Rng::new(cfg.cost_seed, stream::SCHED_RND - cpu))
                 .collect(),
             crng: Rng::new(cfg.cost_seed, stream::GET_RANDOM),
+            tick_race_rng: Rng::new(cfg.cost_seed, stream::TICK_RACE),
+            tick_do_timer_cpu: None,
             next_pid: 1000,
             user_pid_base: 1000,
             nr_threads: 0,

@@ -159,6 +159,7 @@ pub fn try_run_streamed(
     let mut in_tick_batch = false;
     loop {
         if !in_tick_batch {
+            balance::queue_tick_softirqs(&mut s);
             if std::mem::take(&mut s.fair.tick_softirq_ready) {
                 if balance::any_softirq_pending(&s) {
                     // Irq exit of the ticks: CPUs with no softirq reach their preemption
@@ -167,7 +168,12 @@ pub fn try_run_streamed(
                 }
                 balance::run_tick_softirqs(&mut s);
             }
-            visit_dirty(&mut s, &mut user)?;
+            if balance::any_softirq_pending(&s) {
+                // A CPU in its balance softirq returns to its task only after it.
+                visit_dirty_where(&mut s, &mut user, |s, c| !balance::softirq_pending(s, c))?;
+            } else {
+                visit_dirty(&mut s, &mut user)?;
+            }
             if let Some(c) = checker.as_mut() {
                 check_now(c, &s, last_event)?;
             }
@@ -207,11 +213,11 @@ pub fn try_run_streamed(
             | EventKind::DlTimer { cpu, .. }
             | EventKind::Scx { cpu, .. }
             | EventKind::Resched { cpu, .. }
+            | EventKind::TickSoftirq { cpu }
             | EventKind::Tick { cpu } => cpu,
-            EventKind::RtPeriodTimer { .. }
-            | EventKind::CfsBandwidth { .. }
-            | EventKind::TickSoftirq
-            | EventKind::End => u32::MAX,
+            EventKind::RtPeriodTimer { .. } | EventKind::CfsBandwidth { .. } | EventKind::End => {
+                u32::MAX
+            }
         };
         s.in_ipi = matches!(ev, EventKind::WakeList { ipi: true, .. });
         match ev {
@@ -257,7 +263,7 @@ pub fn try_run_streamed(
                 }
                 s.mark_dirty(cpu)
             }
-            EventKind::TickSoftirq => s.fair.tick_softirq_ready = true,
+            EventKind::TickSoftirq { cpu } => balance::run_tick_softirq(&mut s, cpu),
             EventKind::Tick { cpu } => s.sched_tick(cpu),
         }
         s.in_ipi = false;

@@ -675,3 +675,50 @@ fn the_daemon_wakes_every_period_and_stays_out_of_the_report() {
         assert!(e.contains(key), "{bad}: {e}");
     }
 }
+
+/// The periodic balance's pull comes `balance_softirq` after the tick (its softirq's way
+/// to `detach_tasks`), while the source CPU's own tick switches its running hog out one
+/// resched path after the tick: three hogs on two CPUs, and every pull takes place 15 µs
+/// after a tick, from a CPU whose switch 5 µs after that tick put the pulled hog back
+/// on its queue (cache hot, so it goes only once balancing there has failed past
+/// `cache_nice_tries`), unless that CPU was balancing at the same tick itself.
+#[test]
+fn a_tick_pull_comes_after_the_source_cpus_tick_switch() {
+    let cfg = machine("cpus=2,hz=250,resched_latency=5us,balance_softirq=15us");
+    let r = simulate_cfg(
+        vec![hog("a", 0, None), hog("b", 0, None), hog("c", 0, None)],
+        cfg,
+        3000 * MS,
+    );
+    let tick = 4 * MS;
+    let mut last_switch_out = [None, None];
+    let (mut pulls, mut hot) = (0, 0);
+    for rec in r.sched.trace.merged() {
+        match &rec.event {
+            Event::Switch { prev_comm, .. } => {
+                last_switch_out[rec.cpu as usize] = Some((rec.ts, prev_comm.as_str().to_string()))
+            }
+            Event::MigrateTask {
+                comm,
+                orig_cpu,
+                dest_cpu,
+                ..
+            } if *orig_cpu != *dest_cpu => {
+                pulls += 1;
+                assert_eq!(rec.ts % tick, 15 * US, "pull of {comm} at {}", rec.ts);
+                let at_tick = rec.ts - 15 * US;
+                if last_switch_out[*orig_cpu as usize]
+                    == Some((at_tick + 5 * US, comm.as_str().to_string()))
+                {
+                    hot += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(pulls >= 15, "{pulls} pulls");
+    assert!(
+        hot * 10 >= pulls * 8,
+        "{hot} of {pulls} pulls took the task just switched out"
+    );
+}

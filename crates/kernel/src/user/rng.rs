@@ -15,6 +15,8 @@ pub mod stream {
     pub const READER: u64 = u64::MAX - 3;
     /// The machine's background kthreads (core/kthreads.rs).
     pub const KTHREADS: u64 = u64::MAX - 4;
+    /// Which ticks read `jiffies` before the timekeeper advanced it (core/tick.rs).
+    pub const TICK_RACE: u64 = u64::MAX - 5;
     /// `sched_rnd_state` of CPU n is `SCHED_RND - n`.
     pub const SCHED_RND: u64 = u64::MAX - 16;
 }

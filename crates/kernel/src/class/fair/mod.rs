@@ -43,9 +43,9 @@ pub struct FairState {
     pub nohz_next_balance: u64,
     /// CPUs whose tick at this instant left work for irq exit (`balance::run_tick_softirqs`).
     pub tick_softirq_cpus: Vec<u32>,
-    /// Those ticks' interrupts have exited: their softirqs run. At once after the ticks,
-    /// or with the cost model at the `TickSoftirq` event one resched path later
-    /// (docs/cost-model.md).
+    /// Those ticks' interrupts have exited without the cost model: their softirqs run at
+    /// once after the ticks (with it each CPU's at its `TickSoftirq` event,
+    /// docs/cost-model.md).
     pub tick_softirq_ready: bool,
 }
 

@@ -7,27 +7,52 @@ use crate::class::fair::pelt::update_blocked_averages;
 use crate::sched::Sched;
 use schedsim_workload::Dur;
 
-/// `sched_balance_trigger` (from `sched_tick`, in the tick's hard interrupt): raise the
-/// balance softirq when due, and check whether to kick an idle CPU for NOHZ balancing.
-/// Both run later, at irq exit (`run_tick_softirqs`).
-pub fn sched_balance_trigger(s: &mut Sched, cpu: u32) {
+/// `sched_balance_trigger` (from `sched_tick`, in the tick's hard interrupt, which read
+/// `jiffies`): raise the balance softirq when due, and check whether to kick an idle CPU
+/// for NOHZ balancing. Both run later, at irq exit (`run_tick_softirqs`).
+pub fn sched_balance_trigger(s: &mut Sched, cpu: u32, jiffies: u64) {
     if s.topo.sd[cpu as usize].is_empty() {
         return;
     }
     s.rq_mut(cpu).smp.idle_balance = s.idle_cpu(cpu);
-    if s.jiffies() >= s.rq(cpu).smp.next_balance {
+    if jiffies >= s.rq(cpu).smp.next_balance {
         s.rq_mut(cpu).smp.balance_softirq = true;
     }
     s.rq_mut(cpu).smp.nohz_kick_check = true;
     s.fair.tick_softirq_cpus.push(cpu);
-    // The softirq runs at irq exit, which the cost model puts one resched path later
-    // (once per instant: the ticks of one instant exit together).
-    if s.cfg.resched_latency == Dur::Fixed(0) {
-        s.fair.tick_softirq_ready = true;
-    } else if s.fair.tick_softirq_cpus.len() == 1 {
-        let lat = s.path_cost(s.cfg.resched_latency);
-        s.queue
-            .push(s.now + lat, crate::events::EventKind::TickSoftirq);
+}
+
+/// Once every tick of this instant ran its hard-interrupt part: when each CPU's irq-exit
+/// half runs. Without the cost model all of them at once (`run_tick_softirqs`). With it
+/// each CPU's at its own time (`TickSoftirq { cpu }`): one resched path after the tick,
+/// or, when its tick raised the balance softirq, that softirq's way to its pull
+/// (`balance_softirq`). Meanwhile the CPUs it may pull from pass their own preemption
+/// point (`resched_latency`), or their own balance softirq first: on the VM a tick's pull
+/// comes 14 µs after it at the median and the other CPU's tick preemption 5 µs, so the
+/// task a pull finds waiting is mostly the one that CPU's tick just switched out, cache
+/// hot; when both CPUs balance at one tick, which of the pull and the other CPU's switch
+/// comes first is a race.
+pub fn queue_tick_softirqs(s: &mut Sched) {
+    let cpus: Vec<u32> = s
+        .fair
+        .tick_softirq_cpus
+        .iter()
+        .copied()
+        .filter(|&c| !s.rq(c).smp.softirq_queued)
+        .collect();
+    for cpu in cpus {
+        s.rq_mut(cpu).smp.softirq_queued = true;
+        let cost = match s.cfg.balance_softirq {
+            Some(c) if softirq_pending(s, cpu) => c,
+            _ => s.cfg.resched_latency,
+        };
+        if cost == Dur::Fixed(0) {
+            s.fair.tick_softirq_ready = true;
+        } else {
+            let lat = s.path_cost(cost);
+            s.queue
+                .push(s.now + lat, crate::events::EventKind::TickSoftirq { cpu });
+        }
     }
 }
 
@@ -44,9 +69,9 @@ pub fn any_softirq_pending(s: &Sched) -> bool {
         .any(|&c| s.rq(c).smp.balance_softirq)
 }
 
-/// The irq-exit half of the ticks of one instant: each raised balance softirq
-/// (`sched_balance_softirq`), in CPU order, then the NOHZ kicks (the kicked idle CPU
-/// balances after the IPI reaches it).
+/// The irq-exit half of the ticks of one instant without the cost model: each raised
+/// balance softirq (`sched_balance_softirq`), in CPU order, then the NOHZ kicks (the
+/// kicked idle CPU balances after the IPI reaches it).
 ///
 /// The event loop runs this after the CPUs whose tick raised no softirq have passed their
 /// preemption point: on the hardware their `schedule()` at irq exit follows the tick
@@ -55,25 +80,43 @@ pub fn any_softirq_pending(s: &Sched) -> bool {
 /// a remote tick just switched out is seen as the tail of that CPU's `cfs_tasks`, cache hot
 /// (`exec_start` = now), as the kernel sees it.
 pub fn run_tick_softirqs(s: &mut Sched) {
-    if s.fair.tick_softirq_cpus.is_empty() {
-        return;
-    }
     let mut cpus = std::mem::take(&mut s.fair.tick_softirq_cpus);
     cpus.sort_unstable();
-    // Each softirq runs on its own CPU (`smp_processor_id()`: a pulled task's
-    // `wakeup_preempt` is local there).
     for &cpu in &cpus {
+        s.rq_mut(cpu).smp.softirq_queued = false;
         if std::mem::take(&mut s.rq_mut(cpu).smp.balance_softirq) {
-            s.this_cpu = cpu;
-            s.update_rq_clock(cpu);
-            sched_balance_softirq(s, cpu);
+            balance_softirq_on(s, cpu);
         }
     }
     for &cpu in &cpus {
-        if std::mem::take(&mut s.rq_mut(cpu).smp.nohz_kick_check) {
-            s.this_cpu = cpu;
-            nohz_balancer_kick(s, cpu);
-        }
+        nohz_kick_on(s, cpu);
+    }
+}
+
+/// One CPU's irq-exit half with the cost model (`TickSoftirq { cpu }`): its balance
+/// softirq, if raised, then its NOHZ kick check; then it returns to its task.
+pub fn run_tick_softirq(s: &mut Sched, cpu: u32) {
+    s.fair.tick_softirq_cpus.retain(|&c| c != cpu);
+    s.rq_mut(cpu).smp.softirq_queued = false;
+    if std::mem::take(&mut s.rq_mut(cpu).smp.balance_softirq) {
+        balance_softirq_on(s, cpu);
+    }
+    nohz_kick_on(s, cpu);
+    s.mark_dirty(cpu);
+}
+
+/// Each softirq runs on its own CPU (`smp_processor_id()`: a pulled task's
+/// `wakeup_preempt` is local there).
+fn balance_softirq_on(s: &mut Sched, cpu: u32) {
+    s.this_cpu = cpu;
+    s.update_rq_clock(cpu);
+    sched_balance_softirq(s, cpu);
+}
+
+fn nohz_kick_on(s: &mut Sched, cpu: u32) {
+    if std::mem::take(&mut s.rq_mut(cpu).smp.nohz_kick_check) {
+        s.this_cpu = cpu;
+        nohz_balancer_kick(s, cpu);
     }
 }
 
