@@ -110,7 +110,7 @@ idle_timer_activate=lognormal(2.5us, 2.0us);1:lognormal(6.2us, 1.6us),\
 wake_return=lognormal(5.4us, 2.3us),deep_idle_after=1ms,\
 deep_idle_ipi=lognormal(9.3us, 11.1us);4ms:lognormal(20.2us, 12.9us);16ms:lognormal(26.6us, 9.5us);100ms:lognormal(33.5us, 10.3us),\
 rtapp_loop=21.2ns,rtapp_create=lognormal(80.3us, 26us),\
-rtapp_setup=lognormal(31.5us, 13.4us),rtapp_barrier=lognormal(33.6us, 20.3us),mlock_cost=lognormal(4.8ms, 0.35ms),tick_phase=2.85ms,tick_stale_jiffies=0.11,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,untraced_idle=1,irq_events=on,\
+rtapp_setup=lognormal(31.5us, 13.4us),rtapp_barrier=lognormal(33.6us, 20.3us),mlock_cost=lognormal(4.8ms, 0.35ms),tick_phase=2.85ms,tick_stale_jiffies=0.18,vcpu_pack=15,newidle_ratio=175,launcher_cpu=1,untraced_idle=1,irq_events=on,\
 daemon_period=50ms,daemon_run=lognormal(15.2us, 9.3us),rcu_gp_run=lognormal(7.1us, 1.4us),rcu_exit_gps=3,\
 kworker_interval=exp(608ms),kworker_run=lognormal(31.9us, 60.1us)";
 

@@ -16,9 +16,9 @@ impl Sched {
     /// taken by the first CPU whose tick finds it free: `tick_sched_do_timer`) advances it
     /// at the top of its own handler; another CPU's handler at the same instant reaches the
     /// scheduler first, and reads the jiffy before, with the machine's `tick_stale_jiffies`
-    /// chance. On the VM the non-timekeeper's periodic balance came one tick late at 29
-    /// of 265 due times (three runs of oracle 03, read with bpftrace from its
-    /// `sched_domain` at each SCHED_SOFTIRQ exit), the timekeeper's never.
+    /// chance. On the VM the non-timekeeper's periodic balance came one tick late at 106
+    /// of 585 due times (nine runs of oracle 03, scripts/measure-balance-lateness.bt), the
+    /// timekeeper's never.
     fn tick_jiffies(&mut self, cpu: u32) -> u64 {
         let j = self.jiffies();
         let tk = *self.tick_do_timer_cpu.get_or_insert(cpu);
