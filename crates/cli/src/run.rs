@@ -39,6 +39,10 @@ pub struct RunArgs {
     /// Write the metrics report (JSON) here.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Write /proc/schedstat as the kernel shows it at the end of the run (version 17:
+    /// run-queue and sched-domain balancing counters) here.
+    #[arg(long)]
+    pub schedstat: Option<PathBuf>,
     /// Set a scheduler sysctl or debugfs knob: NAME=VALUE (repeatable).
     #[arg(long = "sysctl", value_name = "NAME=VALUE")]
     pub sysctls: Vec<String>,
@@ -182,6 +186,11 @@ pub fn run(a: RunArgs) -> Result<(), String> {
     if let Some(p) = &a.report {
         let json = serde_json::to_string_pretty(&report).expect("report serialises");
         write_atomically(p, |w| w.write_all(json.as_bytes())).map_err(|e| io(p, e))?;
+    }
+    if let Some(p) = &a.schedstat {
+        let jiffies = res.sched.cfg.jiffies_at(res.end);
+        let text = schedsim_kernel::schedstat::proc_schedstat(&report.cpus, jiffies);
+        write_atomically(p, |w| w.write_all(text.as_bytes())).map_err(|e| io(p, e))?;
     }
     if !a.quiet {
         crate::print_out(&report.summary())?;

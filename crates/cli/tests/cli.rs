@@ -141,15 +141,26 @@ fn same_seed_gives_byte_identical_outputs() {
             t.to_str().unwrap(),
             "--report",
             r.to_str().unwrap(),
+            "--schedstat",
+            t.with_extension("schedstat").to_str().unwrap(),
         ]);
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        (std::fs::read(&t).unwrap(), std::fs::read(&r).unwrap())
+        let read = |p: &Path| std::fs::read(p).unwrap();
+        (read(&t), read(&r), read(&t.with_extension("schedstat")))
     };
-    assert_eq!(run("a"), run("b"));
+    let a = run("a");
+    assert_eq!(a, run("b"));
+    // /proc/schedstat's layout: the version, the jiffies, a line per CPU and per domain.
+    let text = String::from_utf8(a.2).unwrap();
+    assert!(
+        text.starts_with("version 17\ntimestamp 125\ncpu0 "),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l.starts_with("domain0 ")), "{text}");
 }
 
 #[test]

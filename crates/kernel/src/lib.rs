@@ -19,6 +19,7 @@ pub mod prio;
 pub mod report;
 pub mod rq;
 pub mod sched;
+pub mod schedstat;
 pub mod sim;
 pub mod stats;
 pub mod task;

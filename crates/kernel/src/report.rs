@@ -69,6 +69,9 @@ pub struct TaskReport {
     pub nr_switches_voluntary: u64,
     pub nr_switches_involuntary: u64,
     pub nr_migrations: u64,
+    /// `nr_migrations` by cause: wakeup placement, load balancing, RT/DL push-pull,
+    /// affinity, sched_ext dispatch.
+    pub migrations_by_cause: MigrationsByCause,
     pub wakeup_latency_ns: Percentiles,
     pub slice_ns: Percentiles,
     pub exited: bool,
@@ -85,6 +88,50 @@ pub struct CpuReport {
     pub nr_switches: u64,
     pub rq_len_mean: f64,
     pub rq_len_max: u32,
+    /// Idle while another CPU of its LLC had a task waiting.
+    pub wasted_idle_ns: u64,
+    /// Its load balancing, summed over its domains and idle types.
+    pub balance: BalanceReport,
+    /// Its `/proc/schedstat` line and domain lines, by name.
+    pub schedstat: CpuSchedstat,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct MigrationsByCause {
+    pub wakeup: u64,
+    pub balance: u64,
+    pub push_pull: u64,
+    pub affinity: u64,
+    pub ext: u64,
+}
+
+/// A CPU's balancing passes (`lb_count`), those that found an imbalance (not
+/// `lb_balanced`), and the tasks they brought here (`lb_gained`, active pushes included).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct BalanceReport {
+    pub attempts: u64,
+    pub imbalanced: u64,
+    pub moved: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CpuSchedstat {
+    #[serde(flatten)]
+    pub rq: crate::schedstat::RqStat,
+    pub rq_cpu_time: u64,
+    pub run_delay: u64,
+    pub pcount: u64,
+    pub domains: Vec<DomainSchedstat>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DomainSchedstat {
+    pub name: &'static str,
+    /// The span as `/proc/schedstat` prints it (`%*pb`).
+    pub span: String,
+    /// Per counter of `SdStat`; the `lb_*` ones as [busy, idle, newly idle].
+    #[serde(flatten)]
+    pub stat: crate::schedstat::SdStat,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -176,6 +223,16 @@ impl Report {
                 nr_switches_voluntary: st.nvcsw,
                 nr_switches_involuntary: st.nivcsw,
                 nr_migrations: st.migrations,
+                migrations_by_cause: {
+                    let m = st.migrations_by;
+                    MigrationsByCause {
+                        wakeup: m[0],
+                        balance: m[1],
+                        push_pull: m[2],
+                        affinity: m[3],
+                        ext: m[4],
+                    }
+                },
                 wakeup_latency_ns: Percentiles::of(&st.wakeup_latency.histogram()),
                 slice_ns: Percentiles::of(&st.slices.histogram()),
                 exited: t.exited,
@@ -196,6 +253,11 @@ impl Report {
                 };
                 let integral = rq.nr_running_integral
                     + rq.nr_running as u128 * (end - rq.nr_running_since) as u128;
+                let doms = &s.topo.sd[rq.cpu as usize];
+                let sum = |f: fn(&crate::schedstat::SdStat) -> u64| -> u64 {
+                    doms.iter().map(|d| f(&d.stat)).sum()
+                };
+                let attempts = sum(|st| st.lb_count.iter().sum());
                 CpuReport {
                     cpu: rq.cpu,
                     busy_ns: busy,
@@ -203,6 +265,26 @@ impl Report {
                     nr_switches: cs.nr_switches,
                     rq_len_mean: round4(integral as f64 / end as f64),
                     rq_len_max: rq.nr_running_max,
+                    wasted_idle_ns: s.wasted_idle.total_at(rq.cpu, end),
+                    balance: BalanceReport {
+                        attempts,
+                        imbalanced: attempts - sum(|st| st.lb_balanced.iter().sum()),
+                        moved: sum(crate::schedstat::SdStat::moved),
+                    },
+                    schedstat: CpuSchedstat {
+                        rq: rq.stat.clone(),
+                        rq_cpu_time: busy,
+                        run_delay: cs.run_delay,
+                        pcount: cs.pcount,
+                        domains: doms
+                            .iter()
+                            .map(|d| DomainSchedstat {
+                                name: d.name,
+                                span: crate::schedstat::cpumask_hex(&d.span, s.nr_cpus()),
+                                stat: d.stat.clone(),
+                            })
+                            .collect(),
+                    },
                 }
             })
             .collect();

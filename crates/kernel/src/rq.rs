@@ -56,6 +56,8 @@ pub struct Rq {
     pub nr_running_max: u32,
     /// PELT clock, balancing state and the MRU list of fair tasks (SMP fields of rq).
     pub smp: crate::class::fair::balance::RqSmp,
+    /// The run queue's `/proc/schedstat` counters.
+    pub stat: crate::schedstat::RqStat,
 }
 
 impl Rq {
@@ -86,6 +88,7 @@ impl Rq {
             nr_running_since: 0,
             nr_running_max: 0,
             smp: Default::default(),
+            stat: Default::default(),
         }
     }
 }

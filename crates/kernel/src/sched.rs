@@ -81,6 +81,8 @@ pub struct Sched {
     /// (`TICK_DO_TIMER_NONE`) until a CPU's tick takes the duty, and again when that CPU
     /// stops its tick in NO_HZ idle.
     pub tick_do_timer_cpu: Option<u32>,
+    /// Idle time while another CPU of the LLC had a task waiting (core/wasted_idle.rs).
+    pub wasted_idle: crate::core::wasted_idle::WastedIdle,
     next_pid: i32,
     /// The first pid of the workload's tasks.
     user_pid_base: i32,
@@ -139,6 +141,7 @@ impl Sched {
             crng: Rng::new(cfg.cost_seed, stream::GET_RANDOM),
             tick_race_rng: Rng::new(cfg.cost_seed, stream::TICK_RACE),
             tick_do_timer_cpu: None,
+            wasted_idle: Default::default(),
             next_pid: 1000,
             user_pid_base: 1000,
             nr_threads: 0,
@@ -147,6 +150,7 @@ impl Sched {
             now: 0,
             cfg,
         };
+        s.wasted_idle = crate::core::wasted_idle::WastedIdle::new(&s.topo);
         for cpu in 0..n as u32 {
             let cfs = CfsRqId(s.fair.cfs_rq.len() as u32);
             s.fair.cfs_rq.push(CfsRq::new(cpu, ROOT_TG));
@@ -321,6 +325,7 @@ impl Sched {
         rq.nr_running_since = now;
         rq.nr_running = (rq.nr_running as i64 + delta as i64) as u32;
         rq.nr_running_max = rq.nr_running_max.max(rq.nr_running);
+        self.note_wasted_idle(cpu);
     }
 
     /// Records a trace event on `cpu` with `current` as the common pid.

@@ -20,9 +20,29 @@ pub struct TaskStats {
     /// Lengths of uninterrupted runs (switch-in to switch-out), ns.
     pub slices: LatencyHist,
     pub migrations: u64,
+    /// Of those, by cause (`MigrationCause as usize`).
+    pub migrations_by: [u64; MIGRATION_CAUSES.len()],
     pub first_seen: u64,
     pub exited_at: Option<u64>,
 }
+
+/// Why a task changed CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrationCause {
+    /// Its wakeup's `select_task_rq` placed it elsewhere.
+    Wakeup,
+    /// Fair load balancing pulled it (periodic, newidle, NOHZ) or pushed it (active).
+    Balance,
+    /// RT or deadline push/pull.
+    PushPull,
+    /// Its affinity no longer allowed its CPU (`migration_cpu_stop`, `__set_cpus_allowed_ptr`).
+    Affinity,
+    /// sched_ext dispatched it to another CPU's local DSQ.
+    Ext,
+}
+
+/// The causes with their names in the report, in `MigrationCause` order.
+pub const MIGRATION_CAUSES: [&str; 5] = ["wakeup", "balance", "push_pull", "affinity", "ext"];
 
 /// A latency histogram with 3 significant digits that grows with the largest value seen
 /// (a fixed 1 ns – 1000 s range costs 250 KiB per histogram, per task).
@@ -114,6 +134,11 @@ pub struct CpuStats {
     pub busy: u64,
     pub idle: u64,
     pub nr_switches: u64,
+    /// `rq_sched_info`: the run delay of the tasks switched in here, and how many.
+    pub run_delay: u64,
+    pub pcount: u64,
+    /// Time idle while another CPU of its LLC had a task waiting (docs/metrics.md).
+    pub wasted_idle: u64,
 }
 
 #[cfg(test)]

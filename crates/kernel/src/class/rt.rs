@@ -26,6 +26,7 @@ use crate::cpumask::CpuMask;
 use crate::events::EventKind;
 use crate::prio::MAX_RT_PRIO;
 use crate::sched::{Ctx, Sched};
+use crate::stats::MigrationCause;
 use crate::task::{OnRq, TaskId};
 use schedsim_workload::Policy;
 
@@ -265,7 +266,7 @@ fn find_lock_lowest_rq(s: &mut Sched, p: TaskId, cpu: u32) -> Option<u32> {
 
 /// `move_queued_task_locked`: deactivate on `src`, `set_task_cpu`, activate on `dst`.
 fn move_queued_task_locked(s: &mut Sched, src: u32, dst: u32, p: TaskId) {
-    s.migrate_queued_task(Ctx::Task(src), p, dst, 0, 0);
+    s.migrate_queued_task(Ctx::Task(src), p, dst, 0, 0, MigrationCause::PushPull);
 }
 
 /// `push_rt_task(rq, false)`: move the best pushable task to a CPU running something lower.

@@ -13,3 +13,4 @@ pub mod stopper;
 pub mod syscalls;
 pub mod tick;
 pub mod wakeup;
+pub mod wasted_idle;

@@ -111,6 +111,8 @@ impl Sched {
 
     /// `__schedule(mode)`: block prev if it is going to sleep, pick, switch.
     pub fn schedule(&mut self, cpu: u32, mode: SchedMode) {
+        // schedule_debug's schedstat_inc(this_rq()->sched_count).
+        self.rqs[cpu as usize].stat.sched_count += 1;
         self.update_rq_clock(cpu);
         let prev = self.curr(cpu);
         let prev_state = self.task(prev).state;
@@ -128,6 +130,10 @@ impl Sched {
         let next = self.pick_next_task(cpu, prev);
         self.clear_need_resched(cpu);
         if next != prev {
+            if next == self.rq(cpu).idle {
+                // set_next_task_idle.
+                self.rqs[cpu as usize].stat.sched_goidle += 1;
+            }
             self.rqs[cpu as usize].nr_switches += 1;
             self.cpu_stats[cpu as usize].nr_switches += 1;
             let preempt = mode == SchedMode::Preempt;
@@ -255,6 +261,7 @@ impl Sched {
     fn context_switch(&mut self, cpu: u32, prev: TaskId, next: TaskId, voluntary: bool) {
         let now = self.now;
         self.rqs[cpu as usize].curr = next;
+        self.note_wasted_idle(cpu);
         self.settle_demand(prev);
         // sched_info_switch: depart prev, arrive next.
         {
@@ -282,13 +289,19 @@ impl Sched {
         }
         {
             let nt = &mut self.tasks[next.0 as usize];
+            let nt_pid = nt.pid;
             nt.on_cpu = true;
             nt.last_arrival = now;
             let queued = nt.last_queued.take();
             let st = &mut self.task_stats[next.0 as usize];
             st.pcount += 1;
-            if let Some(q) = queued {
-                st.run_delay += now - q;
+            let delay = queued.map_or(0, |q| now - q);
+            st.run_delay += delay;
+            if nt_pid != 0 {
+                // rq_sched_info_arrive.
+                let c = &mut self.cpu_stats[cpu as usize];
+                c.pcount += 1;
+                c.run_delay += delay;
             }
         }
         if self.task(next).pid != 0 {

@@ -8,6 +8,7 @@ use crate::sched::{Ctx, Sched};
 use crate::task::{tstate, OnRq, TaskId};
 
 use super::schedule::SchedMode;
+use crate::stats::MigrationCause;
 
 /// A work queued on a CPU's stopper (`struct cpu_stop_work` with its function).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,18 +95,26 @@ impl Sched {
     /// `move_queued_task`: a queued, not running task leaves its rq for `dest`.
     pub fn move_queued_task(&mut self, ctx: Ctx, p: TaskId, dest: u32) {
         let (deq, enq) = (dequeue::MIGRATING, enqueue::MIGRATING);
-        self.migrate_queued_task(ctx, p, dest, deq, enq);
+        self.migrate_queued_task(ctx, p, dest, deq, enq, MigrationCause::Affinity);
         self.wakeup_preempt(dest, p, 0);
     }
 
     /// `deactivate_task`, `set_task_cpu`, `activate_task`: a queued, not running task
     /// moves from its rq to `dst`'s, both clocks updated, with the dequeue and enqueue
     /// flags of the caller's path (balancing, push/pull, the stopper).
-    pub fn migrate_queued_task(&mut self, ctx: Ctx, p: TaskId, dst: u32, deq: u32, enq: u32) {
+    pub fn migrate_queued_task(
+        &mut self,
+        ctx: Ctx,
+        p: TaskId,
+        dst: u32,
+        deq: u32,
+        enq: u32,
+        cause: MigrationCause,
+    ) {
         let src = self.task(p).cpu;
         self.update_rq_clock(src);
         self.deactivate_task(src, p, deq | dequeue::NOCLOCK);
-        self.set_task_cpu(ctx, p, dst);
+        self.set_task_cpu(ctx, p, dst, cause);
         self.update_rq_clock(dst);
         self.activate_task(dst, p, enq | enqueue::NOCLOCK);
     }

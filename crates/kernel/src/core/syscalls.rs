@@ -20,6 +20,7 @@ impl Sched {
     /// `do_sched_yield`: the class gives up the turn, then `schedule()`.
     pub fn sys_sched_yield(&mut self, cpu: u32) {
         self.update_rq_clock(cpu);
+        self.rqs[cpu as usize].stat.yld_count += 1;
         let c = self.task(self.curr(cpu)).class;
         class_of(c).yield_task(self, cpu);
         self.schedule(cpu, SchedMode::None);

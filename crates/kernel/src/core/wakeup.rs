@@ -7,6 +7,7 @@ use schedsim_trace::Event;
 use crate::class::{class_of, enqueue, wf};
 use crate::events::EventKind;
 use crate::sched::{Ctx, Sched};
+use crate::stats::MigrationCause;
 use crate::task::{tstate, OnRq, TaskId};
 
 impl Sched {
@@ -68,7 +69,7 @@ impl Sched {
     }
 
     /// `set_task_cpu`: always traces `sched_migrate_task`, then moves the task.
-    pub fn set_task_cpu(&mut self, ctx: Ctx, p: TaskId, new_cpu: u32) {
+    pub fn set_task_cpu(&mut self, ctx: Ctx, p: TaskId, new_cpu: u32, cause: MigrationCause) {
         let t = self.task(p);
         let ev = Event::MigrateTask {
             comm: t.comm,
@@ -81,7 +82,9 @@ impl Sched {
         let c = self.task(p).class;
         class_of(c).migrate_task_rq(self, p, new_cpu);
         if self.task(p).cpu != new_cpu {
-            self.task_stats[p.0 as usize].migrations += 1;
+            let st = &mut self.task_stats[p.0 as usize];
+            st.migrations += 1;
+            st.migrations_by[cause as usize] += 1;
         }
         // __set_task_cpu: the wakeup's next placement starts from here (p->wake_cpu).
         let t = self.task_mut(p);
@@ -111,7 +114,35 @@ impl Sched {
     }
 
     /// `try_to_wake_up(p, state, wake_flags)` from `ctx`. Returns whether `p` was woken.
-    pub fn try_to_wake_up(&mut self, ctx: Ctx, p: TaskId, state: u32, mut wake_flags: u32) -> bool {
+    pub fn try_to_wake_up(&mut self, ctx: Ctx, p: TaskId, state: u32, wake_flags: u32) -> bool {
+        let woken = self.ttwu(ctx, p, state, wake_flags);
+        if woken {
+            self.ttwu_stat(ctx.cpu(), self.task(p).cpu);
+        }
+        woken
+    }
+
+    /// `ttwu_stat`: the waking CPU's schedstat counters (`ttwu_count`, `ttwu_local`), and
+    /// for a task woken onto another CPU the lowest domain of the waking CPU that spans it
+    /// (`ttwu_wake_remote`).
+    fn ttwu_stat(&mut self, this_cpu: u32, cpu: u32) {
+        let n = self.nr_cpus();
+        if this_cpu >= n {
+            return;
+        }
+        if cpu == this_cpu {
+            self.rqs[this_cpu as usize].stat.ttwu_local += 1;
+        } else if let Some(d) = self.topo.sd[this_cpu as usize]
+            .iter_mut()
+            .find(|d| d.span.test(cpu))
+        {
+            d.stat.ttwu_wake_remote += 1;
+        }
+        self.rqs[this_cpu as usize].stat.ttwu_count += 1;
+    }
+
+    /// The body of `try_to_wake_up`.
+    fn ttwu(&mut self, ctx: Ctx, p: TaskId, state: u32, mut wake_flags: u32) -> bool {
         let this_cpu = ctx.cpu();
         wake_flags |= wf::TTWU;
         if matches!(ctx, Ctx::Task(_)) && self.curr(this_cpu) == p {
@@ -142,7 +173,14 @@ impl Sched {
         let cpu = self.select_task_rq(p, wake_cpu, &mut wake_flags);
         if cpu != prev_cpu {
             wake_flags |= wf::MIGRATED;
-            self.set_task_cpu(ctx, p, cpu);
+            // A task whose affinity no longer allows its CPU (it changed its own, and the
+            // stopper only set its wake_cpu) moves for its affinity, by this path.
+            let cause = if self.task(p).cpus_allowed.test(prev_cpu) {
+                MigrationCause::Wakeup
+            } else {
+                MigrationCause::Affinity
+            };
+            self.set_task_cpu(ctx, p, cpu, cause);
         }
         if self.ttwu_queue_wakelist(this_cpu, p, cpu, wake_flags) {
             return true;

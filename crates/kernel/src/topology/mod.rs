@@ -97,6 +97,8 @@ pub struct SchedDomain {
     pub newidle_call: u32,
     pub newidle_success: u32,
     pub newidle_ratio: u32,
+    /// This CPU's `/proc/schedstat` counters for the domain.
+    pub stat: crate::schedstat::SdStat,
 }
 
 impl SchedDomain {
@@ -320,6 +322,7 @@ impl Topology {
                     newidle_call: 512,
                     newidle_success: 256,
                     newidle_ratio: 512,
+                    stat: Default::default(),
                 });
             }
             sd.push(attach_degenerate(doms));

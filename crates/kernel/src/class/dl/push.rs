@@ -1,6 +1,7 @@
 //! SMP: `cpudl` (cpudeadline.c, as a scan), `find_later_rq`, push and pull.
 
 use super::*;
+use crate::stats::MigrationCause;
 
 /// `enqueue_pushable_dl_task`.
 pub(super) fn enqueue_pushable_dl_task(s: &mut Sched, cpu: u32, p: TaskId) {
@@ -94,6 +95,7 @@ pub(super) fn move_queued_task(s: &mut Sched, src: u32, dst: u32, p: TaskId) {
         dst,
         dequeue::MIGRATING,
         enqueue::MIGRATING,
+        MigrationCause::PushPull,
     );
 }
 

@@ -11,6 +11,7 @@ use super::ops::{enq, opsf, ScxExitKind, SCX_DSP_MAX_LOOPS, SCX_SLICE_DFL};
 use super::*;
 use crate::class::{dequeue, enqueue, ClassId, SchedClass};
 use crate::sched::{Ctx, Sched};
+use crate::stats::MigrationCause;
 use crate::task::{OnRq, TaskId};
 
 /// `scx_bpf_kick_cpu`'s irq_work queueing.
@@ -193,7 +194,7 @@ pub(super) fn move_remote_task_to_local_dsq(
     s.update_rq_clock(src);
     s.task_mut(p).on_rq = OnRq::Migrating;
     ExtClass.dequeue_task(s, src, p, dequeue::MIGRATING | dequeue::NOCLOCK);
-    s.set_task_cpu(Ctx::Task(this_cpu), p, dst);
+    s.set_task_cpu(Ctx::Task(this_cpu), p, dst, MigrationCause::Ext);
     s.ext.ent_mut(p).sticky_cpu = Some(dst);
     s.update_rq_clock(dst);
     s.task_mut(p).on_rq = OnRq::Migrating;

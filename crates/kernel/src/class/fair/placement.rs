@@ -601,6 +601,10 @@ pub fn select_task_rq_fair(s: &mut Sched, p: TaskId, prev_cpu: u32, wake_flags: 
             if this_cpu != prev_cpu {
                 let pct = d.imbalance_pct;
                 new_cpu = wake_affine(s, pct, current, p, this_cpu, prev_cpu, sync);
+                if new_cpu == this_cpu {
+                    // wake_affine's schedstat_inc(sd->ttwu_move_affine).
+                    s.topo.sd[this_cpu as usize][i].stat.ttwu_move_affine += 1;
+                }
             }
             sd_sel = None;
             break;
@@ -665,7 +669,12 @@ mod tests {
     #[test]
     fn a_migrated_task_wakes_from_its_new_cpu() {
         let (mut s, p) = machine("cpus=2", &[]);
-        s.set_task_cpu(crate::sched::Ctx::Task(0), p, 1);
+        s.set_task_cpu(
+            crate::sched::Ctx::Task(0),
+            p,
+            1,
+            crate::stats::MigrationCause::Wakeup,
+        );
         assert_eq!((s.task(p).cpu, s.task(p).wake_cpu), (1, 1));
         // Its timer fires on CPU 1, idle like CPU 0: it stays where it is.
         s.this_cpu = 1;

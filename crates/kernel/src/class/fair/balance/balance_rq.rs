@@ -77,17 +77,22 @@ pub(super) fn sched_balance_rq(
     let has_parent = level + 1 < s.topo.sd[cpu as usize].len();
     let mut ld_moved = 0;
     let mut active_balance = false;
+    let it = idle as usize;
+    sd_mut(s, cpu, level).stat.lb_count[it] += 1;
     'redo: loop {
         if !should_we_balance(s, &env) {
             *cont = false;
             return out_balanced(s, &env, has_parent);
         }
         let Some(gi) = find_src_group(s, &mut env) else {
+            sd_mut(s, cpu, level).stat.lb_nobusyg[it] += 1;
             return out_balanced(s, &env, has_parent);
         };
         let Some(busiest) = find_src_rq(s, &env, gi) else {
+            sd_mut(s, cpu, level).stat.lb_nobusyq[it] += 1;
             return out_balanced(s, &env, has_parent);
         };
+        update_lb_imbalance_stat(s, &env);
         env.src_cpu = busiest;
         env.all_pinned = true;
         // rq_lock(busiest) + update_rq_clock(busiest): task_hot reads its clock_task.
@@ -131,13 +136,16 @@ pub(super) fn sched_balance_rq(
                     continue 'redo;
                 }
                 // out_all_pinned
-                sd_mut(s, cpu, level).nr_balance_failed = 0;
+                let d = sd_mut(s, cpu, level);
+                d.stat.lb_balanced[it] += 1;
+                d.nr_balance_failed = 0;
                 return out_one_pinned(s, &env);
             }
         }
         break;
     }
     if ld_moved == 0 {
+        sd_mut(s, cpu, level).stat.lb_failed[it] += 1;
         // Neither newidle nor misfit balancing counts as a failure.
         if idle != Idle::NewlyIdle && env.migration_type != MigrationType::Misfit {
             sd_mut(s, cpu, level).nr_balance_failed += 1;
@@ -171,8 +179,23 @@ pub(super) fn out_balanced(s: &mut Sched, env: &Env, has_parent: bool) -> u32 {
     if has_parent && !env.all_pinned {
         sd_mut(s, env.cpu, env.level + 1).groups[0].imbalance = false;
     }
-    sd_mut(s, env.cpu, env.level).nr_balance_failed = 0;
+    let d = sd_mut(s, env.cpu, env.level);
+    d.stat.lb_balanced[env.idle as usize] += 1;
+    d.nr_balance_failed = 0;
     out_one_pinned(s, env)
+}
+
+/// `update_lb_imbalance_stat` (6.14+): the imbalance found, by migration type.
+fn update_lb_imbalance_stat(s: &mut Sched, env: &Env) {
+    let imb = env.imbalance.max(0) as u64;
+    let st = &mut sd_mut(s, env.cpu, env.level).stat;
+    let i = env.idle as usize;
+    match env.migration_type {
+        MigrationType::Load => st.lb_imbalance_load[i] += imb,
+        MigrationType::Util => st.lb_imbalance_util[i] += imb,
+        MigrationType::Task => st.lb_imbalance_task[i] += imb,
+        MigrationType::Misfit => st.lb_imbalance_misfit[i] += imb,
+    }
 }
 
 pub(super) fn out_one_pinned(s: &mut Sched, env: &Env) -> u32 {
@@ -219,9 +242,15 @@ pub fn active_load_balance_cpu_stop(s: &mut Sched, cpu: u32, target: u32) {
             .rev()
             .copied()
             .find(|&p| can_migrate_task(s, &mut env, p));
+        sd_mut(s, target, level).stat.alb_count += 1;
         if let Some(p) = p {
             move_task(s, Ctx::Task(cpu), p, target);
-            sd_mut(s, target, level).nr_balance_failed = 0;
+            let d = sd_mut(s, target, level);
+            d.stat.lb_gained[Idle::Idle as usize] += 1;
+            d.stat.alb_pushed += 1;
+            d.nr_balance_failed = 0;
+        } else {
+            sd_mut(s, target, level).stat.alb_failed += 1;
         }
     }
     s.rq_mut(cpu).smp.active_balance = false;

@@ -9,6 +9,7 @@ use crate::class::fair::pelt::{
 };
 use crate::class::{dequeue, enqueue, ClassId};
 use crate::sched::{Ctx, Sched};
+use crate::stats::MigrationCause;
 use crate::task::TaskId;
 use crate::topology::sdf;
 use schedsim_workload::Policy;
@@ -152,7 +153,8 @@ pub(super) fn task_is_ineligible_on_dst_cpu(s: &Sched, p: TaskId, dst: u32) -> b
 
 /// `detach_task` + `attach_task`: move a queued task between rqs.
 pub(super) fn move_task(s: &mut Sched, ctx: Ctx, p: TaskId, dst: u32) {
-    s.migrate_queued_task(ctx, p, dst, dequeue::MIGRATING, enqueue::MIGRATED);
+    let cause = MigrationCause::Balance;
+    s.migrate_queued_task(ctx, p, dst, dequeue::MIGRATING, enqueue::MIGRATED, cause);
     s.wakeup_preempt(dst, p, 0);
 }
 
@@ -221,6 +223,11 @@ pub(super) fn detach_tasks(s: &mut Sched, env: &mut Env, ctx: Ctx) -> u32 {
             q.push_front(p);
             continue;
         }
+        // detach_task: a cache-hot task moved because balancing had failed (6.14+: judged
+        // at this task's can_migrate_task).
+        if task_hot(s, env, p) {
+            sd_mut(s, env.cpu, env.level).stat.lb_hot_gained[env.idle as usize] += 1;
+        }
         move_task(s, ctx, p, env.dst_cpu);
         detached += 1;
         // CONFIG_PREEMPTION: newidle moves one task.
@@ -231,5 +238,6 @@ pub(super) fn detach_tasks(s: &mut Sched, env: &mut Env, ctx: Ctx) -> u32 {
             break;
         }
     }
+    sd_mut(s, env.cpu, env.level).stat.lb_gained[env.idle as usize] += u64::from(detached);
     detached
 }
