@@ -136,19 +136,17 @@ fn newly_idle_cpu_pulls_a_waiting_task() {
 /// `cfs_tasks`, cache hot (`exec_start` = now, under `migration_cost`). Periodic balance
 /// pulls that task, once `nr_balance_failed > cache_nice_tries` lets it take a hot one.
 /// (The 2-CPU VM's traces show the same: the pulled hog left its CPU 4–15 µs earlier, at
-/// that tick.) With the cost model both come one resched path after the tick, and when
-/// the paths' costs are drawn the balancer sometimes gets there first: it then pulls the
-/// other hog, queued since the tick before (on the VM, 20 of 61 pulls in oracle 03; here
-/// about 4 in 5, the balance softirq drawing the same path cost as the switch, where the
-/// VM's tick-to-pull time is longer, 14 µs against 6 µs, but its switch is sometimes late
-/// in a way not modelled).
+/// that tick.) With the cost model the pull comes `balance_softirq` after the tick and the
+/// other CPU's switch `resched_latency` after it, each drawn: refvm's 14.7 µs against 5.5 µs
+/// at the median make the pull find the hog just switched out most of the time, the one
+/// queued since the tick before only when both CPUs balanced at that tick or the draws
+/// crossed (on the VM, 134 and 43 of the 184 pulls in recordings/03_three_hogs_2cpu_agent).
 #[test]
 fn periodic_balance_pulls_the_task_a_remote_tick_just_switched_out() {
     let (just_out, before) = pulls_by_when_switched_out("cpus=2,hz=250,preempt=none");
     assert!(just_out >= 10 && before == 0, "{just_out} / {before}");
     let (just_out, before) = pulls_by_when_switched_out("refvm");
-    eprintln!("DBG {just_out} / {before}");
-    assert!(just_out >= 3 && before >= 3, "{just_out} / {before}");
+    assert!(just_out >= 3 * before && before >= 1, "{just_out} / {before}");
 }
 
 /// The periodic pulls of three hogs on two CPUs: how many took the hog the remote CPU
