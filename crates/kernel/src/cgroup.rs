@@ -1,6 +1,7 @@
 //! The cpu controller as a workload sets it up: the cgroup tree (`mkdir`), and writes to
 //! its files in their cgroup v2 and v1 names (kernel/sched/core.c `cpu_files`,
-//! `cpu_legacy_files`), each checked by the rule the kernel applies to the write.
+//! `cpu_legacy_files`), each checked by the rule the kernel applies to the write; and the
+//! cpuset controller's `cpuset.cpus` (core/cpuset.rs).
 
 use schedsim_workload::{CgroupSetting, Loc, Step, Workload};
 
@@ -216,10 +217,18 @@ fn write_file(s: &mut Sched, g: TgId, c: &CgroupSetting, bw: &mut Bw) -> Result<
             let v1 = c.file == "cpu.cfs_burst_us";
             set_cfs_bandwidth(bw, bw.quota_us, bw.period_us, b as u64, v1)
         }
+        "cpuset.cpus" => {
+            let cpus = schedsim_workload::parse_cpulist(v).map_err(|e| format!("{e} (EINVAL)"))?;
+            s.cpuset_write(g, &cpus)
+        }
+        "cpuset.cpus.effective" => {
+            Err("cpuset.cpus.effective is read-only: write cpuset.cpus (EACCES)".into())
+        }
         f => Err(format!(
-            "`{f}` is not a cpu controller file schedsim knows (known: cpu.weight, \
-             cpu.weight.nice, cpu.idle, cpu.max, cpu.max.burst, and the v1 names \
-             cpu.shares, cpu.cfs_quota_us, cpu.cfs_period_us, cpu.cfs_burst_us)"
+            "`{f}` is not a cpu or cpuset controller file schedsim knows (known: \
+             cpu.weight, cpu.weight.nice, cpu.idle, cpu.max, cpu.max.burst, cpuset.cpus, \
+             and the v1 names cpu.shares, cpu.cfs_quota_us, cpu.cfs_period_us, \
+             cpu.cfs_burst_us)"
         )),
     }
 }

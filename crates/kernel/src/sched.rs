@@ -83,6 +83,8 @@ pub struct Sched {
     pub tick_do_timer_cpu: Option<u32>,
     /// Idle time while another CPU of the LLC had a task waiting (core/wasted_idle.rs).
     pub wasted_idle: crate::core::wasted_idle::WastedIdle,
+    /// The cgroups' `cpuset.cpus` (core/cpuset.rs).
+    pub cpusets: crate::core::cpuset::Cpusets,
     next_pid: i32,
     /// The first pid of the workload's tasks.
     user_pid_base: i32,
@@ -142,6 +144,7 @@ impl Sched {
             tick_race_rng: Rng::new(cfg.cost_seed, stream::TICK_RACE),
             tick_do_timer_cpu: None,
             wasted_idle: Default::default(),
+            cpusets: Default::default(),
             next_pid: 1000,
             user_pid_base: 1000,
             nr_threads: 0,
@@ -235,6 +238,7 @@ impl Sched {
             class: ClassId::Fair,
             cpus_allowed: CpuMask::full(n),
             nr_cpus_allowed: n as u32,
+            user_cpus: None,
             se,
             sched_task_group: ROOT_TG,
             cgroup: ROOT_TG,

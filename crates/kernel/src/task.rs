@@ -68,6 +68,9 @@ pub struct Task {
     pub class: ClassId,
     pub cpus_allowed: CpuMask,
     pub nr_cpus_allowed: u32,
+    /// The affinity the task asked for (`p->user_cpus_ptr`): its `cpus_allowed` is this
+    /// within its cpuset (core/cpuset.rs); None: never asked.
+    pub user_cpus: Option<CpuMask>,
     pub se: SeId,
     /// The task group (cgroup, or autogroup) the task's entity is queued under
     /// (`sched_task_group`).

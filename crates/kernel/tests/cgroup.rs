@@ -284,7 +284,10 @@ fn bad_cgroup_settings_are_refused_with_the_kernels_rule_and_the_place() {
         ),
         ("[cgroup.\"/a\"]\n\"cpu.idle\" = 2\n", "bad.toml:2:", "0 or 1"),
         ("[cgroup.\"/a\"]\n\"cpu.weight.nice\" = 20\n", "bad.toml:2:", "-20 to 19"),
-        ("[cgroup.\"/a\"]\n\"cpu.bogus\" = 1\n", "bad.toml:2:", "not a cpu controller file"),
+        ("[cgroup.\"/a\"]\n\"cpu.bogus\" = 1\n", "bad.toml:2:", "not a cpu or cpuset controller file"),
+        ("[cgroup.\"/a\"]\n\"cpuset.cpus\" = \"0-3\"\n", "bad.toml:2:", "CPU 1 does not exist"),
+        ("[cgroup.\"/a\"]\n\"cpuset.cpus\" = \"x\"\n", "bad.toml:2:", "not a CPU number"),
+        ("[cgroup.\"/a\"]\n\"cpuset.cpus.effective\" = \"0\"\n", "bad.toml:2:", "read-only"),
     ];
     for (groups, place, rule) in cases {
         let m = refused(&format!("{groups}{task}"));

@@ -372,7 +372,9 @@ fn a_migration_refused_for_one_task_cancels_the_others() {
     );
     // Accepted and done: ops.cgroup_move from sched_move_task.
     log.lock().unwrap().clear();
-    s.cgroup_attach(u, a).expect("accepted");
+    let cpu = s.task(u).cpu;
+    s.cgroup_attach(schedsim_kernel::sched::Ctx::Task(cpu), u, a)
+        .expect("accepted");
     assert_eq!(lines(&log), ["prep_move u / -> /a", "move u / -> /a"]);
     assert!(s.ext.exit.is_none());
 }

@@ -146,7 +146,10 @@ fn periodic_balance_pulls_the_task_a_remote_tick_just_switched_out() {
     let (just_out, before) = pulls_by_when_switched_out("cpus=2,hz=250,preempt=none");
     assert!(just_out >= 10 && before == 0, "{just_out} / {before}");
     let (just_out, before) = pulls_by_when_switched_out("refvm");
-    assert!(just_out >= 3 * before && before >= 1, "{just_out} / {before}");
+    assert!(
+        just_out >= 3 * before && before >= 1,
+        "{just_out} / {before}"
+    );
 }
 
 /// The periodic pulls of three hogs on two CPUs: how many took the hog the remote CPU

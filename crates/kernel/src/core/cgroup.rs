@@ -4,7 +4,7 @@
 
 use crate::class::fair::group::{set_task_rq, task_change_group_fair, TgId};
 use crate::class::{class_of, dequeue, enqueue, ClassId};
-use crate::sched::Sched;
+use crate::sched::{Ctx, Sched};
 use crate::task::{OnRq, TaskId};
 
 impl Sched {
@@ -12,11 +12,14 @@ impl Sched {
     /// written to `cgroup.procs`) unless sched_ext refuses (`cpu_cgroup_can_attach` →
     /// `scx_cgroup_can_attach`: ops.cgroup_prep_move), then `cpu_cgroup_attach` →
     /// `sched_move_task`. The error names the policy, the task and the cgroups.
-    pub fn cgroup_attach(&mut self, p: TaskId, css: TgId) -> Result<(), String> {
+    /// The cpuset controller's attach follows (`cpuset_attach_task`): the task's affinity
+    /// within its new cgroup's CPUs, a running task moved by its CPU's stopper while the
+    /// writer, in `ctx`, waits.
+    pub fn cgroup_attach(&mut self, ctx: Ctx, p: TaskId, css: TgId) -> Result<(), String> {
         crate::class::ext::cgroup::scx_cgroup_can_attach(self, &[(p, css)])
             .map_err(|r| r.message)?;
         self.sched_move_task(p, css);
-        Ok(())
+        self.cpuset_attach_task(ctx, p)
     }
 
     /// `sched_move_task`: the task joins cgroup `css` (writing its pid to `cgroup.procs`,

@@ -42,8 +42,16 @@ impl Sched {
         self.task_mut(child).tgid = self.task(parent).tgid;
         self.apply_attr_new(child, attr)?;
         if let Some(m) = affinity {
-            self.task_mut(child).nr_cpus_allowed = m.weight();
-            self.task_mut(child).cpus_allowed = m.clone();
+            // The thread's sched_setaffinity, within its cpuset, before it first runs.
+            self.task_mut(child).user_cpus = Some(m.clone());
+            let eff = self.cpuset_effective(self.task(child).cgroup);
+            let both: Vec<u32> = m.iter().filter(|&c| eff.test(c)).collect();
+            if both.is_empty() {
+                return Err("sched_setaffinity: none of its CPUs is in its cpuset (EINVAL)".into());
+            }
+            let mask = CpuMask::from_list(self.nr_cpus() as usize, &both);
+            self.task_mut(child).nr_cpus_allowed = mask.weight();
+            self.task_mut(child).cpus_allowed = mask;
         }
         let c = self.task(child).class;
         class_of(c).task_fork(self, child);
@@ -77,6 +85,8 @@ impl Sched {
         ct.class = pt.class;
         ct.cpus_allowed = pt.cpus_allowed.clone();
         ct.nr_cpus_allowed = pt.nr_cpus_allowed;
+        // dup_user_cpus_ptr.
+        ct.user_cpus = pt.user_cpus.clone();
         let (ps, cs) = (pt.se, self.task(child).se);
         let pse = self.fair.se(ps).clone();
         let cse = self.fair.se_mut(cs);

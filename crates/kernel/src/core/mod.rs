@@ -4,6 +4,7 @@
 
 pub mod autogroup;
 pub mod cgroup;
+pub mod cpuset;
 pub mod fork;
 pub mod kthreads;
 pub mod pi;

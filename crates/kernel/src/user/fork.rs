@@ -60,7 +60,8 @@ impl Userspace {
             // The thread's first act is to join its cgroup (rt-app's taskgroup).
             let tg = s.fair.group_by_path(g).expect("checked at set-up");
             // A sched_ext policy may refuse the move (ops.cgroup_prep_move).
-            s.cgroup_attach(child, tg)
+            let ctx = crate::sched::Ctx::Task(s.task(parent).cpu);
+            s.cgroup_attach(ctx, child, tg)
                 .map_err(|e| self.err(s, child, e))?;
         }
         if start_delay > 0 {

@@ -679,13 +679,13 @@ impl Userspace {
                     Some(c) => CpuMask::from_list(n, c),
                     None => CpuMask::full(n),
                 };
-                s.set_cpus_allowed(ctx, t, mask)
+                s.sched_setaffinity(ctx, t, mask)
                     .map_err(|e| self.err(s, t, format!("sched_setaffinity refused: {e}")))?;
             }
             Op::SetCgroup(g) => {
                 let tg = s.fair.group_by_path(&g).expect("checked at set-up");
                 // A sched_ext policy may refuse the move (ops.cgroup_prep_move).
-                s.cgroup_attach(t, tg).map_err(|e| self.err(s, t, e))?;
+                s.cgroup_attach(ctx, t, tg).map_err(|e| self.err(s, t, e))?;
             }
             Op::Setsid => self.setsid(s, t)?,
             Op::Mlockall => {

@@ -32,7 +32,7 @@ mod names;
 mod step;
 mod task;
 mod tree;
-mod values;
+pub(crate) mod values;
 pub mod write;
 
 pub use dur::parse_distribution;
