@@ -327,6 +327,12 @@ def main():
                     steps.append(cost if not steps else f'{lo * 1e3:g}ms:{cost}')
                     print(f'  deep {lo * 1e3:g}-{hi * 1e3:g} ms {summary(extra)}')
             key = f'   -> deep_idle_after=1ms,deep_idle_ipi={";".join(steps)}'
+        if k == 'phase' and out[k]:
+            v = sorted(out[k])
+            p10, p50, p90 = (quantile(v, q) / 1e3 for q in (.1, .5, .9))
+            # The median, or the spread as a normal with the p10-p90 width (docs/cost-model.md).
+            key = (f'   -> tick_phase={p50:.2f}ms '
+                   f'(or tick_phase=normal({p50:.2f}ms, {(p90 - p10) / 2.563:.2f}ms))')
         if k == 'kworker' and out_kt['kworker_cpu_s']:
             rate = out_kt['kworker_wakeups'] / out_kt['kworker_cpu_s']
             print(f"kworker wakeups {out_kt['kworker_wakeups']} over "

@@ -187,6 +187,10 @@ pub struct Config {
     /// long before t = 0, so the ticks fall at k·TICK_NSEC − `tick_phase_ns`. The kernel's
     /// ticks are aligned to its boot, a workload's start is not; 0 starts both together.
     pub tick_phase_ns: u64,
+    /// `tick_phase` given as a distribution: drawn once per run from the machine's
+    /// `cost_seed` (a stream of its own), taken modulo one tick, replacing `tick_phase_ns`
+    /// when the simulation starts.
+    pub tick_phase_dist: Option<Dur>,
     /// The chance, in parts per million, that a CPU's tick at the same instant as the
     /// timekeeper's (`tick_do_timer_cpu`) reads `jiffies` in `sched_tick` before the
     /// timekeeper's handler has advanced it (machine key `tick_stale_jiffies`, a fraction):
@@ -293,6 +297,7 @@ impl Default for Config {
             rtapp_barrier: Dur::Fixed(0),
             timer_slack_ns: 50_000,
             tick_phase_ns: 0,
+            tick_phase_dist: None,
             tick_stale_ppm: 0,
             newidle_ratio: None,
             launcher_cpu: 0,
@@ -677,13 +682,16 @@ impl Config {
                     .ok_or_else(|| bad("expected a fraction from 0 to 1"))?;
                 self.tick_stale_ppm = (f * 1e6).round() as u32;
             }
-            "tick_phase" => {
-                let ns = parse_ns(v).ok_or_else(|| bad("expected a duration"))?;
-                if ns >= self.tick_nsec() {
-                    return Err(bad("tick_phase must be less than one tick (1 s / hz)"));
+            "tick_phase" => match parse_cost(v).map_err(|e| bad(&e))? {
+                Dur::Fixed(ns) => {
+                    if ns >= self.tick_nsec() {
+                        return Err(bad("tick_phase must be less than one tick (1 s / hz)"));
+                    }
+                    self.tick_phase_ns = ns;
+                    self.tick_phase_dist = None;
                 }
-                self.tick_phase_ns = ns;
-            }
+                d => self.tick_phase_dist = Some(d),
+            },
             "newidle_ratio" => {
                 let r: u32 = v
                     .parse()

@@ -120,8 +120,13 @@ impl Sched {
 
     /// Boots the machine: one rq, one idle task (`swapper/N`, pid 0) and one stopper
     /// (`migration/N`) per CPU.
-    pub fn new(cfg: Config, tracing: bool) -> Sched {
+    pub fn new(mut cfg: Config, tracing: bool) -> Sched {
         let n = cfg.nr_cpus as usize;
+        if let Some(d) = cfg.tick_phase_dist {
+            // Where this run starts on the tick grid: one draw of the machine's.
+            let draw = Rng::new(cfg.cost_seed, stream::TICK_PHASE).sample(d);
+            cfg.tick_phase_ns = draw % cfg.tick_nsec();
+        }
         let mut s = Sched {
             rqs: Vec::with_capacity(n),
             tasks: Vec::new(),

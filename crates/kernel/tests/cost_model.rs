@@ -722,3 +722,36 @@ fn a_tick_pull_comes_after_the_source_cpus_tick_switch() {
         "{hot} of {pulls} pulls took the task just switched out"
     );
 }
+
+/// `tick_phase` as a distribution: one draw per run from the machine's `cost_seed`,
+/// modulo one tick; the same seed gives the same phase, another seed another one.
+#[test]
+fn a_drawn_tick_phase_is_one_draw_per_cost_seed() {
+    let phase = |seed: u64| {
+        let cfg = machine(&format!(
+            "cpus=1,hz=250,tick_phase=normal(2.85ms, 0.65ms),cost_seed={seed}"
+        ));
+        schedsim_kernel::sched::Sched::new(cfg, false)
+            .cfg
+            .tick_phase_ns
+    };
+    let all: Vec<u64> = (0..20).map(phase).collect();
+    assert!(all.iter().all(|&p| p < 4 * MS), "{all:?}");
+    assert_eq!(phase(3), phase(3));
+    let mut distinct = all.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert!(distinct.len() >= 15, "{all:?}");
+    let mean = all.iter().sum::<u64>() / 20;
+    assert!(mean.abs_diff(2850 * US) < 600 * US, "{mean}");
+    // A fixed phase is taken as is, and a bad one refused with the key.
+    let fixed = machine("cpus=1,hz=250,tick_phase=1ms");
+    assert_eq!(
+        schedsim_kernel::sched::Sched::new(fixed, false)
+            .cfg
+            .tick_phase_ns,
+        MS
+    );
+    let e = Config::parse_machine("cpus=1,tick_phase=normal(bad)").unwrap_err();
+    assert!(e.to_string().contains("tick_phase"), "{e}");
+}

@@ -17,6 +17,8 @@ pub mod stream {
     pub const KTHREADS: u64 = u64::MAX - 4;
     /// Which ticks read `jiffies` before the timekeeper advanced it (core/tick.rs).
     pub const TICK_RACE: u64 = u64::MAX - 5;
+    /// A drawn `tick_phase` (config.rs).
+    pub const TICK_PHASE: u64 = u64::MAX - 6;
     /// `sched_rnd_state` of CPU n is `SCHED_RND - n`.
     pub const SCHED_RND: u64 = u64::MAX - 16;
 }
