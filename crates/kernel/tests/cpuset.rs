@@ -46,6 +46,12 @@ fn cpus_of(r: &SimResult, prefix: &str) -> Vec<u32> {
     v
 }
 
+/// A group confined to CPU 1.
+const ON_CPU1: &str = r#"
+[cgroup."/one"]
+"cpuset.cpus" = "1"
+"#;
+
 fn share(r: &Report, comm: &str) -> f64 {
     r.tasks.iter().find(|t| t.comm == comm).expect(comm).share
 }
@@ -54,10 +60,7 @@ fn share(r: &Report, comm: &str) -> f64 {
 /// itself, though balancing would otherwise spread the three.
 #[test]
 fn a_cpuset_confines_its_tasks() {
-    let text = r#"
-[cgroup."/one"]
-"cpuset.cpus" = "1"
-
+    let tasks = r#"
 [[task]]
 name = "g"
 count = 2
@@ -68,7 +71,7 @@ run = "10ms"
 name = "r"
 run = "10ms"
 "#;
-    let r = run_toml(text, 2, 2000 * MS).expect("runs");
+    let r = run_toml(&format!("{ON_CPU1}{tasks}"), 2, 2000 * MS).expect("runs");
     assert_eq!(cpus_of(&r, "g"), vec![1]);
     let rep = Report::from_result(&r);
     assert!(share(&rep, "r") > 0.97, "{}", share(&rep, "r"));
@@ -128,16 +131,16 @@ run = "10ms"
 /// EINVAL, which stops the run naming the task.
 #[test]
 fn moving_into_a_cpuset_migrates_and_setaffinity_stays_inside() {
-    let text = r#"
-[cgroup."/one"]
-"cpuset.cpus" = "1"
-
+    let text = format!(
+        "{ON_CPU1}{}",
+        r#"
 [[task]]
 name = "m"
 affinity = 0
 program = ["run 5ms", "cgroup /one", "run 5ms", "affinity all", "run 5ms", "affinity 0"]
-"#;
-    let Err(err) = run_toml(text, 2, 100 * MS) else {
+"#
+    );
+    let Err(err) = run_toml(&text, 2, 100 * MS) else {
         panic!("accepted")
     };
     assert!(
