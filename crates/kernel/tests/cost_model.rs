@@ -684,7 +684,16 @@ fn the_daemon_wakes_every_period_and_stays_out_of_the_report() {
 /// `cache_nice_tries`), unless that CPU was balancing at the same tick itself.
 #[test]
 fn a_tick_pull_comes_after_the_source_cpus_tick_switch() {
-    let cfg = machine("cpus=2,hz=250,resched_latency=5us,balance_softirq=15us");
+    // With a free resched path too: the switch at the tick itself.
+    for resched in [5, 0] {
+        tick_pulls_after_the_switch(resched);
+    }
+}
+
+fn tick_pulls_after_the_switch(resched_us: u64) {
+    let cfg = machine(&format!(
+        "cpus=2,hz=250,resched_latency={resched_us}us,balance_softirq=15us"
+    ));
     let r = simulate_cfg(
         vec![hog("a", 0, None), hog("b", 0, None), hog("c", 0, None)],
         cfg,
@@ -708,7 +717,7 @@ fn a_tick_pull_comes_after_the_source_cpus_tick_switch() {
                 assert_eq!(rec.ts % tick, 15 * US, "pull of {comm} at {}", rec.ts);
                 let at_tick = rec.ts - 15 * US;
                 if last_switch_out[*orig_cpu as usize]
-                    == Some((at_tick + 5 * US, comm.as_str().to_string()))
+                    == Some((at_tick + resched_us * US, comm.as_str().to_string()))
                 {
                     hot += 1;
                 }

@@ -70,7 +70,7 @@ pub struct RqSmp {
     pub balance_softirq: bool,
     /// This CPU's tick checks whether to kick an idle CPU (`nohz_balancer_kick`).
     pub nohz_kick_check: bool,
-    /// Its irq-exit half is queued (`queue_tick_softirqs`).
+    /// Its irq-exit half is queued as a `TickSoftirq` event (`queue_tick_softirqs`).
     pub softirq_queued: bool,
     /// `rq->avg_rt`, `rq->avg_dl`: PELT signals of the rt and dl classes running here.
     pub avg_rt: super::pelt::SchedAvg,

@@ -41,7 +41,6 @@ pub fn queue_tick_softirqs(s: &mut Sched) {
         .filter(|&c| !s.rq(c).smp.softirq_queued)
         .collect();
     for cpu in cpus {
-        s.rq_mut(cpu).smp.softirq_queued = true;
         let cost = match s.cfg.balance_softirq {
             Some(c) if softirq_pending(s, cpu) => c,
             _ => s.cfg.resched_latency,
@@ -49,6 +48,7 @@ pub fn queue_tick_softirqs(s: &mut Sched) {
         if cost == Dur::Fixed(0) {
             s.fair.tick_softirq_ready = true;
         } else {
+            s.rq_mut(cpu).smp.softirq_queued = true;
             let lat = s.path_cost(cost);
             s.queue
                 .push(s.now + lat, crate::events::EventKind::TickSoftirq { cpu });
@@ -80,10 +80,13 @@ pub fn any_softirq_pending(s: &Sched) -> bool {
 /// a remote tick just switched out is seen as the tail of that CPU's `cfs_tasks`, cache hot
 /// (`exec_start` = now), as the kernel sees it.
 pub fn run_tick_softirqs(s: &mut Sched) {
-    let mut cpus = std::mem::take(&mut s.fair.tick_softirq_cpus);
+    // The CPUs whose irq exit is a `TickSoftirq` event of its own wait for it.
+    let (mut cpus, queued): (Vec<u32>, Vec<u32>) = std::mem::take(&mut s.fair.tick_softirq_cpus)
+        .into_iter()
+        .partition(|&c| !s.rq(c).smp.softirq_queued);
+    s.fair.tick_softirq_cpus = queued;
     cpus.sort_unstable();
     for &cpu in &cpus {
-        s.rq_mut(cpu).smp.softirq_queued = false;
         if std::mem::take(&mut s.rq_mut(cpu).smp.balance_softirq) {
             balance_softirq_on(s, cpu);
         }
