@@ -57,4 +57,16 @@ impl CpuMask {
     pub fn first(&self) -> Option<u32> {
         self.iter().next()
     }
+
+    /// `cpumask_and`.
+    pub fn and(&self, other: &CpuMask) -> CpuMask {
+        CpuMask {
+            words: self
+                .words
+                .iter()
+                .zip(other.words.iter().chain(std::iter::repeat(&0)))
+                .map(|(a, b)| a & b)
+                .collect(),
+        }
+    }
 }

@@ -18,11 +18,6 @@ pub struct Cpusets {
     cpus: Vec<Option<CpuMask>>,
 }
 
-fn and(a: &CpuMask, b: &CpuMask, n: u32) -> CpuMask {
-    let both: Vec<u32> = a.iter().filter(|&c| c < n && b.test(c)).collect();
-    CpuMask::from_list(n as usize, &both)
-}
-
 impl Sched {
     /// `cpuset.cpus.effective` of cgroup `g` (the root's: every CPU).
     pub fn cpuset_effective(&self, g: TgId) -> CpuMask {
@@ -34,7 +29,7 @@ impl Sched {
         let mut eff = CpuMask::full(n as usize);
         for g in chain.into_iter().rev() {
             if let Some(Some(want)) = self.cpusets.cpus.get(g.0 as usize) {
-                let both = and(want, &eff, n);
+                let both = want.and(&eff);
                 if both.weight() > 0 {
                     eff = both;
                 }
@@ -87,10 +82,9 @@ impl Sched {
     /// `cpuset_attach_task`: the task's affinity after it joined its cgroup or its cpuset
     /// changed: what it asked for within the cpuset's CPUs, or all of them if none is left.
     pub fn cpuset_attach_task(&mut self, ctx: Ctx, p: TaskId) -> Result<(), String> {
-        let n = self.nr_cpus();
         let eff = self.cpuset_effective(self.task(p).cgroup);
         let mask = match &self.task(p).user_cpus {
-            Some(u) if and(u, &eff, n).weight() > 0 => and(u, &eff, n),
+            Some(u) if u.and(&eff).weight() > 0 => u.and(&eff),
             _ => eff,
         };
         self.set_cpus_allowed(ctx, p, mask)
@@ -104,8 +98,17 @@ impl Sched {
             // The same checks and errors as any affinity change.
             return self.set_cpus_allowed(ctx, p, mask);
         }
+        let allowed = self.affinity_in_cpuset(p, &mask)?;
+        self.set_cpus_allowed(ctx, p, allowed)?;
+        self.task_mut(p).user_cpus = Some(mask);
+        Ok(())
+    }
+
+    /// The part of `mask` inside `p`'s cpuset (`cpuset_cpus_allowed` ∩ the new mask), or
+    /// `__sched_setaffinity`'s EINVAL when there is none.
+    pub fn affinity_in_cpuset(&self, p: TaskId, mask: &CpuMask) -> Result<CpuMask, String> {
         let eff = self.cpuset_effective(self.task(p).cgroup);
-        let allowed = and(&mask, &eff, n);
+        let allowed = mask.and(&eff);
         if allowed.weight() == 0 {
             let cpus: Vec<String> = eff.iter().map(|c| c.to_string()).collect();
             return Err(format!(
@@ -113,8 +116,6 @@ impl Sched {
                 cpus.join(",")
             ));
         }
-        self.set_cpus_allowed(ctx, p, allowed)?;
-        self.task_mut(p).user_cpus = Some(mask);
-        Ok(())
+        Ok(allowed)
     }
 }

@@ -44,12 +44,9 @@ impl Sched {
         if let Some(m) = affinity {
             // The thread's sched_setaffinity, within its cpuset, before it first runs.
             self.task_mut(child).user_cpus = Some(m.clone());
-            let eff = self.cpuset_effective(self.task(child).cgroup);
-            let both: Vec<u32> = m.iter().filter(|&c| eff.test(c)).collect();
-            if both.is_empty() {
-                return Err("sched_setaffinity: none of its CPUs is in its cpuset (EINVAL)".into());
-            }
-            let mask = CpuMask::from_list(self.nr_cpus() as usize, &both);
+            let mask = self
+                .affinity_in_cpuset(child, m)
+                .map_err(|e| format!("sched_setaffinity: {e}"))?;
             self.task_mut(child).nr_cpus_allowed = mask.weight();
             self.task_mut(child).cpus_allowed = mask;
         }
