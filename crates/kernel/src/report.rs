@@ -401,19 +401,30 @@ impl Report {
         crate::ext_stat::summary(self.ext.as_ref(), &mut o);
         let _ = writeln!(
             o,
-            "\n{:<5} {:>12} {:>12} {:>10} {:>10} {:>8}",
-            "cpu", "busy ms", "idle ms", "switches", "rq mean", "rq max"
+            "\n{:<5} {:>12} {:>12} {:>12} {:>10} {:>10} {:>8} {:>9} {:>6}",
+            "cpu",
+            "busy ms",
+            "idle ms",
+            "wasted ms",
+            "switches",
+            "rq mean",
+            "rq max",
+            "balances",
+            "pulled"
         );
         for c in &self.cpus {
             let _ = writeln!(
                 o,
-                "{:<5} {:>12.3} {:>12.3} {:>10} {:>10.4} {:>8}",
+                "{:<5} {:>12.3} {:>12.3} {:>12.3} {:>10} {:>10.4} {:>8} {:>9} {:>6}",
                 c.cpu,
                 c.busy_ns as f64 / 1e6,
                 c.idle_ns as f64 / 1e6,
+                c.wasted_idle_ns as f64 / 1e6,
                 c.nr_switches,
                 c.rq_len_mean,
-                c.rq_len_max
+                c.rq_len_max,
+                c.balance.attempts,
+                c.balance.moved
             );
         }
         o
