@@ -373,6 +373,20 @@ fn a_tick_phase_of_a_tick_or_more_is_refused() {
     assert_eq!(machine("hz=1000,tick_phase=0.5ms").tick_phase_ns, 500 * US);
 }
 
+/// The balancer's keys are checked like the others: the key and the rule in the message.
+#[test]
+fn bad_balance_keys_are_refused_naming_the_key() {
+    for (spec, rule) in [
+        ("tick_stale_jiffies=2", "a fraction from 0 to 1"),
+        ("tick_stale_jiffies=often", "a fraction from 0 to 1"),
+        ("balance_softirq=lognormal(bad)", "balance_softirq"),
+        ("balance_softirq=fast", "a duration or a distribution"),
+    ] {
+        let e = Config::parse_machine(spec).unwrap_err().0;
+        assert!(e.contains(spec) && e.contains(rule), "{spec}: {e}");
+    }
+}
+
 /// rt-app's `lock_pages`: an RT thread's `mlockall` takes the machine's `mlock_cost` per
 /// thread of the process before its first loop, on the CPU it starts on; a distribution is
 /// drawn once per call.

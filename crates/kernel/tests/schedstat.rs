@@ -131,6 +131,52 @@ fn wasted_idle_is_idle_time_beside_a_waiting_task() {
     );
 }
 
+/// Everything pinned to CPU 0 (a hog and a sleeper, whose sleeps begin as delayed
+/// dequeues while the hog runs): CPU 1's wasted idle is exactly the time a task of CPU 0
+/// waited runnable, the two tasks' run delays, and not the time a delayed sleeper sat
+/// queued.
+#[test]
+fn wasted_idle_counts_runnable_waiters_not_delayed_sleepers() {
+    let sleeper = task(
+        "s",
+        0,
+        Some(vec![0]),
+        forever(vec![
+            Step::Run(Dur::Fixed(MS)),
+            Step::Sleep(Dur::Fixed(3 * MS)),
+        ]),
+    );
+    let r = simulate_cfg(
+        vec![hog("h", 0, Some(vec![0])), sleeper],
+        machine("cpus=2,hz=250"),
+        1000 * MS,
+    );
+    let sleeps = r
+        .sched
+        .trace
+        .merged()
+        .iter()
+        .filter(|rec| {
+            matches!(&rec.event, schedsim_trace::Event::Switch { prev_comm, prev_state, .. }
+            if prev_comm.as_str() == "s" && *prev_state != 0)
+        })
+        .count();
+    assert!(sleeps > 100, "{sleeps} sleeps");
+    let rep = Report::from_result(&r);
+    let waited: u64 = rep
+        .tasks
+        .iter()
+        .filter(|t| t.comm == "h" || t.comm == "s")
+        .map(|t| t.run_delay_ns)
+        .sum();
+    let wasted = rep.cpus[1].wasted_idle_ns;
+    assert!(
+        wasted.abs_diff(waited) < MS,
+        "wasted {wasted}, run delays {waited}"
+    );
+    assert!(wasted < 500 * MS, "{wasted}");
+}
+
 /// A task whose affinity moves it counts as an affinity migration, one woken elsewhere by
 /// placement as a wakeup migration.
 #[test]

@@ -1,5 +1,6 @@
 //! Wasted idle time: how long a CPU sat idle while another CPU of its LLC had a task
-//! waiting to run (queued there, not running), the waste that newidle and NOHZ balancing
+//! waiting to run (queued there, runnable, not running: a delayed-dequeue sleeper, which
+//! the kernel still counts in `nr_running`, waits for nothing), the waste that newidle and NOHZ balancing
 //! and wakeup placement exist to remove (docs/metrics.md). Kept per LLC so a change on one
 //! CPU looks only at the CPUs sharing its cache.
 
@@ -68,12 +69,14 @@ impl WastedIdle {
 }
 
 impl Sched {
-    /// `cpu`'s current task or run-queue length changed: update the wasted idle time of
-    /// the CPUs of its LLC.
+    /// `cpu`'s current task, run-queue length or delayed-dequeue count changed: update the
+    /// wasted idle time of the CPUs of its LLC.
     pub fn note_wasted_idle(&mut self, cpu: u32) {
         let rq = self.rq(cpu);
         let idle = rq.curr == rq.idle;
-        let waiting = rq.nr_running > u32::from(!idle);
+        let cfs = self.fair.cfs(rq.cfs);
+        let delayed = cfs.h_nr_queued.saturating_sub(cfs.h_nr_runnable);
+        let waiting = rq.nr_running.saturating_sub(delayed) > u32::from(!idle);
         let now = self.now;
         let w = &mut self.wasted_idle;
         let c = cpu as usize;

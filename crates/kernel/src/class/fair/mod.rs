@@ -149,9 +149,9 @@ fn preempt_sync(s: &Sched, cpu: u32, wake_flags: u32, pse: SeId, se: SeId) -> bo
 /// runnable on every level above it.
 fn set_delayed(s: &mut Sched, se: SeId, delayed: bool) {
     s.fair.se_mut(se).sched_delayed = delayed;
-    if s.fair.se(se).task.is_none() {
+    let Some(p) = s.fair.se(se).task else {
         return;
-    }
+    };
     for e in s.fair.ancestors(se) {
         let q = s.fair.cfs_rq_of(e);
         let cfs = s.fair.cfs_mut(q);
@@ -161,6 +161,8 @@ fn set_delayed(s: &mut Sched, se: SeId, delayed: bool) {
             cfs.h_nr_runnable += 1;
         }
     }
+    let cpu = s.task(p).cpu;
+    s.note_wasted_idle(cpu);
 }
 
 fn is_idle_policy(s: &Sched, p: TaskId) -> bool {

@@ -33,14 +33,11 @@ pub fn sched_balance_trigger(s: &mut Sched, cpu: u32, jiffies: u64) {
 /// hot; when both CPUs balance at one tick, which of the pull and the other CPU's switch
 /// comes first is a race.
 pub fn queue_tick_softirqs(s: &mut Sched) {
-    let cpus: Vec<u32> = s
-        .fair
-        .tick_softirq_cpus
-        .iter()
-        .copied()
-        .filter(|&c| !s.rq(c).smp.softirq_queued)
-        .collect();
-    for cpu in cpus {
+    for i in 0..s.fair.tick_softirq_cpus.len() {
+        let cpu = s.fair.tick_softirq_cpus[i];
+        if s.rq(cpu).smp.softirq_queued {
+            continue;
+        }
         let cost = match s.cfg.balance_softirq {
             Some(c) if softirq_pending(s, cpu) => c,
             _ => s.cfg.resched_latency,
